@@ -1,0 +1,37 @@
+# Two commands for a fresh machine: `make run` (simulated Core campaign) and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Debian packages: pcscd + vpcd give the virtual RFID reader, libpcsclite-dev builds pyscard,
+# chromium renders the HTML report in its test.
+DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev chromium
+
+.PHONY: setup system-packages run test lint bench clean
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@./scripts/system-packages.sh $(DEB_PACKAGES)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/bench run --plan core --rig rigs/sim.toml
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "## $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

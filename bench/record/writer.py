@@ -1,0 +1,176 @@
+"""Append-only writer of a run directory.
+
+Layout (see README "Run directory"):
+  run.json            meta: id, bench version, git revision, rig, plan, started/ended, status
+  frames.jsonl        every OCPP frame, both directions
+  events.jsonl        physical actions, instrument readings, connections, findings, safe state
+  measurements.jsonl  measurements with statistics, limits and outcome
+  verdicts.jsonl      one line per case attempt
+  snapshots/*.json    rig (secrets removed), PICS, station configuration, instruments
+
+Every line carries a run-wide sequence number `seq`, the monotonic stamp `mono_ns` and `utc`,
+and the case it belongs to. Lines are flushed as written so a killed process leaves a
+readable record up to the last line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from bench import __version__
+from bench.record.model import FrameRecord, VerdictRecord
+
+FILES = ("frames", "events", "measurements", "verdicts")
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def new_run_dir(runs_dir: Path, label: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+    safe_label = "".join(c if c.isalnum() or c in "-_" else "-" for c in label) or "run"
+    base = Path(runs_dir) / f"{stamp}-{safe_label}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+class RunRecord:
+    """The single source of truth of a run; thread-safe (instrument threads write too)."""
+
+    def __init__(self, path: Path, meta: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "snapshots").mkdir(exist_ok=True)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._files: dict[str, TextIO] = {
+            name: open(self.path / f"{name}.jsonl", "a", encoding="utf-8") for name in FILES
+        }
+        self.current_case: str | None = None
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self.meta: dict[str, Any] = {
+            "id": self.path.name,
+            "bench_version": __version__,
+            "git_revision": git_revision(),
+            "started_utc": utc_now(),
+            "started_mono_ns": time.monotonic_ns(),
+            "ended_utc": None,
+            "status": "running",
+            **(meta or {}),
+        }
+        self._write_meta()
+
+    @classmethod
+    def create(cls, runs_dir: Path | str, label: str, **meta: Any) -> RunRecord:
+        return cls(new_run_dir(Path(runs_dir), label), meta)
+
+    # -- listeners (live console, pytest plugin) -------------------------------------------
+    def subscribe(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """Call listener(kind, line) after each line is written ("frames", "events", ...)."""
+        self._listeners.append(listener)
+
+    # -- appenders -------------------------------------------------------------------------
+    def _append(self, kind: str, line: dict[str, Any], mono_ns: int | None = None) -> int:
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            full = {
+                "seq": seq,
+                "mono_ns": mono_ns if mono_ns is not None else time.monotonic_ns(),
+                "utc": utc_now(),
+                "case": line.pop("case", self.current_case),
+                **line,
+            }
+            f = self._files[kind]
+            if f.closed:
+                return seq
+            f.write(json.dumps(full, ensure_ascii=False, default=str) + "\n")
+            f.flush()
+        for listener in self._listeners:
+            try:
+                listener(kind, full)
+            except Exception:  # a broken console must never cost a record line
+                pass
+        return seq
+
+    def frame(self, rec: FrameRecord, case: str | None = None) -> int:
+        line = {
+            "case": case if case is not None else self.current_case,
+            "station": rec.station,
+            "direction": str(rec.direction),
+            "msg_type": rec.msg_type,
+            "msg_id": rec.msg_id,
+            "action": rec.action,
+            "schema": rec.schema,
+            "raw": rec.raw,
+        }
+        if rec.note:
+            line["note"] = rec.note
+        return self._append("frames", line, rec.mono_ns)
+
+    def event(self, kind: str, name: str, mono_ns: int | None = None, **detail: Any) -> int:
+        """kind: verb, instrument, connection, handshake, finding, safe_state, step, log."""
+        return self._append("events", {"kind": kind, "name": name, "detail": detail}, mono_ns)
+
+    def measurement(self, data: dict[str, Any]) -> int:
+        return self._append("measurements", dict(data))
+
+    def verdict(self, v: VerdictRecord) -> int:
+        return self._append("verdicts", v.as_dict())
+
+    def snapshot(self, name: str, data: Any) -> Path:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        target = self.path / "snapshots" / f"{safe}.json"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), "utf-8")
+        os.replace(tmp, target)
+        return target
+
+    def update_meta(self, **fields: Any) -> None:
+        self.meta.update(fields)
+        self._write_meta()
+
+    def _write_meta(self) -> None:
+        tmp = self.path / "run.json.tmp"
+        tmp.write_text(json.dumps(self.meta, indent=2, default=str), "utf-8")
+        os.replace(tmp, self.path / "run.json")
+
+    def sync(self) -> None:
+        """fsync every file: called at case boundaries, not per frame (hot path)."""
+        with self._lock:
+            for f in self._files.values():
+                if not f.closed:
+                    f.flush()
+                    os.fsync(f.fileno())
+
+    def close(self, status: str = "complete") -> None:
+        self.update_meta(ended_utc=utc_now(), status=status)
+        with self._lock:
+            for f in self._files.values():
+                if not f.closed:
+                    f.flush()
+                    f.close()

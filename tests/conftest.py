@@ -1,0 +1,52 @@
+"""Shared fixtures of the bench's own tests.
+
+Real parts (pcscd, vpcd, chromium) are required in CI: a missing one fails the test there
+and only skips it on a developer machine without it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_real_part(name: str, present: bool, hint: str) -> None:
+    """Fail in CI, skip elsewhere, when a real part the test needs is missing."""
+    if present:
+        return
+    message = f"real part missing: {name} ({hint})"
+    if IN_CI:
+        pytest.fail(message + " -- CI must have every real part", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def pcscd_binary() -> str:
+    path = shutil.which("pcscd") or ("/usr/sbin/pcscd" if os.path.exists("/usr/sbin/pcscd") else None)
+    require_real_part("pcscd", path is not None, "apt-get install pcscd vsmartcard-vpcd")
+    assert path
+    return path
+
+
+@pytest.fixture
+def vpcd_driver() -> str:
+    candidates = [
+        "/usr/lib/pcsc/drivers/serial/libifdvpcd.so",
+        "/usr/lib/x86_64-linux-gnu/pcsc/drivers/serial/libifdvpcd.so",
+    ]
+    found = next((p for p in candidates if os.path.exists(p)), None)
+    require_real_part("vpcd driver", found is not None, "apt-get install vsmartcard-vpcd")
+    assert found
+    return found
+
+
+@pytest.fixture
+def chromium_binary() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    require_real_part("chromium", path is not None, "apt-get install chromium")
+    assert path
+    return path
