@@ -1,0 +1,521 @@
+"""The rig file: which station, which CSMS listen address, which instruments, which cards.
+
+`load_rig(path) -> Rig` reads the TOML with tomllib and validates every key; a mistake raises
+RigError naming the file, the table and the key, and saying what is allowed. The Basic-auth
+key is kept as bytes and never appears in repr(), logs or `rig.redacted()` snapshots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CARD_STATUSES = ("Accepted", "Invalid", "Blocked", "Expired")
+SECURITY_PROFILES = (0, 1, 2, 3)
+METER_DIALECTS = ("generic", "yokogawa-wt", "rs-hmc8015", "hioki-pw", "zes-lmg")
+_HEX = re.compile(r"^[0-9A-Fa-f]+$")
+_MISSING = object()
+
+
+class RigError(ValueError):
+    """A rig file that cannot be used; the message names file, table, key and what is allowed."""
+
+
+# -- the rig ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StationIdentity:
+    id: str
+    security_profile: int
+    authorization_key: bytes | None = field(default=None, repr=False)
+    connectors: int = 1
+
+
+@dataclass(frozen=True)
+class CsmsConfig:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    path_prefix: str = "ocpp"
+    response_timeout_s: float = 30.0
+    heartbeat_interval_s: int = 30
+    max_frame_bytes: int = 65536
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+
+    @property
+    def listen(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    station_config: Path | None = None
+    faults: list[str] = field(default_factory=list)
+    meter_noise_pct: float = 0.0
+
+
+@dataclass(frozen=True)
+class InstrumentConfig:
+    name: str
+    driver: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+    @property
+    def address(self) -> str:
+        """Human-readable address for messages: resource, host:port/device, or the driver."""
+        p = self.params
+        if "resource" in p:
+            return str(p["resource"])
+        if "host" in p and "port" in p:
+            addr = f"{p['host']}:{p['port']}"
+            if "device_id" in p:
+                addr += f" device {p['device_id']}"
+            return addr
+        if "reader" in p:
+            return f"reader {p['reader']!r}"
+        return self.driver
+
+
+@dataclass(frozen=True)
+class Card:
+    tag: str
+    uid: str  # the idTag the station sends: upper-case hex
+    status: str = "Accepted"
+    parent: str | None = None
+
+    @property
+    def uid_bytes(self) -> bytes:
+        return bytes.fromhex(self.uid)
+
+
+@dataclass(frozen=True)
+class Rig:
+    path: Path
+    station: StationIdentity
+    csms: CsmsConfig
+    simulator: SimulatorConfig | None
+    instruments: dict[str, InstrumentConfig]
+    cards: dict[str, Card]
+    hardware: dict[str, Any] = field(default_factory=dict)
+    pics: dict[str, Any] = field(default_factory=dict)
+    non_ocpp_config: dict[str, Any] = field(default_factory=dict)
+    bench: dict[str, Any] = field(default_factory=dict)
+    endpoints: dict[str, Any] | None = None  # the simulated rig's actual ports, when applied
+
+    def card(self, tag: str) -> Card:
+        try:
+            return self.cards[tag]
+        except KeyError:
+            known = ", ".join(sorted(self.cards)) or "none"
+            raise KeyError(f"{self.path}: no card {tag!r} in [cards] (known: {known})") from None
+
+    def card_by_id_tag(self, id_tag: str) -> Card | None:
+        wanted = id_tag.upper()
+        return next((c for c in self.cards.values() if c.uid == wanted), None)
+
+    def instruments_by_driver(self, *drivers: str) -> list[InstrumentConfig]:
+        return [i for i in self.instruments.values() if i.driver in drivers]
+
+    def redacted(self) -> dict[str, Any]:
+        """The rig as plain data for the record: secrets replaced by a marker."""
+        station = dataclasses.asdict(self.station)
+        station["authorization_key"] = (
+            "<redacted>" if self.station.authorization_key is not None else None
+        )
+        return _plain({
+            "path": str(self.path),
+            "station": station,
+            "csms": dataclasses.asdict(self.csms),
+            "simulator": dataclasses.asdict(self.simulator) if self.simulator else None,
+            "instruments": {
+                n: {"driver": i.driver, **i.params} for n, i in self.instruments.items()
+            },
+            "cards": {t: dataclasses.asdict(c) for t, c in self.cards.items()},
+            "hardware": self.hardware,
+            "pics": self.pics,
+            "non_ocpp_config": self.non_ocpp_config,
+            "bench": self.bench,
+            "endpoints": self.endpoints,
+        })
+
+    def with_ports(self, endpoints: dict[str, Any]) -> Rig:
+        """A copy pointing at the simulated rig's actual (ephemeral) ports.
+
+        endpoints is the JSON `bench sim` prints (contracts.md): modbus host/port for every
+        Modbus instrument, the SCPI resource for VISA instruments, the vpcd port for the
+        virtual card, and the station id.
+        """
+        instruments: dict[str, InstrumentConfig] = {}
+        for name, inst in self.instruments.items():
+            params = dict(inst.params)
+            spec = DRIVERS.get(inst.driver)
+            transport = spec.transport if spec else None
+            ep = endpoints.get(transport) if transport else None
+            if transport == "scpi" and ep and params.get("resource", "").startswith("TCPIP"):
+                params["resource"] = ep["resource"]
+            elif transport in ("modbus", "vpcd") and ep:
+                params["host"], params["port"] = ep["host"], int(ep["port"])
+            instruments[name] = dataclasses.replace(inst, params=params)
+        station = self.station
+        if endpoints.get("station_id"):
+            station = dataclasses.replace(station, id=endpoints["station_id"])
+        return dataclasses.replace(
+            self, instruments=instruments, station=station, endpoints=dict(endpoints)
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, bytes):
+        return "<bytes>"
+    return value
+
+
+# -- driver schemas --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    type: type | tuple[type, ...]
+    required: bool = False
+    choices: tuple[Any, ...] | None = None
+    default: Any = _MISSING
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class DriverSpec:
+    role: str  # ev, meter, card, reader, mains, network
+    transport: str | None  # which endpoints entry of the simulated rig it takes
+    keys: dict[str, Key]
+
+
+_TCP = {
+    "host": Key(str, required=True, doc="IP address or host name"),
+    "port": Key(int, required=True, doc="TCP port 1-65535"),
+}
+_TIMEOUT = {"timeout_s": Key((int, float), doc="deadline of one I/O in seconds")}
+_VISA = {
+    "resource": Key(str, required=True, doc="VISA resource string"),
+    "visa_library": Key(str, default="@py", doc="pyvisa backend, e.g. @py"),
+}
+
+DRIVERS: dict[str, DriverSpec] = {
+    "modbus-ev": DriverSpec("ev", "modbus", {
+        **_TCP,
+        "device_id": Key(int, required=True, doc="Modbus device (unit) id 0-247"),
+        "register_map": Key(str, required=True, doc="map name in instruments/maps or a path"),
+        "connector": Key(int, required=True, doc="station connector id"),
+        "retries": Key(int, doc="bounded retries per request"),
+        **_TIMEOUT,
+    }),
+    "scpi-meter": DriverSpec("meter", "scpi", {
+        **_VISA,
+        "dialect": Key(str, default="generic", choices=METER_DIALECTS),
+        "connector": Key(int, required=True, doc="station connector id"),
+        "channel": Key(int, doc="input element/channel of the analyser (default 1)"),
+        **_TIMEOUT,
+    }),
+    "vpcd-card": DriverSpec("card", "vpcd", {**_TCP, **_TIMEOUT}),
+    "relay-card": DriverSpec("card", "modbus", {
+        **_TCP,
+        "device_id": Key(int, required=True, doc="Modbus device id of the relay board"),
+        "coils": Key(dict, required=True, doc="card tag -> coil number"),
+        **_TIMEOUT,
+    }),
+    "manual-card": DriverSpec("card", None, {
+        "timeout_s": Key((int, float), doc="how long the operator has to present a card"),
+    }),
+    "pcsc-reader": DriverSpec("reader", None, {
+        "reader": Key(str, doc="PC/SC reader name (substring); default the first reader"),
+        **_TIMEOUT,
+    }),
+    "modbus-coil": DriverSpec("mains", "modbus", {
+        **_TCP,
+        "device_id": Key(int, required=True, doc="Modbus device id"),
+        "coil": Key(int, default=0, doc="coil number; 1 = mains on"),
+        **_TIMEOUT,
+    }),
+    "scpi-source": DriverSpec("mains", "scpi", {**_VISA, **_TIMEOUT}),
+    "csms-side": DriverSpec("network", None, {}),
+}
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+_TOP_TABLES = ("bench", "station", "csms", "simulator", "instruments", "cards", "hardware",
+               "pics", "non_ocpp_config")
+_STATION_KEYS = ("id", "security_profile", "authorization_key_hex", "connectors")
+_CSMS_KEYS = ("listen", "path_prefix", "response_timeout_s", "heartbeat_interval_s",
+              "max_frame_bytes", "tls_cert", "tls_key", "tls_ca")
+_SIM_KEYS = ("station_config", "faults", "meter_noise_pct")
+_CARD_KEYS = ("uid", "status", "parent")
+
+
+class _Ctx:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, table: str, key: str | None, problem: str) -> RigError:
+        where = f"[{table}]" + (f" {key}" if key else "")
+        return RigError(f"{self.path}: {where}: {problem}")
+
+    def table(self, data: dict, name: str, required: bool = False) -> dict:
+        value = data.get(name, _MISSING)
+        if value is _MISSING:
+            if required:
+                raise self.fail(name, None, "missing table (required)")
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(name, None, f"must be a table, got {type(value).__name__}")
+        return value
+
+    def only(self, table: str, data: dict, allowed: tuple[str, ...] | list[str]) -> None:
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise self.fail(table, unknown[0],
+                            f"unknown key; allowed keys: {', '.join(allowed) or 'none'}")
+
+    def get(self, table: str, data: dict, key: str, typ: type | tuple[type, ...],
+            default: Any = _MISSING, what: str = "") -> Any:
+        value = data.get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise self.fail(table, key, f"missing (required){': ' + what if what else ''}")
+            return default
+        types = typ if isinstance(typ, tuple) else (typ,)
+        if isinstance(value, bool) and bool not in types:
+            ok = False
+        else:
+            ok = isinstance(value, types)
+        if not ok:
+            names = " or ".join(t.__name__ for t in types)
+            raise self.fail(table, key, f"= {value!r}: must be {names}"
+                            + (f" ({what})" if what else ""))
+        return value
+
+    def file(self, table: str, key: str, raw: str | None) -> Path | None:
+        if raw is None:
+            return None
+        p = Path(raw)
+        if not p.is_absolute():
+            near = self.path.parent / p
+            p = near if near.exists() or not Path(raw).exists() else Path(raw).resolve()
+        if not p.exists():
+            raise self.fail(table, key, f"= {raw!r}: file not found (relative paths are "
+                            "taken from the rig file's folder, then the working directory)")
+        return p
+
+
+def load_rig(path: str | Path) -> Rig:
+    path = Path(path)
+    ctx = _Ctx(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise RigError(f"{path}: rig file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RigError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RigError(f"{path}: cannot read rig file: {exc}") from None
+    unknown = sorted(set(data) - set(_TOP_TABLES))
+    if unknown:
+        raise RigError(f"{path}: [{unknown[0]}]: unknown table; allowed tables: "
+                       + ", ".join(_TOP_TABLES))
+    station = _station(ctx, ctx.table(data, "station", required=True))
+    csms = _csms(ctx, ctx.table(data, "csms"), station)
+    simulator = _simulator(ctx, data) if "simulator" in data else None
+    cards = _cards(ctx, ctx.table(data, "cards"))
+    instruments = _instruments(ctx, ctx.table(data, "instruments"), station, cards)
+    return Rig(
+        path=path, station=station, csms=csms, simulator=simulator, instruments=instruments,
+        cards=cards, hardware=ctx.table(data, "hardware"), pics=ctx.table(data, "pics"),
+        non_ocpp_config=ctx.table(data, "non_ocpp_config"), bench=ctx.table(data, "bench"),
+    )
+
+
+def _station(ctx: _Ctx, t: dict) -> StationIdentity:
+    ctx.only("station", t, _STATION_KEYS)
+    sid = ctx.get("station", t, "id", str, what="the charge point identity")
+    if not sid or any(c in sid for c in "/?#% ") or not sid.isprintable():
+        raise ctx.fail("station", "id", f"= {sid!r}: must be a non-empty identity without "
+                       "'/', '?', '#', '%' or spaces")
+    profile = ctx.get("station", t, "security_profile", int, default=0)
+    if profile not in SECURITY_PROFILES:
+        raise ctx.fail("station", "security_profile", f"= {profile}: must be 0, 1, 2 or 3")
+    connectors = ctx.get("station", t, "connectors", int, default=1)
+    if not 1 <= connectors <= 99:
+        raise ctx.fail("station", "connectors", f"= {connectors}: must be 1 to 99")
+    key_hex = ctx.get("station", t, "authorization_key_hex", str, default=None)
+    key: bytes | None = None
+    if key_hex is not None:
+        # the value itself is never echoed: it is a secret
+        if not _HEX.match(key_hex) or len(key_hex) % 2 or not 32 <= len(key_hex) <= 40:
+            raise ctx.fail("station", "authorization_key_hex",
+                           f"(value hidden, {len(key_hex)} characters): must be 32 to 40 hex "
+                           "characters (16-20 bytes), an even number")
+        key = bytes.fromhex(key_hex)
+    if profile in (1, 2) and key is None:
+        raise ctx.fail("station", "authorization_key_hex",
+                       f"missing: security_profile {profile} (Basic auth) needs 32 to 40 hex "
+                       "characters")
+    return StationIdentity(sid, profile, key, connectors)
+
+
+def parse_listen(ctx: _Ctx, value: str) -> tuple[str, int]:
+    host, sep, port_s = value.rpartition(":")
+    host = host.strip("[]")
+    problem = "must be HOST:PORT, e.g. 127.0.0.1:9000 or 0.0.0.0:9000 (port 0-65535)"
+    if not sep or not host or not port_s.isdigit() or not 0 <= int(port_s) <= 65535:
+        raise ctx.fail("csms", "listen", f"= {value!r}: {problem}")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not re.match(r"^[A-Za-z0-9.-]+$", host):
+            raise ctx.fail("csms", "listen", f"= {value!r}: {problem}") from None
+    return host, int(port_s)
+
+
+def _csms(ctx: _Ctx, t: dict, station: StationIdentity) -> CsmsConfig:
+    ctx.only("csms", t, _CSMS_KEYS)
+    host, port = parse_listen(ctx, ctx.get("csms", t, "listen", str, default="127.0.0.1:9000"))
+    prefix = ctx.get("csms", t, "path_prefix", str, default="ocpp").strip("/")
+    timeout = ctx.get("csms", t, "response_timeout_s", (int, float), default=30)
+    hb = ctx.get("csms", t, "heartbeat_interval_s", int, default=30)
+    max_frame = ctx.get("csms", t, "max_frame_bytes", int, default=65536)
+    for key, value in (("response_timeout_s", timeout), ("heartbeat_interval_s", hb),
+                       ("max_frame_bytes", max_frame)):
+        if value <= 0:
+            raise ctx.fail("csms", key, f"= {value}: must be > 0")
+    files = {k: ctx.file("csms", k, ctx.get("csms", t, k, str, default=None))
+             for k in ("tls_cert", "tls_key", "tls_ca")}
+    if station.security_profile in (2, 3):
+        for k in ("tls_cert", "tls_key"):
+            if files[k] is None:
+                raise ctx.fail("csms", k, f"missing: security_profile "
+                               f"{station.security_profile} (TLS) needs tls_cert and tls_key")
+    if station.security_profile == 3 and files["tls_ca"] is None:
+        raise ctx.fail("csms", "tls_ca", "missing: security_profile 3 (client certificates) "
+                       "needs the CA that signs station certificates")
+    return CsmsConfig(host, port, prefix, float(timeout), hb, max_frame, **files)
+
+
+def _simulator(ctx: _Ctx, data: dict) -> SimulatorConfig:
+    t = ctx.table(data, "simulator")
+    ctx.only("simulator", t, _SIM_KEYS)
+    faults = ctx.get("simulator", t, "faults", list, default=[])
+    if not all(isinstance(f, str) for f in faults):
+        raise ctx.fail("simulator", "faults", "must be a list of fault names (strings)")
+    noise = ctx.get("simulator", t, "meter_noise_pct", (int, float), default=0.0)
+    if not 0 <= noise <= 10:
+        raise ctx.fail("simulator", "meter_noise_pct", f"= {noise}: must be 0 to 10 (%)")
+    station_config = ctx.file("simulator", "station_config",
+                              ctx.get("simulator", t, "station_config", str, default=None))
+    return SimulatorConfig(station_config, list(faults), float(noise))
+
+
+def _cards(ctx: _Ctx, t: dict) -> dict[str, Card]:
+    cards: dict[str, Card] = {}
+    seen: dict[str, str] = {}
+    for tag, body in t.items():
+        table = f"cards.{tag}"
+        if not isinstance(body, dict):
+            raise ctx.fail(table, None, "must be a table with uid, status, parent")
+        ctx.only(table, body, _CARD_KEYS)
+        uid = ctx.get(table, body, "uid", str, what="hex UID, the idTag")
+        if not _HEX.match(uid) or len(uid) % 2 or len(uid) > 20:
+            raise ctx.fail(table, "uid", f"= {uid!r}: must be hex, an even number of "
+                           "characters, at most 20 (idTag is CiString20)")
+        uid = uid.upper()
+        if uid in seen:
+            raise ctx.fail(table, "uid", f"= {uid!r}: same UID as [cards.{seen[uid]}]")
+        seen[uid] = tag
+        status = ctx.get(table, body, "status", str, default="Accepted")
+        if status not in CARD_STATUSES:
+            raise ctx.fail(table, "status", f"= {status!r}: must be one of "
+                           + ", ".join(CARD_STATUSES))
+        parent = ctx.get(table, body, "parent", str, default=None)
+        if parent is not None and not 0 < len(parent) <= 20:
+            raise ctx.fail(table, "parent", f"= {parent!r}: must be 1 to 20 characters")
+        cards[tag] = Card(tag, uid, status, parent)
+    return cards
+
+
+def _instruments(ctx: _Ctx, t: dict, station: StationIdentity,
+                 cards: dict[str, Card]) -> dict[str, InstrumentConfig]:
+    out: dict[str, InstrumentConfig] = {}
+    for name, body in t.items():
+        table = f"instruments.{name}"
+        if not isinstance(body, dict):
+            raise ctx.fail(table, None, "must be a table with a driver key")
+        driver = ctx.get(table, body, "driver", str,
+                         what="one of " + ", ".join(DRIVERS))
+        spec = DRIVERS.get(driver)
+        if spec is None:
+            raise ctx.fail(table, "driver", f"= {driver!r}: unknown driver; known drivers: "
+                           + ", ".join(DRIVERS))
+        rest = {k: v for k, v in body.items() if k != "driver"}
+        ctx.only(table, rest, ["driver", *spec.keys])
+        params: dict[str, Any] = {}
+        for key, k in spec.keys.items():
+            if k.required:
+                value = ctx.get(table, rest, key, k.type, what=k.doc)
+            elif key in rest:
+                value = ctx.get(table, rest, key, k.type, what=k.doc)
+            elif k.default is not _MISSING:
+                value = k.default
+            else:
+                continue
+            if k.choices and value not in k.choices:
+                raise ctx.fail(table, key, f"= {value!r}: must be one of "
+                               + ", ".join(map(str, k.choices)))
+            params[key] = value
+        _check_instrument(ctx, table, params, station, cards)
+        out[name] = InstrumentConfig(name, driver, params)
+    return out
+
+
+def _check_instrument(ctx: _Ctx, table: str, p: dict, station: StationIdentity,
+                      cards: dict[str, Card]) -> None:
+    if "port" in p and not 1 <= p["port"] <= 65535:
+        raise ctx.fail(table, "port", f"= {p['port']}: must be 1 to 65535")
+    if "device_id" in p and not 0 <= p["device_id"] <= 247:
+        raise ctx.fail(table, "device_id", f"= {p['device_id']}: must be 0 to 247")
+    if "connector" in p and not 1 <= p["connector"] <= station.connectors:
+        raise ctx.fail(table, "connector", f"= {p['connector']}: must be 1 to "
+                       f"{station.connectors} ([station] connectors)")
+    if "timeout_s" in p and p["timeout_s"] <= 0:
+        raise ctx.fail(table, "timeout_s", f"= {p['timeout_s']}: must be > 0")
+    if "retries" in p and not 0 <= p["retries"] <= 10:
+        raise ctx.fail(table, "retries", f"= {p['retries']}: must be 0 to 10")
+    if "coil" in p and not 0 <= p["coil"] <= 65535:
+        raise ctx.fail(table, "coil", f"= {p['coil']}: must be 0 to 65535")
+    if "coils" in p:
+        for tag, coil in p["coils"].items():
+            if tag not in cards:
+                raise ctx.fail(table, f"coils.{tag}", "not a card tag of [cards] (known: "
+                               + (", ".join(sorted(cards)) or "none") + ")")
+            if not isinstance(coil, int) or isinstance(coil, bool) or not 0 <= coil <= 65535:
+                raise ctx.fail(table, f"coils.{tag}", f"= {coil!r}: must be a coil number "
+                               "0 to 65535")
+    if "register_map" in p:
+        from instruments.regmap import resolve_map_path
+
+        if resolve_map_path(p["register_map"], ctx.path.parent) is None:
+            raise ctx.fail(table, "register_map", f"= {p['register_map']!r}: no such map in "
+                           "instruments/maps/ (name without .toml) or path to a map file")

@@ -1,0 +1,183 @@
+"""Rig file loader: good files load, each kind of mistake names file, table and key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.config.rig import RigError, load_rig
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_HEX = "00112233445566778899AABBCCDDEEFF"
+
+MINIMAL = """
+[station]
+id = "CP-1"
+connectors = 2
+
+[instruments.ev1]
+driver = "modbus-ev"
+host = "127.0.0.1"
+port = 5020
+device_id = 1
+register_map = "bench-ev-v1"
+connector = 1
+
+[cards.valid]
+uid = "04a1b2c3d4e5f6"
+status = "Accepted"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rig.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["sim.toml", "lab-example.toml"])
+def test_shipped_rigs_load(name: str) -> None:
+    rig = load_rig(ROOT / "rigs" / name)
+    assert rig.station.id
+    assert rig.cards
+    assert rig.instruments
+
+
+def test_sim_rig_values() -> None:
+    rig = load_rig(ROOT / "rigs" / "sim.toml")
+    assert rig.station.connectors == 2
+    assert rig.csms.host == "127.0.0.1" and rig.csms.port == 9000
+    assert rig.instruments["ev1"].params["device_id"] == 1
+    assert rig.instruments["meter"].params["dialect"] == "generic"
+    assert rig.card("valid").uid == "04A1B2C3D4E5F6"
+    assert rig.card_by_id_tag("04a1b2c3d4e5f6").tag == "valid"
+    assert rig.card_by_id_tag("FFFF") is None
+    with pytest.raises(KeyError, match="no card 'nope'"):
+        rig.card("nope")
+
+
+def test_minimal_rig_normalises_uid(tmp_path: Path) -> None:
+    rig = load_rig(write(tmp_path, MINIMAL))
+    assert rig.card("valid").uid == "04A1B2C3D4E5F6"
+    assert rig.simulator is None
+    assert rig.station.security_profile == 0
+
+
+def test_with_ports_points_every_instrument_at_the_sim_rig() -> None:
+    rig = load_rig(ROOT / "rigs" / "sim.toml")
+    endpoints = {
+        "modbus": {"host": "127.0.0.1", "port": 40001},
+        "scpi": {"host": "127.0.0.1", "port": 40002, "resource": "TCPIP::127.0.0.1::40002::SOCKET"},
+        "vpcd": {"host": "127.0.0.1", "port": 40003},
+        "pcscd_socket": "/tmp/x/pcscd.comm", "station_id": "SIM-7", "csms_url": "ws://x",
+    }
+    moved = rig.with_ports(endpoints)
+    assert moved.instruments["ev1"].params["port"] == 40001
+    assert moved.instruments["mains"].params["port"] == 40001
+    assert moved.instruments["meter"].params["resource"].endswith("::40002::SOCKET")
+    assert moved.instruments["card"].params["port"] == 40003
+    assert moved.station.id == "SIM-7"
+    assert moved.endpoints["pcscd_socket"] == "/tmp/x/pcscd.comm"
+    assert rig.instruments["ev1"].params["port"] == 15020  # the original is untouched
+
+
+def test_secret_never_in_repr_or_snapshot(tmp_path: Path) -> None:
+    extra = f'\nsecurity_profile = 1\nauthorization_key_hex = "{KEY_HEX}"'
+    text = MINIMAL.replace('connectors = 2', 'connectors = 2' + extra)
+    rig = load_rig(write(tmp_path, text))
+    assert rig.station.authorization_key == bytes.fromhex(KEY_HEX)
+    for text_form in (repr(rig), str(rig.station), json.dumps(rig.redacted())):
+        assert KEY_HEX not in text_form.upper()
+        assert KEY_HEX.lower() not in text_form
+    assert rig.redacted()["station"]["authorization_key"] == "<redacted>"
+
+
+def test_bad_key_error_does_not_echo_the_secret(tmp_path: Path) -> None:
+    bad = "ABCDEF0123456789ABCDEF01234567XYZ0"
+    text = MINIMAL.replace('connectors = 2',
+                           f'connectors = 2\nsecurity_profile = 1\nauthorization_key_hex = "{bad}"')
+    with pytest.raises(RigError) as info:
+        load_rig(write(tmp_path, text))
+    assert bad not in str(info.value)
+    assert "authorization_key_hex" in str(info.value)
+
+
+MISTAKES = [
+    # (replace this, with this, the message must contain all of these)
+    ('id = "CP-1"', 'id = "CP-1"\nsecurity_profile = 5',
+     ["[station] security_profile", "must be 0, 1, 2 or 3"]),
+    ('id = "CP-1"', 'id = "CP-1"\nsecurity_profile = 2',
+     ["[station] authorization_key_hex", "security_profile 2"]),
+    ('id = "CP-1"', 'id = "CP-1"\nsecurity_profile = 1\nauthorization_key_hex = "ABCD"',
+     ["[station] authorization_key_hex", "32 to 40 hex"]),
+    ('id = "CP-1"', 'id = "CP-1"\nsecurity_profile = "1"',
+     ["[station] security_profile", "must be int"]),
+    ('id = "CP-1"', 'id = "CP/1"', ["[station] id", "'/'"]),
+    ('id = "CP-1"', 'id = "CP-1"\ncolour = "red"',
+     ["[station] colour", "unknown key", "allowed keys: id, security_profile"]),
+    ('status = "Accepted"', 'status = "Ok"',
+     ["[cards.valid] status", "Accepted, Invalid, Blocked, Expired"]),
+    ('uid = "04a1b2c3d4e5f6"', 'uid = "04G1"', ["[cards.valid] uid", "must be hex"]),
+    ('driver = "modbus-ev"', 'driver = "modbus-evx"',
+     ["[instruments.ev1] driver", "unknown driver", "modbus-ev, scpi-meter"]),
+    ('device_id = 1\n', '', ["[instruments.ev1] device_id", "missing (required)"]),
+    ('port = 5020', 'port = "5020"', ["[instruments.ev1] port", "must be int"]),
+    ('port = 5020', 'port = 70000', ["[instruments.ev1] port", "1 to 65535"]),
+    ('connector = 1', 'connector = 3', ["[instruments.ev1] connector", "1 to 2"]),
+    ('connector = 1', 'connector = 1\nbaud = 9600',
+     ["[instruments.ev1] baud", "unknown key", "allowed keys: driver, host, port"]),
+    ('register_map = "bench-ev-v1"', 'register_map = "nope-v9"',
+     ["[instruments.ev1] register_map", "no such map"]),
+    ('[station]', '[stations]\n[station]', ["[stations]", "unknown table", "allowed tables"]),
+    ('[cards.valid]', '[csms]\nlisten = "localhost"\n\n[cards.valid]',
+     ["[csms] listen", "HOST:PORT"]),
+    ('[cards.valid]', '[csms]\nlisten = "127.0.0.1:99999"\n\n[cards.valid]',
+     ["[csms] listen", "HOST:PORT"]),
+    ('[cards.valid]', '[csms]\nresponse_timeout_s = -1\n\n[cards.valid]',
+     ["[csms] response_timeout_s", "> 0"]),
+    ('[cards.valid]', '[simulator]\nfaults = "late"\n\n[cards.valid]',
+     ["[simulator] faults", "must be list"]),
+    ('[cards.valid]', '[instruments.m]\ndriver = "scpi-meter"\nresource = "X"\nconnector = 1\n'
+     'dialect = "fluke"\n\n[cards.valid]',
+     ["[instruments.m] dialect", "generic, yokogawa-wt"]),
+    ('[cards.valid]', '[instruments.r]\ndriver = "relay-card"\nhost = "h"\nport = 1\n'
+     'device_id = 1\ncoils = { ghost = 1 }\n\n[cards.valid]',
+     ["[instruments.r] coils.ghost", "not a card tag"]),
+    ('[cards.valid]', '[cards.dup]\nuid = "04A1B2C3D4E5F6"\n\n[cards.valid]',
+     ["[cards.valid] uid", "same UID as [cards.dup]"]),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), MISTAKES)
+def test_mistakes_name_the_key(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
+    assert old in MINIMAL
+    path = write(tmp_path, MINIMAL.replace(old, new, 1))
+    with pytest.raises(RigError) as info:
+        load_rig(path)
+    message = str(info.value)
+    assert message.startswith(str(path))
+    for part in expected:
+        assert part in message, message
+
+
+def test_not_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RigError, match="not valid TOML"):
+        load_rig(write(tmp_path, "[station\n"))
+    with pytest.raises(RigError, match="rig file not found"):
+        load_rig(tmp_path / "absent.toml")
+
+
+def test_tls_profile_needs_files(tmp_path: Path) -> None:
+    text = MINIMAL.replace('id = "CP-1"', f'id = "CP-1"\nsecurity_profile = 2\n'
+                           f'authorization_key_hex = "{KEY_HEX}"')
+    with pytest.raises(RigError, match=r"\[csms\] tls_cert"):
+        load_rig(write(tmp_path, text))
+    (tmp_path / "c.pem").write_text("x")
+    (tmp_path / "k.pem").write_text("x")
+    rig = load_rig(write(tmp_path, text + '\n[csms]\ntls_cert = "c.pem"\ntls_key = "k.pem"\n'))
+    assert rig.csms.tls_cert == tmp_path / "c.pem"
+    with pytest.raises(RigError, match=r"\[csms\] tls_ca.*file not found"):
+        load_rig(write(tmp_path, text + '\n[csms]\ntls_cert = "c.pem"\ntls_key = "k.pem"\n'
+                       'tls_ca = "ca.pem"\n'))
