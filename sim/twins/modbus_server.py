@@ -21,16 +21,13 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 
+from sim.twins.errors import TwinServerError
 from sim.twins.ev import ILLEGAL_FUNCTION, ModbusDevice, ModbusReject
 
 log = logging.getLogger(__name__)
 
 _COIL_CODES = frozenset({1, 5, 15})
 _HOLDING_CODES = frozenset({3, 6, 16, 22, 23})
-
-
-class TwinServerError(RuntimeError):
-    """The Modbus twin server cannot start; the message names the address and the cause."""
 
 
 @dataclass
