@@ -1,0 +1,194 @@
+"""The objects a case works with: the run-wide BenchContext and the per-case Case."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.measure import Measurement
+from bench.plugin.limits import LimitMap
+from bench.plugin.loop import BenchLoop
+from bench.plugin.plan import Plan
+from bench.plugin.tracker import StationTracker
+from bench.plugin.verdicts import StationNonConformance
+from bench.record import RunRecord, Verdict
+
+
+@dataclass
+class RunSeries:
+    """A run-wide series, recorded once at the end of the run."""
+
+    unit: str
+    description: str = ""
+    values: list[float] = field(default_factory=list)
+    evidence: list[int] = field(default_factory=list)
+    index: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class BenchContext:
+    """Everything a run shares; built by `bench run` (or a test) and handed to the plugin."""
+
+    rig: Any  # bench.config.rig.Rig
+    plan: Plan
+    settings: dict[str, Any]
+    record: RunRecord
+    loop: BenchLoop
+    limits: LimitMap
+    settings_source: str = ""
+    tracker: StationTracker = field(default_factory=StationTracker)
+    csms: Any = None
+    station: Any = None  # the CSMS session of the station under test
+    bench: Any = None  # the verb facade
+    station_config: list[dict[str, Any]] | None = None  # GetConfiguration at start
+    boot_error: str | None = None  # why the station never came up (every case BLOCKED)
+    outcomes: dict[str, Verdict] = field(default_factory=dict)
+    run_series: dict[str, RunSeries] = field(default_factory=dict)
+    progress: Callable[[str, str], None] | None = None  # (case, step) -> show it
+    maintenance: Callable[..., Any] | None = None  # overrides the default between-case steps
+
+    def __post_init__(self) -> None:
+        self.record.subscribe(self.tracker.on_line)
+
+    def build_measurement(self, name: str, unit: str | None, value: float | None = None,
+                          series: list[float] | None = None, evidence: list[int] | None = None,
+                          index: list[Any] | None = None,
+                          description: str | None = None) -> Measurement:
+        spec = self.limits.spec(name)
+        if unit is None:
+            if spec is None:
+                raise ValueError(f"measurement {name!r}: no unit given and no entry in "
+                                 f"{self.limits.path.name}")
+            unit = spec.unit
+        return Measurement(
+            name=name, unit=unit, value=value, series=list(series or []),
+            limits=self.limits.limits(name, self.settings, self.settings_source),
+            description=description if description is not None else (spec.description
+                                                                      if spec else ""),
+            evidence=list(evidence or []), series_index=list(index or []),
+        )
+
+    def collect(self, name: str, value: float, unit: str | None = None,
+                evidence: int | list[int] | None = None, index: Any = None,
+                description: str = "") -> None:
+        """Add one sample to a run-wide series (recorded at the end of the run)."""
+        if name not in self.run_series:
+            spec = self.limits.spec(name)
+            self.run_series[name] = RunSeries(unit or (spec.unit if spec else "s"),
+                                              description or (spec.description if spec else ""))
+        s = self.run_series[name]
+        s.values.append(float(value))
+        if isinstance(evidence, int):
+            s.evidence.append(evidence)
+        elif evidence:
+            s.evidence.extend(evidence)
+        s.index.append(index)
+
+    def run(self, coro: Any, timeout: float | None = None, what: str = "") -> Any:
+        return self.loop.run(coro, timeout, what)
+
+
+class Case:
+    """What a test case gets as `case`: its identity, settings, steps, checks, measurements."""
+
+    def __init__(self, ctx: BenchContext, case_id: str, name: str,
+                 options: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.id = case_id
+        self.name = name
+        self.options = options
+        self.checks: list[str] = []
+        self.measurements: list[Measurement] = []
+        self.failed_measurements: list[Measurement] = []
+        self.current_step: str | None = None
+        self.started_mono_ns = time.monotonic_ns()
+        self.config_applied: dict[str, str] = {}  # key -> value set for this case
+        self.config_original: dict[str, str | None] = {}  # key -> value before (None: unknown)
+
+    # -- what cases use ----------------------------------------------------------------------
+    @property
+    def station(self) -> Any:
+        return self.ctx.station
+
+    @property
+    def bench(self) -> Any:
+        return self.ctx.bench
+
+    @property
+    def rig(self) -> Any:
+        return self.ctx.rig
+
+    @property
+    def connector(self) -> int:
+        return int(self.ctx.settings["connector"])
+
+    @property
+    def timeout(self) -> float:
+        """How long to wait for a station message (the triggered-function timeout)."""
+        return float(self.ctx.settings["message_timeout_s"])
+
+    def setting(self, name: str) -> Any:
+        try:
+            return self.ctx.settings[name]
+        except KeyError:
+            raise KeyError(f"{self.id}: no setting {name!r} (rig [pics] or plan settings; "
+                           f"known: {', '.join(sorted(self.ctx.settings))})") from None
+
+    def card(self, tag: str | None = None) -> Any:
+        return self.ctx.rig.card(tag or self.ctx.settings["card"])
+
+    @contextlib.contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        """A named step: recorded, shown live, and named in the verdict if it fails."""
+        self.current_step = text
+        self.ctx.record.event("step", text, case=self.id)
+        if self.ctx.progress:
+            self.ctx.progress(self.id, text)
+        yield
+        self.current_step = None
+
+    def check(self, ok: bool, expected: str, seen: str) -> None:
+        """Fail the case (FAIL) unless ok; the message says what was expected and seen."""
+        if not ok:
+            self.checks.append(f"FAIL: expected {expected}; station: {seen}")
+            raise StationNonConformance(f"expected {expected}; the station {seen}")
+        self.checks.append(f"ok: {expected}")
+
+    def passed(self, text: str) -> None:
+        """Note a check that passed (shown in the report's checks list)."""
+        self.checks.append(f"ok: {text}")
+
+    def measure(self, name: str, value: float | None = None, *,
+                series: list[float] | None = None, unit: str | None = None,
+                evidence: list[int] | None = None, index: list[Any] | None = None,
+                description: str | None = None) -> Measurement:
+        """Record a measurement; limits come from testplans/limits.toml. A failed limit fails
+        the case at its end (the case goes on, so every measurement is taken)."""
+        m = self.ctx.build_measurement(name, unit, value, series, evidence, index, description)
+        self.ctx.record.measurement({**m.as_dict(), "case": self.id})
+        self.measurements.append(m)
+        if str(m.outcome) == "FAIL":
+            self.failed_measurements.append(m)
+            self.checks.append(f"FAIL: measurement {describe_measurement(m)}")
+        elif m.limits is not None:
+            self.checks.append(f"ok: measurement {describe_measurement(m)}")
+        return m
+
+    def collect(self, name: str, value: float, unit: str | None = None,
+                evidence: int | list[int] | None = None) -> None:
+        """One sample of a run-wide series (e.g. every boot time, every status latency)."""
+        self.ctx.collect(name, value, unit, evidence, index=self.id)
+
+    def log(self, text: str, **detail: Any) -> None:
+        self.ctx.record.event("log", text, case=self.id, **detail)
+
+
+def describe_measurement(m: Measurement) -> str:
+    compared = m.compared
+    shown = "nothing measured" if compared is None else f"{compared:.3f} {m.unit}"
+    what = f"{m.limits.stat} of {len(m.series)} samples" if m.series and m.limits else "value"
+    lim = m.limits.describe() if m.limits else "no limit"
+    return f"{m.name} = {shown} ({what}; limit {lim})"

@@ -1,0 +1,111 @@
+"""The maintenance OCTT runs between cases, so that every case starts from the same state:
+CSMS responders back to default, open transactions stopped, EV unplugged and card removed,
+every connector Operative, the authorization cache cleared where there is one, the case's
+configuration keys restored, and every connector Available again.
+
+Each step has its own deadline; a failing step is recorded and reported, never raised: it
+must not hide the outcome of the case that just ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bench.plugin.context import Case
+from bench.plugin.prestate import restore_case_config
+
+
+async def _step(case: Case, name: str, fn: Callable[[], Awaitable[Any]], deadline_s: float,
+                notes: list[str]) -> None:
+    try:
+        await asyncio.wait_for(fn(), deadline_s)
+    except Exception as exc:  # recorded, never raised: see module doc
+        text = f"maintenance '{name}' did not complete: {type(exc).__name__}: {exc}"
+        notes.append(text)
+        case.ctx.record.event("step", f"maintenance: {name}", case=case.id, error=text)
+    else:
+        case.ctx.record.event("step", f"maintenance: {name}", case=case.id, ok=True)
+
+
+async def wait_connected(station: Any, deadline_s: float) -> None:
+    if getattr(station, "connected", True):
+        return
+    await station.wait_reconnected(deadline_s)
+
+
+async def run_maintenance(case: Case) -> list[str]:
+    ctx, notes = case.ctx, []
+    station, bench, tracker = ctx.station, ctx.bench, ctx.tracker
+    settle = float(ctx.settings["settle_timeout_s"])
+    wait = float(ctx.settings["message_timeout_s"])
+    if station is None:
+        return notes
+    responders = getattr(station, "responders", None)
+    if responders is not None:
+        responders.reset()
+    await _step(case, "station connected", lambda: wait_connected(
+        station, float(ctx.settings["boot_timeout_s"])), float(ctx.settings["boot_timeout_s"])
+        + 5, notes)
+
+    async def stop_transactions() -> None:
+        for tx in tracker.open_transactions():
+            after = time.monotonic_ns()
+            res = await station.call("RemoteStopTransaction", {"transactionId": tx.transaction_id})
+            if res.error is None and res.get("status") == "Accepted":
+                await station.expect("StopTransaction", match={"transactionId": tx.transaction_id},
+                                     within=wait, after=after)
+            tracker.forget_transaction(tx.transaction_id)
+
+    await _step(case, "stop open transactions", stop_transactions, wait + 35, notes)
+
+    if bench is not None:
+        async def unplug_all() -> None:
+            for n in range(1, ctx.rig.station.connectors + 1):
+                if await _has_ev(bench, n):
+                    await bench.unplug(n)
+
+        await _step(case, "EV unplugged", unplug_all, 30, notes)
+        await _step(case, "card removed", bench.remove_card, 15, notes)
+
+    async def operative() -> None:
+        connectors = range(0, ctx.rig.station.connectors + 1)
+        if any(tracker.status(n) == "Unavailable" for n in connectors):
+            res = await station.call("ChangeAvailability", {"connectorId": 0, "type": "Operative"})
+            if res.error is not None or res.get("status") not in ("Accepted", "Scheduled"):
+                raise RuntimeError(f"ChangeAvailability(0, Operative) answered "
+                                   f"{res.get('status') if res.error is None else res.error}")
+
+    await _step(case, "availability Operative", operative, wait + 5, notes)
+
+    if ctx.rig.hardware.get("authorization_cache"):
+        await _step(case, "cache cleared", lambda: station.call("ClearCache", {}), wait + 5, notes)
+
+    await _step(case, "configuration restored", lambda: restore_case_config(station, case),
+                wait * 2 + 10, notes)
+
+    async def all_available() -> None:
+        deadline = time.monotonic() + settle
+        while True:
+            pending = {n: tracker.status(n) for n in range(1, ctx.rig.station.connectors + 1)
+                       if tracker.status(n) not in ("Available", None)}
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"connectors not Available after {settle:.0f} s: last "
+                                   f"status {pending}")
+            await asyncio.sleep(0.1)
+
+    await _step(case, "connectors Available", all_available, settle + 5, notes)
+    return notes
+
+
+async def _has_ev(bench: Any, connector: int) -> bool:
+    """Unplug only where an EV is plugged (or when the verbs cannot tell)."""
+    probe = getattr(bench, "is_plugged", None)
+    if probe is None:
+        return True
+    result = probe(connector)
+    return bool(await result) if asyncio.iscoroutine(result) else bool(result)

@@ -1,0 +1,270 @@
+"""The pytest plugin that runs OCTT cases on the bench and writes their verdicts.
+
+`bench run` creates a BenchContext and calls `pytest.main([...], plugins=[BenchPlugin(ctx)])`.
+A case module holds one `async def test_...` marked `@pytest.mark.octt(id, name, ...)`; its
+coroutine runs on the bench loop (where the CSMS and the verbs live) with the case's overall
+deadline. The run record gets one VerdictRecord per case attempt; pytest's own outcome is kept
+in line with it for pytest-html and JUnit, but the record is the source of truth.
+
+Marker keywords:
+  requires=("socket", ...)     applicability (bench.plugin.applicability); unmet: N/A + reason
+  config={"Key": "value"}      configuration pre-state: set, read back, restored afterwards;
+                               "{setting}" is taken from the run's settings
+  depends=("TC_001_CS", ...)   BLOCKED when one of these ran and did not pass
+  timeout=seconds              overall deadline of the case (default: case_timeout_s)
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from bench.plugin.applicability import not_applicable_reason
+from bench.plugin.context import BenchContext, Case, describe_measurement
+from bench.plugin.maintenance import run_maintenance, wait_connected
+from bench.plugin.prestate import apply_case_config, resolve_config
+from bench.plugin.verdicts import Blocked, classify, describe
+from bench.record import Verdict, VerdictRecord
+
+_NA = "N/A: "
+_BLOCKED = "BLOCKED by "
+
+
+@dataclass
+class _ItemState:
+    case_id: str
+    name: str
+    options: dict[str, Any]
+    attempt: int = 1
+    started: float = field(default_factory=time.monotonic)
+    verdict: Verdict | None = None
+    message: str = ""
+    cause: str | None = None
+    case: Case | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def octt_marker(item: pytest.Item) -> tuple[str, str, dict[str, Any]] | None:
+    m = item.get_closest_marker("octt")
+    if m is None:
+        return None
+    if len(m.args) < 2:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.octt needs (case id, name)")
+    return str(m.args[0]), str(m.args[1]), dict(m.kwargs)
+
+
+class BenchPlugin:
+    def __init__(self, ctx: BenchContext, cases: list[str] | None = None,
+                 repeat: int | None = None) -> None:
+        self.ctx = ctx
+        self.cases = [c.upper() for c in (cases or ctx.plan.cases)]
+        self.repeat = repeat or ctx.plan.repeat
+        self._finalized = False
+        self.verdicts: list[VerdictRecord] = []
+
+    # -- configuration and collection ------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line(
+            "markers", "octt(case_id, name, requires=(), config={}, depends=(), timeout=None): "
+            "an OCTT test case run by the bench plugin")
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if self.repeat > 1 and "bench_attempt" in metafunc.fixturenames:
+            metafunc.parametrize("bench_attempt", range(1, self.repeat + 1),
+                                 ids=[f"run{n}" for n in range(1, self.repeat + 1)])
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        keep, drop = [], []
+        for item in items:
+            info = octt_marker(item)
+            case_id = info[0] if info else None
+            if case_id is None:
+                drop.append(item)
+            elif self.cases and case_id not in self.cases:
+                drop.append(item)
+            elif case_id in self.ctx.plan.exclude:
+                drop.append(item)
+            else:
+                keep.append(item)
+        if self.cases:
+            missing = set(self.cases) - {octt_marker(i)[0] for i in keep}  # type: ignore[index]
+            if missing:
+                raise pytest.UsageError(f"no such case(s) in the plan's suites: "
+                                        f"{', '.join(sorted(missing))}")
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+    # -- fixtures ----------------------------------------------------------------------------
+    @pytest.fixture
+    def bench_attempt(self) -> int:
+        return 1
+
+    @pytest.fixture
+    def case(self, request: pytest.FixtureRequest, bench_attempt: int) -> Any:
+        state: _ItemState = request.node.stash[_STATE]
+        state.attempt = bench_attempt
+        case = Case(self.ctx, state.case_id, state.name, state.options)
+        state.case = case
+        wanted = resolve_config(state.options.get("config", {}), self.ctx.settings, case.id)
+        if wanted:
+            self.ctx.run(apply_case_config(self.ctx.station, case, wanted),
+                         timeout=float(self.ctx.settings["message_timeout_s"]) * 4 + 10,
+                         what=f"{case.id} configuration pre-state")
+        yield case
+        if self.ctx.progress:
+            self.ctx.progress(case.id, "maintenance")
+        state.notes = self.ctx.run(run_maintenance(case), timeout=600,
+                                   what=f"{case.id} maintenance")
+
+    @pytest.fixture
+    def station(self, case: Case) -> Any:
+        return self.ctx.station
+
+    @pytest.fixture
+    def bench(self, case: Case) -> Any:
+        return self.ctx.bench
+
+    @pytest.fixture
+    def rig(self) -> Any:
+        return self.ctx.rig
+
+    @pytest.fixture
+    def settings(self) -> dict[str, Any]:
+        return self.ctx.settings
+
+    @pytest.fixture
+    def bench_ctx(self) -> BenchContext:
+        return self.ctx
+
+    # -- running a case ----------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        info = octt_marker(item)
+        if info is None:
+            return
+        case_id, name, options = info
+        state = _ItemState(case_id, name, options)
+        item.stash[_STATE] = state
+        self.ctx.record.current_case = case_id
+        if self.ctx.progress:
+            self.ctx.progress(case_id, "start")
+        reason = not_applicable_reason(options.get("requires", ()), self.ctx.rig,
+                                       self.ctx.station_config)
+        if reason:
+            state.verdict, state.message = Verdict.NA, reason
+            pytest.skip(_NA + reason)
+        try:
+            self._check_prerequisites(case_id, options)
+        except Blocked as exc:
+            state.verdict, state.message, state.cause = Verdict.BLOCKED, str(exc), exc.cause
+            pytest.skip(f"{_BLOCKED}{exc.cause}: {exc}")
+
+    def _check_prerequisites(self, case_id: str, options: dict[str, Any]) -> None:
+        if self.ctx.boot_error or self.ctx.station is None:
+            raise Blocked(self.ctx.boot_error or "no station session", "boot")
+        for dep in options.get("depends", ()):
+            outcome = self.ctx.outcomes.get(dep)
+            if outcome is not None and outcome != Verdict.PASS:
+                raise Blocked(f"prerequisite {dep} ended {outcome}", dep)
+        timeout = float(self.ctx.settings["boot_timeout_s"])
+        try:
+            self.ctx.run(wait_connected(self.ctx.station, timeout), timeout + 5,
+                         what="station reconnection")
+        except Exception as exc:
+            culprit = next((c for c, v in reversed(self.ctx.outcomes.items())
+                            if v != Verdict.PASS), "station connection")
+            raise Blocked(f"the station is not connected ({describe(exc)})", culprit) from None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        if not inspect.iscoroutinefunction(pyfuncitem.obj):
+            return None
+        state: _ItemState | None = pyfuncitem.stash.get(_STATE, None)
+        args = {a: pyfuncitem.funcargs[a] for a in pyfuncitem._fixtureinfo.argnames}
+        timeout = float((state.options.get("timeout") if state else None)
+                        or self.ctx.settings["case_timeout_s"])
+        self.ctx.run(pyfuncitem.obj(**args), timeout=timeout, what=pyfuncitem.name)
+        return True
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        state: _ItemState | None = item.stash.get(_STATE, None)
+        if state is None:
+            return
+        if report.when in ("setup", "call") and state.verdict is None:
+            self._judge(state, call, report)
+        if report.when == "teardown":
+            if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+                state.notes.append(f"teardown: {describe(call.excinfo.value)}")
+            self._write_verdict(state)
+
+    def _judge(self, state: _ItemState, call: pytest.CallInfo[Any],
+               report: pytest.TestReport) -> None:
+        case = state.case
+        step = f"step '{case.current_step}': " if case and case.current_step else ""
+        if call.excinfo is not None:
+            if call.excinfo.errisinstance(pytest.skip.Exception):
+                state.verdict, state.message = Verdict.NA, str(call.excinfo.value)
+                return
+            exc = call.excinfo.value
+            state.verdict = classify(exc)
+            where = "pre-state: " if report.when == "setup" else step
+            state.message = f"{where}{describe(exc)}"
+            if state.verdict == Verdict.ERROR and report.when == "setup" and case is None:
+                state.message = f"setup: {describe(exc)}"
+            return
+        if report.when != "call":
+            return
+        failed = case.failed_measurements if case else []
+        if failed:
+            state.verdict = Verdict.FAIL
+            state.message = "; ".join(f"measurement {describe_measurement(m)}" for m in failed)
+            report.outcome = "failed"
+            report.longrepr = state.message
+        else:
+            state.verdict = Verdict.PASS
+            state.message = "all checks passed"
+
+    def _write_verdict(self, state: _ItemState) -> None:
+        verdict = state.verdict or Verdict.ERROR
+        message = state.message or "the case did not run to a verdict"
+        if verdict == Verdict.NA and message.startswith(_NA):
+            message = message[len(_NA):]
+        checks = list(state.case.checks) if state.case else []
+        checks += [f"note: {n}" for n in state.notes]
+        rec = VerdictRecord(
+            case=state.case_id, verdict=verdict, message=message, name=state.name,
+            attempt=state.attempt, duration_s=round(time.monotonic() - state.started, 3),
+            checks=checks, cause=state.cause,
+        )
+        self.ctx.record.verdict(rec)
+        self.ctx.record.sync()
+        self.verdicts.append(rec)
+        self.ctx.outcomes[state.case_id] = verdict
+        self.ctx.record.current_case = None
+        if self.ctx.progress:
+            self.ctx.progress(state.case_id, f"{verdict}: {message}")
+
+    # -- end of run ----------------------------------------------------------------------------
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.finalize()
+
+    def finalize(self) -> None:
+        """Record the run-wide series once: response time per action, and collected series."""
+        if self._finalized:
+            return
+        self._finalized = True
+        from bench.plugin.measurements import record_run_series
+
+        record_run_series(self.ctx)
+
+
+_STATE = pytest.StashKey[_ItemState]()
