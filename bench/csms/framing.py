@@ -1,0 +1,173 @@
+"""OCPP-J 1.6 framing: parse one received text frame strictly, serialise outgoing frames.
+
+Parsing never raises: a broken frame comes back with `problem` (the CALLERROR code and text
+that answer it, when a message id could be read) and `findings` (non-conformances to record).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.csms import schemas
+from bench.csms.messages import CALL, CALLERROR, CALLRESULT, ERROR_CODES, CallErrorInfo
+
+MAX_MSG_ID_LEN = 36
+# Recovers the message id of a CALL whose JSON is broken, so it can still be answered.
+_CALL_ID_RE = re.compile(r'\s*\[\s*2\s*,\s*"([^"\\]{1,64})"')
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@dataclass(slots=True)
+class Problem:
+    """Why a frame cannot be processed: a finding name and the CALLERROR that answers it."""
+
+    finding: str
+    code: str
+    description: str
+
+
+@dataclass(slots=True)
+class ParsedFrame:
+    msg_type: int | None = None
+    msg_id: Any = None  # as sent: a str normally, an int from an untidy station
+    action: str | None = None
+    payload: Any = None
+    error: CallErrorInfo | None = None
+    problem: Problem | None = None
+    findings: list[tuple[str, str]] = field(default_factory=list)  # (name, message)
+
+    @property
+    def id_readable(self) -> bool:
+        return isinstance(self.msg_id, (str, int)) and not isinstance(self.msg_id, bool)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse(raw: str) -> ParsedFrame:
+    """Structure of one text frame (schema validation of the payload is the caller's job)."""
+    try:
+        data = json.loads(raw)
+    except ValueError as e:
+        m = _CALL_ID_RE.match(raw)
+        return ParsedFrame(
+            msg_type=CALL if m else None,
+            msg_id=m.group(1) if m else None,
+            problem=Problem("frame-not-json", "FormationViolation",
+                            f"frame is not valid JSON: {e}"),
+        )
+    if not isinstance(data, list) or not data:
+        return ParsedFrame(problem=Problem(
+            "frame-not-array", "FormationViolation",
+            f"frame must be a non-empty JSON array, got {_short(raw)}"))
+    frame = ParsedFrame(msg_type=data[0] if type(data[0]) is int else None)
+    if len(data) > 1:
+        frame.msg_id = data[1]
+    mt = data[0]
+    if type(mt) is not int or mt not in (CALL, CALLRESULT, CALLERROR):
+        frame.msg_type = None
+        frame.problem = Problem("unknown-message-type", "ProtocolError",
+                                f"unknown MessageTypeId {_short(mt)} "
+                                "(2 CALL, 3 CALLRESULT, 4 CALLERROR)")
+        return frame
+    _check_msg_id(frame)
+    if frame.problem:
+        return frame
+    if mt == CALL:
+        _parse_call(frame, data)
+    elif mt == CALLRESULT:
+        if len(data) != 3:
+            frame.problem = Problem("callresult-wrong-length", "ProtocolError",
+                                    f"CALLRESULT must have 3 elements, has {len(data)}")
+        else:
+            frame.payload = data[2]
+    else:
+        _parse_callerror(frame, data)
+    return frame
+
+
+def _check_msg_id(frame: ParsedFrame) -> None:
+    mid = frame.msg_id
+    if isinstance(mid, str):
+        if not mid:
+            frame.findings.append(("msg-id-empty", "message id is an empty string"))
+        elif len(mid) > MAX_MSG_ID_LEN:
+            frame.findings.append(("msg-id-too-long",
+                                   f"message id has {len(mid)} characters (max {MAX_MSG_ID_LEN})"))
+    elif frame.id_readable:
+        frame.findings.append(("msg-id-not-string",
+                               f"message id {mid!r} is a number; OCPP-J requires a string"))
+    else:
+        frame.problem = Problem("msg-id-unreadable", "FormationViolation",
+                                f"message id must be a string, got {_short(mid)}")
+
+
+def _parse_call(frame: ParsedFrame, data: list[Any]) -> None:
+    if len(data) != 4:
+        if len(data) > 2 and isinstance(data[2], str):
+            frame.action = data[2]
+        frame.problem = Problem("call-wrong-length", "ProtocolError",
+                                "CALL must have 4 elements [2, id, action, payload], "
+                                f"has {len(data)}")
+        return
+    action, payload = data[2], data[3]
+    if not isinstance(action, str):
+        frame.problem = Problem("action-not-string", "FormationViolation",
+                                f"action must be a string, got {_short(action)}")
+        return
+    frame.action = action
+    frame.payload = payload
+    if action not in schemas.all_actions():
+        frame.problem = Problem("unknown-action", "NotImplemented",
+                                f"action {_short(action)} does not exist in OCPP 1.6")
+
+
+def _parse_callerror(frame: ParsedFrame, data: list[Any]) -> None:
+    if len(data) != 5:
+        frame.problem = Problem("callerror-wrong-length", "ProtocolError",
+                                f"CALLERROR must have 5 elements, has {len(data)}")
+        # keep what can be read so the awaiting CALL still learns it failed
+        code = data[2] if len(data) > 2 and isinstance(data[2], str) else "GenericError"
+        desc = data[3] if len(data) > 3 and isinstance(data[3], str) else ""
+        frame.error = CallErrorInfo(code, desc, {})
+        return
+    code, desc, details = data[2], data[3], data[4]
+    if not isinstance(code, str) or code not in ERROR_CODES:
+        frame.findings.append(("callerror-unknown-code",
+                               f"errorCode {_short(code)} is not an OCPP-J 1.6 error code"))
+    if not isinstance(desc, str):
+        frame.findings.append(("callerror-bad-description",
+                               f"errorDescription must be a string, got {_short(desc)}"))
+    if not isinstance(details, dict):
+        frame.findings.append(("callerror-bad-details",
+                               f"errorDetails must be a JSON object, got {_short(details)}"))
+    frame.error = CallErrorInfo(str(code), desc if isinstance(desc, str) else str(desc),
+                                details if isinstance(details, dict) else {"raw": details})
+
+
+def call_frame(msg_id: str, action: str, payload: Any) -> str:
+    return _dumps([CALL, msg_id, action, payload])
+
+
+def result_frame(msg_id: Any, payload: Any) -> str:
+    return _dumps([CALLRESULT, msg_id, payload])
+
+
+def error_frame(msg_id: Any, code: str, description: str, details: Any = None) -> str:
+    return _dumps([CALLERROR, msg_id, code, description, details if details is not None else {}])
+
+
+def recover_id_from_bytes(data: bytes) -> str | None:
+    """The message id of a CALL sent in a binary frame, if the bytes read as one."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    m = _CALL_ID_RE.match(text)
+    return m.group(1) if m else None
