@@ -1,0 +1,124 @@
+"""`bench sim`: start the simulated rig (station and instrument twins) in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import tomllib
+from pathlib import Path
+
+from sim.rig import SimRig, SimRigError
+
+DEFAULT_RIG = Path("rigs/sim.toml")
+EXIT_BAD_INPUT = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bench sim",
+        description="Start the simulated rig: the station simulator (an OCPP 1.6-J client) and "
+                    "the instrument twins (Modbus EV emulator and mains switch, SCPI meter, "
+                    "PC/SC reader with vpcd), all on one physical model.")
+    p.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default %(default)s)")
+    p.add_argument("--csms-url", help="CSMS base URL, the station appends /<id> "
+                                      "(default from the rig: ws://listen/path_prefix)")
+    p.add_argument("--ephemeral", action="store_true",
+                   help="bind every twin to an ephemeral port (see the endpoints)")
+    p.add_argument("--endpoints-file", type=Path, help="write the endpoints JSON here")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME",
+                   help="station fault profile (repeatable; --list-faults)")
+    p.add_argument("--list-faults", action="store_true", help="list the fault profiles and exit")
+    p.add_argument("--station-config", type=Path,
+                   help="TOML overrides of the station's defaults (SmartDC)")
+    p.add_argument("--no-station", action="store_true",
+                   help="serve the twins only (no station simulator)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    return p
+
+
+def list_faults() -> int:
+    from sim.station.faults import FAULTS
+
+    width = max(len(name) for name in FAULTS)
+    for name, fault in sorted(FAULTS.items()):
+        print(f"{name:<{width}}  {fault.description}")
+    return 0
+
+
+def load(path: Path):
+    """The rig file through the bench's loader (RigError names file, table and key)."""
+    from bench.config.rig import RigError, load_rig
+
+    try:
+        return load_rig(path)
+    except RigError as exc:
+        raise SimRigError(str(exc)) from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SimRigError(f"rig file {path}: {exc}") from exc
+
+
+def check_faults(names: list[str]) -> None:
+    if not names:
+        return
+    from sim.station.faults import FAULTS
+
+    unknown = sorted(set(names) - set(FAULTS))
+    if unknown:
+        raise SimRigError(f"unknown fault profile(s) {unknown}; `bench sim --list-faults` "
+                          "lists the known ones")
+
+
+async def serve(args: argparse.Namespace) -> int:
+    rig_file = load(args.rig)
+    check_faults(args.fault + (rig_file.simulator.faults if rig_file.simulator else []))
+    if args.station_config is not None and not args.station_config.is_file():
+        raise SimRigError(f"--station-config {args.station_config}: no such file")
+    rig = SimRig(rig_file, args.csms_url, ephemeral=args.ephemeral, faults=args.fault,
+                 station_config=args.station_config, with_station=not args.no_station)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await rig.start()
+        endpoints = rig.endpoints()
+        for line in rig.describe():
+            print(line, flush=True)
+        if args.endpoints_file:
+            tmp = args.endpoints_file.with_suffix(args.endpoints_file.suffix + ".tmp")
+            tmp.write_text(json.dumps(endpoints, indent=2) + "\n", encoding="utf-8")
+            tmp.replace(args.endpoints_file)
+        print("READY " + json.dumps(endpoints), flush=True)
+        await stop.wait()
+        print("bench sim: stopping", flush=True)
+    finally:
+        await rig.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    if not args.verbose:
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    if args.list_faults:
+        return list_faults()
+    try:
+        return asyncio.run(serve(args))
+    except SimRigError as exc:
+        print(f"bench sim: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
