@@ -1,0 +1,211 @@
+"""Everything the report shows, computed once from a loaded run (templates only lay it out)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.record.reader import RunData
+from reports.cases import CaseSection, case_sections
+from reports.catalog import declared_profiles
+from reports.frames import FrameIndex
+from reports.measurements import PerfRow, perf_rows
+from reports.plots import Plot, run_plots
+from reports.redact import redact
+from reports.stationconfig import ConfigKey, config_table
+from reports.timebase import Timebase
+from reports.verdicts import (
+    CaseResult,
+    ProfileSummary,
+    case_results,
+    counts,
+    overall_verdict,
+    profile_summary,
+)
+
+PYTEST_REPORT = "pytest-report.html"
+
+
+@dataclass
+class Header:
+    rows: list[tuple[str, str]]  # the certificate's "Test Report" block, in order
+    verdict: str
+    partial: bool
+    status: str
+    stopped_at: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ReportContext:
+    run_id: str
+    header: Header
+    profiles: list[ProfileSummary]
+    counts: dict[str, int]
+    cases: list[CaseResult]
+    perf: list[PerfRow]
+    test_config: list[tuple[str, list[tuple[str, str]]]]
+    instruments: list[dict[str, str]]
+    station_config: list[ConfigKey]
+    has_config_end: bool
+    sections: list[CaseSection]
+    plots: list[Plot]
+    pytest_report: str | None
+    rig_json: str
+    torn_lines: int
+    frame_count: int
+    event_count: int
+
+
+def _text(v: Any) -> str:
+    if v is None or v == "":
+        return "–"
+    if isinstance(v, bool):
+        return "Yes" if v else "No"
+    if isinstance(v, list):
+        return ", ".join(_text(x) for x in v)
+    return str(v)
+
+
+def _pairs(data: Any) -> list[tuple[str, str]]:
+    """Key/value rows from a dict or a list of {key, value} items (non-OCPP configuration)."""
+    data = redact(data)
+    if isinstance(data, dict):
+        return [(str(k), _text(v)) for k, v in data.items()]
+    if isinstance(data, list):
+        out = []
+        for item in data:
+            if isinstance(item, dict) and "key" in item:
+                out.append((str(item["key"]), _text(item.get("value"))))
+            elif isinstance(item, dict) and "name" in item:
+                out.append((str(item["name"]), _text(item.get("value"))))
+        return out
+    return []
+
+
+def _seen_cases(*streams: list[dict[str, Any]]) -> list[str]:
+    order: dict[str, int] = {}
+    for rows in streams:
+        for r in rows:
+            c = r.get("case")
+            if c and c not in order:
+                order[c] = r.get("seq", 0)
+    return sorted(order, key=order.__getitem__)
+
+
+def _settings(snaps: dict[str, Any], station_cfg: list[ConfigKey]) -> dict[str, Any]:
+    """Intervals and limits the plots draw as reference lines."""
+    pics = snaps.get("pics") if isinstance(snaps.get("pics"), dict) else {}
+    cfg = {k.key: k.value for k in station_cfg}
+
+    def num(*vals: Any) -> float | None:
+        for v in vals:
+            try:
+                if v is not None and float(v) > 0:
+                    return float(v)
+            except (TypeError, ValueError):
+                continue
+        return None
+
+    meter_conn = None
+    rig = snaps.get("rig") if isinstance(snaps.get("rig"), dict) else {}
+    meter = (rig.get("instruments") or {}).get("meter") if isinstance(rig.get("instruments"),
+                                                                       dict) else None
+    if isinstance(meter, dict):
+        meter_conn = meter.get("connector") or (meter.get("params") or {}).get("connector")
+    return {
+        "sample_interval": num(cfg.get("MeterValueSampleInterval"),
+                               pics.get("meter_value_sample_interval_s")),
+        "aligned_interval": num(cfg.get("ClockAlignedDataInterval"),
+                                pics.get("clock_aligned_data_interval_s")),
+        "response_timeout": num(pics.get("ocpp_response_timeout_s")),
+        "meter_connector": meter_conn if isinstance(meter_conn, int) else None,
+    }
+
+
+def _header(run: RunData, verdict: str, cases: list[CaseResult]) -> Header:
+    meta, snaps = run.meta, run.snapshots
+    station = redact(snaps.get("station")) if isinstance(snaps.get("station"), dict) else {}
+    hardware = snaps.get("hardware") if isinstance(snaps.get("hardware"), dict) else {}
+    rig = snaps.get("rig") if isinstance(snaps.get("rig"), dict) else {}
+    bench_cfg = rig.get("bench") if isinstance(rig.get("bench"), dict) else {}
+    plan = snaps.get("plan")
+    plan_name = meta.get("plan") or (plan.get("name") if isinstance(plan, dict) else plan)
+    station_id = meta.get("station_id") or next(
+        (f.get("station") for f in run.frames[:50] if f.get("station")), None)
+    rows = [
+        ("Vendor name", station.get("chargePointVendor")),
+        ("Model", station.get("chargePointModel")),
+        ("Serial number", station.get("chargePointSerialNumber")
+         or station.get("chargeBoxSerialNumber")),
+        ("Firmware version", station.get("firmwareVersion")),
+        ("OCPP version", meta.get("ocpp_version") or "1.6 (OCPP-J)"),
+        ("Station id", station_id),
+        ("Communication", " / ".join(str(x) for x in ("JSON", hardware.get("communication")) if x)),
+        ("Bench version", meta.get("bench_version")),
+        ("Git revision", meta.get("git_revision")),
+        ("Rig", meta.get("rig") or rig.get("path") or rig.get("name")),
+        ("Campaign", plan_name),
+        ("Started (UTC)", meta.get("started_utc")),
+        ("Ended (UTC)", meta.get("ended_utc")),
+        ("Operator", meta.get("operator") or bench_cfg.get("operator")),
+        ("Run id", meta.get("id") or run.path.name),
+    ]
+    status = str(meta.get("status") or "running")
+    header = Header([(k, _text(redact(v))) for k, v in rows], verdict, run.partial, status)
+    if run.partial:
+        last_case = next((r.get("case") for stream in (run.frames, run.events)
+                          for r in reversed(stream[-1:]) if r.get("case")), None)
+        tails = [s[-1] for s in (run.frames, run.events, run.verdicts) if s]
+        last = max(tails, key=lambda r: r.get("seq", 0)) if tails else {}
+        header.stopped_at = [
+            ("Run status", f"{status} (the run did not complete)"),
+            ("Last case", _text(last.get("case") or last_case)),
+            ("Last frame (UTC)", _text(run.frames[-1].get("utc") if run.frames else None)),
+            ("Last record line", f"seq {last.get('seq', '–')} at {last.get('utc', '–')}"),
+            ("Cases without verdict", _text([c.case for c in cases if not c.attempts]) or "none"),
+        ]
+    return header
+
+
+def build_context(run: RunData) -> ReportContext:
+    snaps = run.snapshots
+    index = FrameIndex.build(run.frames)
+    tb = Timebase.of_run(run.meta, [run.frames, run.events])
+    cases = case_results(run.verdicts, _seen_cases(run.frames, run.events, run.measurements))
+    verdict = overall_verdict(cases, run.measurements, run.partial)
+    station_cfg = config_table(snaps.get("station_config_start"), snaps.get("station_config_end"),
+                               index)
+    declared = declared_profiles(snaps.get("pics"), snaps.get("station_config_start"))
+    instruments = []
+    for item in redact(snaps.get("instruments")) or []:
+        if isinstance(item, dict):
+            instruments.append({k: _text(item.get(k)) for k in ("name", "driver", "address",
+                                                                 "identity")})
+    pytest_report = PYTEST_REPORT if (Path(run.path) / PYTEST_REPORT).exists() else None
+    return ReportContext(
+        run_id=str(run.meta.get("id") or run.path.name),
+        header=_header(run, verdict, cases),
+        profiles=profile_summary(cases, declared),
+        counts=counts(cases),
+        cases=cases,
+        perf=perf_rows(run.measurements),
+        test_config=[
+            ("Hardware feature set", _pairs(snaps.get("hardware"))),
+            ("Non-OCPP Charge Point Configuration", _pairs(snaps.get("non_ocpp_config"))),
+            ("PICS values and limits", _pairs(snaps.get("pics"))),
+        ],
+        instruments=instruments,
+        station_config=station_cfg,
+        has_config_end=snaps.get("station_config_end") is not None,
+        sections=case_sections(cases, run.frames, run.events, run.measurements, index, tb),
+        plots=run_plots(run.frames, run.events, run.measurements, index, tb,
+                        _settings(snaps, station_cfg)),
+        pytest_report=pytest_report,
+        rig_json=json.dumps(redact(snaps.get("rig")), indent=2, ensure_ascii=False, default=str)
+        if snaps.get("rig") is not None else "",
+        torn_lines=run.torn_lines,
+        frame_count=len(run.frames),
+        event_count=len(run.events),
+    )

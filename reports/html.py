@@ -1,0 +1,37 @@
+"""Render the HTML report: jinja2 with autoescape on, everything inline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from reports.context import ReportContext
+
+
+def case_anchor(case: str) -> str:
+    return "case-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in str(case))
+
+
+def environment() -> Environment:
+    # autoescape also for .j2 names: station text (vendor strings, idTags, raw frames) is data
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2", "css"),
+                                     default_for_string=True, default=True),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["case_anchor"] = case_anchor
+    return env
+
+
+def render_report(ctx: ReportContext) -> str:
+    return environment().get_template("report.html.j2").render(ctx=ctx)
+
+
+def write_report(ctx: ReportContext, run_dir: Path) -> Path:
+    target = Path(run_dir) / "report.html"
+    tmp = target.with_suffix(".html.tmp")
+    tmp.write_text(render_report(ctx), "utf-8")
+    tmp.replace(target)
+    return target

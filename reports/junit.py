@@ -1,0 +1,58 @@
+"""JUnit XML for CI: one testcase per case with its final verdict."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from reports.context import ReportContext
+
+
+def junit_tree(ctx: ReportContext) -> ET.ElementTree:
+    cases = ctx.cases
+    failures = sum(c.verdict == "FAIL" for c in cases)
+    errors = sum(c.verdict in ("ERROR", "INCOMPLETE") for c in cases)
+    skipped = sum(c.verdict in ("N/A", "BLOCKED") for c in cases)
+    total_time = sum(float((c.final or {}).get("duration_s") or 0) for c in cases)
+    suites = ET.Element("testsuites", name=ctx.run_id)
+    suite = ET.SubElement(suites, "testsuite", name=ctx.run_id, tests=str(len(cases)),
+                          failures=str(failures), errors=str(errors), skipped=str(skipped),
+                          time=f"{total_time:.3f}")
+    props = ET.SubElement(suite, "properties")
+    for key, value in ctx.header.rows:
+        ET.SubElement(props, "property", name=key, value=value)
+    ET.SubElement(props, "property", name="overall verdict", value=ctx.header.verdict)
+    for c in cases:
+        final = c.final or {}
+        tc = ET.SubElement(suite, "testcase", classname=f"ocpp16.{c.profile.replace(' ', '')}",
+                           name=f"{c.case} {c.name}".strip(),
+                           time=f"{float(final.get('duration_s') or 0):.3f}")
+        message = c.message
+        if c.verdict == "FAIL":
+            ET.SubElement(tc, "failure", message=message, type="FAIL").text = _details(c)
+        elif c.verdict == "ERROR":
+            ET.SubElement(tc, "error", message=message, type="ERROR").text = _details(c)
+        elif c.verdict == "INCOMPLETE":
+            ET.SubElement(tc, "error", message=message, type="INCOMPLETE")
+        elif c.verdict in ("N/A", "BLOCKED"):
+            cause = f" (blocked by {final['cause']})" if final.get("cause") else ""
+            ET.SubElement(tc, "skipped", message=f"{c.verdict}: {message}{cause}")
+        if len(c.attempts) > 1:
+            ET.SubElement(tc, "system-out").text = "\n".join(
+                f"attempt {a.get('attempt')}: {a.get('verdict')} {a.get('message', '')}"
+                for a in c.attempts)
+    ET.indent(suites)
+    return ET.ElementTree(suites)
+
+
+def _details(c) -> str:
+    final = c.final or {}
+    lines = [f"verdict {c.verdict}: {c.message}"]
+    lines += [f"checked: {ch}" for ch in final.get("checks") or []]
+    return "\n".join(lines)
+
+
+def write_junit(ctx: ReportContext, run_dir: Path) -> Path:
+    target = Path(run_dir) / "junit.xml"
+    junit_tree(ctx).write(target, encoding="utf-8", xml_declaration=True)
+    return target
