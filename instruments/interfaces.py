@@ -1,0 +1,145 @@
+"""Instrument interfaces by capability (typing.Protocol).
+
+Verbs and safe state ask for these, never for a vendor class. Every method that does I/O is
+async and raises InstrumentError naming the instrument and its address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who answered: recorded in the `instruments` snapshot."""
+
+    name: str
+    driver: str
+    address: str
+    identity: str  # *IDN? answer, map version, reader name...
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "driver": self.driver, "address": self.address,
+                "identity": self.identity, **({"details": self.details} if self.details else {})}
+
+
+@dataclass(frozen=True)
+class EvState:
+    """EV emulator read-back: what it was told and what it measures."""
+
+    plugged: bool
+    cp_request: str
+    allow_power: bool
+    requested_current_a: float
+    target_voltage_v: float
+    pause: bool
+    stop_request: bool
+    diode_fault: bool
+    force_state_e: bool
+    cp_state: str
+    pwm_duty_pct: float
+    contactor_closed: bool
+    measured_voltage_v: float
+    measured_current_a: float
+    error_bits: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class MeterReading:
+    voltage_v: float
+    current_a: float
+    power_w: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@runtime_checkable
+class Instrument(Protocol):
+    name: str
+    driver: str
+    address: str
+
+    @property
+    def active(self) -> bool: ...
+
+    async def activate(self) -> Identity: ...
+
+    async def deactivate(self) -> None: ...
+
+
+@runtime_checkable
+class EvEmulator(Instrument, Protocol):
+    connector: int
+
+    async def plug(self) -> None: ...
+
+    async def unplug(self) -> None: ...
+
+    async def set_cp_state(self, state: str) -> None: ...
+
+    async def allow_power(self, allowed: bool) -> None: ...
+
+    async def request_current(self, amps: float) -> None: ...
+
+    async def request_voltage(self, volts: float) -> None: ...
+
+    async def pause(self, paused: bool) -> None: ...
+
+    async def stop(self, stop: bool = True) -> None: ...
+
+    async def inject_fault(self, kind: str, on: bool = True) -> None: ...
+
+    async def read_state(self) -> EvState: ...
+
+
+@runtime_checkable
+class PowerMeter(Instrument, Protocol):
+    connector: int
+
+    async def read(self) -> MeterReading: ...
+
+    async def voltage(self) -> float: ...
+
+    async def current(self) -> float: ...
+
+    async def power(self) -> float: ...
+
+    async def integrator_reset(self) -> None: ...
+
+    async def integrator_start(self) -> None: ...
+
+    async def integrator_stop(self) -> None: ...
+
+    async def integrator_state(self) -> str: ...
+
+    async def energy_wh(self) -> float: ...
+
+
+@runtime_checkable
+class CardPresenter(Instrument, Protocol):
+    async def present(self, uid: str) -> None: ...
+
+    async def remove(self) -> None: ...
+
+    @property
+    def presented(self) -> str | None: ...
+
+
+@runtime_checkable
+class CardReader(Instrument, Protocol):
+    async def read_uid(self, timeout_s: float) -> str: ...
+
+
+@runtime_checkable
+class MainsSwitch(Instrument, Protocol):
+    async def on(self) -> None: ...
+
+    async def off(self) -> None: ...
+
+    async def state(self) -> bool: ...

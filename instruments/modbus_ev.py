@@ -1,0 +1,150 @@
+"""EV emulator over Modbus TCP; the register map (addresses, types, scaling, enums) is data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from instruments.base import Driver
+from instruments.interfaces import EvState, Identity
+from instruments.modbus_link import ModbusLink
+from instruments.regmap import Register, RegisterMap, load_register_map
+
+FAULTS = {"diode_fault": "diode_fault", "state_e": "force_state_e"}
+CP_REQUESTS = ("A", "B", "C", "D")
+
+
+def _blocks(regs: list[Register], max_gap: int = 0, max_len: int = 100) -> list[list[Register]]:
+    """Group registers into few contiguous reads; gaps are not read (devices refuse them)."""
+    blocks: list[list[Register]] = []
+    for reg in sorted(regs, key=lambda r: r.address):
+        if blocks:
+            first, last = blocks[-1][0], blocks[-1][-1]
+            end = reg.address + reg.count
+            if reg.address - (last.address + last.count) <= max_gap and \
+                    end - first.address <= max_len:
+                blocks[-1].append(reg)
+                continue
+        blocks.append([reg])
+    return blocks
+
+
+class ModbusEvEmulator(Driver):
+    driver = "modbus-ev"
+
+    def __init__(self, name: str, host: str, port: int, device_id: int, register_map: str,
+                 connector: int, timeout_s: float = 1.0, retries: int = 2,
+                 map_base: Path | None = None) -> None:
+        self.link = ModbusLink(name, host, port, device_id, timeout_s, retries)
+        super().__init__(name, self.link.address)
+        self.connector = connector
+        self.map: RegisterMap = load_register_map(register_map, map_base)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def _open(self) -> None:
+        await self.link.connect()
+
+    async def _identify(self) -> Identity:
+        details: dict[str, Any] = {"map": self.map.path.name, "family": self.map.family}
+        if "map_version" in self.map:
+            version = await self.read_register("map_version")
+            details["device_map_version"] = version
+            if version != self.map.version:
+                raise self.error(f"device implements register map version {version}, the "
+                                 f"rig's map {self.map.path.name} is version {self.map.version}",
+                                 "map_version")
+        if "error_bits" in self.map:
+            details["error_bits"] = await self.read_register("error_bits")
+        if "heartbeat" in self.map:
+            details["heartbeat"] = await self.read_register("heartbeat")
+        return self.make_identity(f"{self.map.family} map v{self.map.version}", **details)
+
+    async def _close(self) -> None:
+        self.link.close()
+
+    # -- raw register access (by name) -------------------------------------------------------
+    def _reg_label(self, reg: Register) -> str:
+        return f"{reg.name} ({reg.address})"
+
+    async def read_register(self, name: str) -> Any:
+        reg = self.map[name]
+        words = await self.link.read_registers(reg.address, reg.count, self._reg_label(reg))
+        return reg.decode(words, self.map.word_order)
+
+    async def write_register(self, name: str, value: Any) -> None:
+        self.require_active()
+        reg = self.map[name]
+        if "w" not in reg.access:
+            raise self.error("register is read-only in the map", self._reg_label(reg))
+        try:
+            words = reg.encode(value, self.map.word_order)
+        except ValueError as exc:
+            raise self.error(str(exc), self._reg_label(reg)) from None
+        await self.link.write_registers(reg.address, words, self._reg_label(reg))
+
+    async def read_all(self) -> dict[str, Any]:
+        """Every register of the map, in as few requests as possible."""
+        self.require_active()
+        values: dict[str, Any] = {}
+        for block in _blocks(list(self.map.registers.values())):
+            start = block[0].address
+            count = block[-1].address + block[-1].count - start
+            label = f"{block[0].name}..{block[-1].name} ({start}..{start + count - 1})"
+            words = await self.link.read_registers(start, count, label)
+            for reg in block:
+                off = reg.address - start
+                values[reg.name] = reg.decode(words[off:off + reg.count], self.map.word_order)
+        return values
+
+    # -- EvEmulator --------------------------------------------------------------------------
+    async def plug(self) -> None:
+        await self.write_register("plugged", 1)
+
+    async def unplug(self) -> None:
+        await self.write_register("plugged", 0)
+
+    async def set_cp_state(self, state: str) -> None:
+        if state not in CP_REQUESTS:
+            raise self.error(f"CP state request {state!r}: must be one of A, B, C, D",
+                             "cp_state_request")
+        await self.write_register("cp_state_request", state)
+
+    async def allow_power(self, allowed: bool) -> None:
+        await self.write_register("allow_power", int(bool(allowed)))
+
+    async def request_current(self, amps: float) -> None:
+        await self.write_register("requested_current", amps)
+
+    async def request_voltage(self, volts: float) -> None:
+        await self.write_register("target_voltage", volts)
+
+    async def pause(self, paused: bool) -> None:
+        await self.write_register("pause", int(bool(paused)))
+
+    async def stop(self, stop: bool = True) -> None:
+        await self.write_register("stop_request", int(bool(stop)))
+
+    async def inject_fault(self, kind: str, on: bool = True) -> None:
+        if kind not in FAULTS:
+            raise self.error(f"unknown fault {kind!r}: one of {', '.join(FAULTS)}")
+        await self.write_register(FAULTS[kind], int(bool(on)))
+
+    async def read_state(self) -> EvState:
+        v = await self.read_all()
+        return EvState(
+            plugged=bool(v.get("plugged", 0)),
+            cp_request=str(v.get("cp_state_request", "A")),
+            allow_power=bool(v.get("allow_power", 0)),
+            requested_current_a=float(v.get("requested_current", 0.0)),
+            target_voltage_v=float(v.get("target_voltage", 0.0)),
+            pause=bool(v.get("pause", 0)),
+            stop_request=bool(v.get("stop_request", 0)),
+            diode_fault=bool(v.get("diode_fault", 0)),
+            force_state_e=bool(v.get("force_state_e", 0)),
+            cp_state=str(v.get("cp_state", "invalid")),
+            pwm_duty_pct=float(v.get("pwm_duty", 0.0)),
+            contactor_closed=bool(v.get("contactor_closed", 0)),
+            measured_voltage_v=float(v.get("measured_voltage", 0.0)),
+            measured_current_a=float(v.get("measured_current", 0.0)),
+            error_bits=int(v.get("error_bits", 0)),
+        )
