@@ -1,0 +1,117 @@
+"""Where the station's identification comes from: an RFID reader.
+
+The station polls its CardSource; a card that appears (rising edge) is one presentation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+GET_UID_APDU = [0xFF, 0xCA, 0x00, 0x00, 0x00]  # PC/SC pseudo-APDU: the card's UID
+
+
+class CardSource(Protocol):
+    async def poll(self) -> str | None:
+        """The UID (upper-case hex, = idTag) of the card on the reader, None if none."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ManualCardSource:
+    """Cards put on the reader by code (tests, a rig without pcscd)."""
+
+    def __init__(self) -> None:
+        self._uid: str | None = None
+        self._tap_pending = False
+
+    def present(self, uid: str) -> None:
+        """Put a card on the reader and leave it there."""
+        self._uid, self._tap_pending = uid.upper(), False
+
+    def tap(self, uid: str) -> None:
+        """Put a card on the reader until the station has seen it once, then take it away."""
+        self._uid, self._tap_pending = uid.upper(), True
+
+    def remove(self) -> None:
+        self._uid, self._tap_pending = None, False
+
+    async def poll(self) -> str | None:
+        uid = self._uid
+        if self._tap_pending:
+            self._uid, self._tap_pending = None, False
+        return uid
+
+    def close(self) -> None:
+        self.remove()
+
+
+class PcscCardSource:
+    """A PC/SC reader through pyscard (pcscd; in the simulated rig pcscd + vpcd).
+
+    The rig sets PCSCLITE_CSOCK_NAME (its private pcscd socket) before this imports
+    smartcard. `reader` is a substring of the PC/SC reader name.
+    """
+
+    def __init__(self, reader: str) -> None:
+        self.reader = reader
+        self._conn = None
+        self._missing_logged = False
+
+    def _where(self) -> str:
+        sock = os.environ.get("PCSCLITE_CSOCK_NAME", "default pcscd socket")
+        return f"PC/SC reader {self.reader!r} via {sock}"
+
+    def _read_uid(self) -> str | None:
+        from smartcard.Exceptions import CardConnectionException, NoCardException
+        from smartcard.System import readers
+
+        if self._conn is None:
+            try:
+                found = [r for r in readers() if self.reader in str(r)]
+            except Exception as exc:  # pcscd down or restarting
+                self._log_missing(f"listing readers failed: {exc}")
+                return None
+            if not found:
+                self._log_missing("no such reader")
+                return None
+            self._missing_logged = False
+            conn = found[0].createConnection()
+            try:
+                conn.connect()
+            except (NoCardException, CardConnectionException):
+                return None  # no card on the reader
+            self._conn = conn
+        try:
+            data, sw1, sw2 = self._conn.transmit(GET_UID_APDU)
+        except CardConnectionException:
+            self._drop()  # card removed (or replaced) since the last poll
+            return None
+        if (sw1, sw2) != (0x90, 0x00) or not data:
+            log.warning("%s: GET UID answered SW %02X%02X", self._where(), sw1, sw2)
+            return None
+        return bytes(data).hex().upper()
+
+    def _log_missing(self, why: str) -> None:
+        if not self._missing_logged:
+            log.warning("%s: %s", self._where(), why)
+            self._missing_logged = True
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.disconnect()
+            except Exception:  # already gone with the card
+                pass
+
+    async def poll(self) -> str | None:
+        return await asyncio.to_thread(self._read_uid)
+
+    def close(self) -> None:
+        self._drop()

@@ -1,0 +1,76 @@
+"""Station simulator configuration: SmartDC defaults, overridable from a TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from sim.station.keys import KeySpec, cache_key, smartdc_keys, spec_from_toml
+
+
+@dataclass(slots=True)
+class StationConfig:
+    """What the simulated station is and how it behaves (beyond its OCPP keys).
+
+    Durations are seconds of simulated time (see StationSimulator.time_scale).
+    """
+
+    vendor: str = "Flo"
+    model: str = "SmartDC"
+    firmware: str = "v8.8.15"
+    serial_number: str = "SMARTDC-SIM-0001"
+    connectors: int = 2
+    fixed_cable: bool = True  # False = socket with a lock
+    lock_fails: bool = False  # socket only: the lock cannot be released (TC_030)
+    authorization_cache: bool = False  # SmartDC: AuthorizationCacheEnabled "NA"
+    backup_power: bool = False  # True = stop transactions (PowerLoss) before going down
+    max_current_a: float = 200.0  # offered while charging
+    boot_retry_s: float = 10.0  # when BootNotification.conf interval is 0
+    call_timeout_s: float = 30.0  # how long the station waits for a CSMS answer
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 30.0
+    late_remote_start_s: float = 12.0  # fault late_remote_start
+    reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
+    keys: dict[str, KeySpec] = field(default_factory=dict)
+
+    @classmethod
+    def smartdc(cls) -> StationConfig:
+        """The station of the seed certificate: 2 connectors, fixed cable, Core only."""
+        return cls(keys=smartdc_keys(2))
+
+    @classmethod
+    def load(cls, path: str | Path, base: StationConfig | None = None) -> StationConfig:
+        """`base` (default SmartDC) with the overrides of a TOML file.
+
+        [station] holds the fields of this class; [keys] holds configuration keys, each a
+        value or a table {value, readonly, reboot_required, minimum, maximum}.
+        """
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"station config {path}: {exc}") from exc
+        return (base or cls.smartdc()).with_overrides(data, origin=str(path))
+
+    def with_overrides(self, data: dict, origin: str = "<dict>") -> StationConfig:
+        known = {f.name for f in fields(self) if f.name != "keys"}
+        station = dict(data.get("station", {}))
+        bad = sorted(set(station) - known)
+        if bad:
+            raise ValueError(
+                f"{origin}: [station] unknown field(s) {bad}; allowed: {sorted(known)}")
+        cfg = replace(self, keys=dict(self.keys), **station)
+        if "connectors" in station:
+            cfg.keys = smartdc_keys(cfg.connectors) | cfg.keys
+            cfg.keys["NumberOfConnectors"] = cfg.keys["NumberOfConnectors"].with_value(
+                str(cfg.connectors))
+            cfg.keys["ConnectorPhaseRotation"] = smartdc_keys(cfg.connectors)[
+                "ConnectorPhaseRotation"]
+        if cfg.authorization_cache and "AuthorizationCacheEnabled" not in cfg.keys:
+            cfg.keys["AuthorizationCacheEnabled"] = cache_key(True)
+        if not cfg.authorization_cache:
+            cfg.keys.pop("AuthorizationCacheEnabled", None)
+        for name, raw in data.get("keys", {}).items():
+            cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name))
+        return cfg

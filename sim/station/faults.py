@@ -1,0 +1,103 @@
+"""Named fault profiles: documented non-conformances the bench's test cases must catch.
+
+Each profile changes one behaviour of the simulated station. `affects` lists the OCTT case
+ids (or the configuration-key check of the catalogue §3.1) that should turn FAIL with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    name: str
+    description: str
+    affects: list[str] = field(default_factory=list)
+
+
+_FAULTS = [
+    Fault("late_remote_start",
+          "answers RemoteStartTransaction only after StationConfig.late_remote_start_s "
+          "(default 12 s), beyond the PICS response time of 10 s",
+          ["TC_010_CS", "TC_011_1_CS", "PERF_RemoteStartTransaction"]),
+    Fault("meter_interval_12s",
+          "sends sampled MeterValues every 1.2 x MeterValueSampleInterval",
+          ["TC_070_CS", "TC_036_CS"]),
+    Fault("clock_aligned_off_boundary",
+          "Sample.Clock MeterValues are stamped half an interval off the wall-clock boundary",
+          ["TC_071_CS"]),
+    Fault("no_connector0_status",
+          "sends no StatusNotification for connectorId 0 at boot",
+          ["TC_001_CS", "TC_002_CS", "TC_013_CS", "TC_034_CS"]),
+    Fault("wrong_stop_reason",
+          "every StopTransaction carries reason Local (e.g. Local instead of Remote)",
+          ["TC_012_CS", "TC_005_2_CS", "TC_015_CS", "TC_016_CS", "TC_037_3_CS"]),
+    Fault("invalid_boot_notification",
+          "BootNotification payload is schema-invalid (chargePointVendor longer than 20 chars)",
+          ["TC_001_CS", "TC_002_CS"]),
+    Fault("availability_not_persisted",
+          "ChangeAvailability is applied but forgotten at reboot and power loss",
+          ["TC_013_CS", "TC_014_CS", "TC_034_CS"]),
+    Fault("no_transaction_retry",
+          "a transaction message answered with CALLERROR or not at all is dropped, never resent",
+          ["KEY_TransactionMessageAttempts", "KEY_TransactionMessageRetryInterval"]),
+    Fault("queued_out_of_order",
+          "transaction messages queued while offline are sent newest first after reconnect",
+          ["TC_036_CS", "TC_039_CS"]),
+    Fault("no_authorize_after_clear_cache",
+          "ClearCache is answered Accepted but the cache is kept: a cached tag starts without "
+          "Authorize (needs authorization_cache = true)",
+          ["TC_061_CS"]),
+    Fault("heartbeat_wrong_interval",
+          "heartbeats every 1.5 x HeartbeatInterval instead of the interval",
+          ["TC_001_CS", "TC_002_CS", "TC_035_CS"]),
+    Fault("remote_start_ignores_authorize",
+          "RemoteStartTransaction starts without Authorize although AuthorizeRemoteTxRequests=true",
+          ["TC_010_CS", "TC_011_1_CS"]),
+    Fault("connection_timeout_ignored",
+          "an authorized connector without a plug stays Preparing after ConnectionTimeOut",
+          ["TC_004_2_CS", "TC_011_2_CS"]),
+    Fault("stop_on_other_tag",
+          "any accepted card stops a running transaction, whatever its parentIdTag",
+          ["TC_068_CS"]),
+    Fault("unknown_key_accepted",
+          "ChangeConfiguration of an unknown key is answered Accepted instead of NotSupported",
+          ["TC_040_1_CS"]),
+    Fault("invalid_value_accepted",
+          "ChangeConfiguration with an out-of-range value (e.g. -1) is answered Accepted",
+          ["TC_040_2_CS"]),
+    Fault("no_soft_reset_reason",
+          "a soft reset stops the transaction without a reason (read as Local) instead of "
+          "SoftReset",
+          ["TC_016_CS"]),
+    Fault("remote_start_busy_accepted",
+          "RemoteStartTransaction on a connector with a running transaction is Accepted",
+          ["TC_026_CS"]),
+    Fault("ev_disconnect_always_stops",
+          "unplugging at the EV stops the transaction even with StopTransactionOnEVSideDisconnect"
+          "=false",
+          ["TC_005_3_CS"]),
+]
+
+FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}
+
+
+def check_fault_names(names: set[str] | list[str]) -> set[str]:
+    """The given names as a set; an unknown name raises ValueError listing the known ones."""
+    unknown = sorted(set(names) - FAULTS.keys())
+    if unknown:
+        raise ValueError(f"unknown station fault profile(s) {unknown}; known: {sorted(FAULTS)}")
+    return set(names)
+
+
+def format_faults() -> str:
+    """One line per fault: name, what goes wrong, the cases that should catch it."""
+    width = max(len(n) for n in FAULTS)
+    return "\n".join(
+        f"{f.name:<{width}}  {f.description} [{', '.join(f.affects)}]" for f in FAULTS.values()
+    )
+
+
+def print_faults() -> None:
+    print(format_faults())

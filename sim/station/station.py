@@ -1,0 +1,683 @@
+"""The simulated charge point: connection, boot, heartbeat, connectors and transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake, InvalidURI
+
+from sim.station.cards import CardSource
+from sim.station.config import StationConfig
+from sim.station.connector import ConnectorState, PendingStart, Transaction, derive_status
+from sim.station.faults import check_fault_names
+from sim.station.handlers import CsmsCalls
+from sim.station.keys import KeySpec
+from sim.station.link import CallTimeout, Link, LinkDown, PeerError
+from sim.station.meter import iso_utc, measurand_list, meter_value
+from sim.station.store import PersistentStore
+from sim.station.txqueue import RetryPolicy, TxMessage, TxQueue
+
+log = logging.getLogger(__name__)
+
+StatusListener = Callable[[int, str, str], None]  # (connector, status, errorCode)
+
+
+class StationSimulator:
+    """An OCPP 1.6-J charge point wired to the rig's physical model.
+
+    `time_scale` multiplies every duration the station waits (1.0 = real time); the
+    wall-clock alignment of Sample.Clock values is not scaled.
+    """
+
+    card_poll_s = 0.2
+    physics_poll_s = 0.1
+
+    def __init__(self, cfg: StationConfig, model: Any, card_source: CardSource | None,
+                 csms_url: str, faults: set[str] | frozenset[str] = frozenset(),
+                 store: PersistentStore | None = None, time_scale: float = 1.0) -> None:
+        self.cfg, self.model, self.card_source, self.url = cfg, model, card_source, csms_url
+        self.faults = check_fault_names(set(faults))
+        self.store = store if store is not None else PersistentStore(None)
+        self.time_scale = time_scale
+        self.calls = CsmsCalls(self)
+        self._listeners: list[StatusListener] = []
+        self._local_ids = itertools.count(1)
+        self._reset_volatile()
+
+    # --- public ------------------------------------------------------------------------
+
+    def fault(self, name: str) -> bool:
+        return name in self.faults
+
+    def add_status_listener(self, callback: StatusListener) -> None:
+        """`callback(connector, status, errorCode)` after each StatusNotification is sent."""
+        self._listeners.append(callback)
+
+    def status(self) -> dict[str, Any]:
+        """A snapshot for logs: connection, boot, per-connector status and transaction."""
+        return {
+            "connected": self.link is not None and not self.link.closed.is_set(),
+            "boot": self.boot_status,
+            "queued_tx_messages": len(self.txq),
+            "connectors": {
+                c.number: {"status": self._derived(c)[0],
+                           "transaction_id": c.tx.id if c.tx else None,
+                           "id_tag": c.tx.id_tag if c.tx else None}
+                for c in self.connectors.values()
+            },
+        }
+
+    async def run(self) -> None:
+        """Powered: connect, boot, serve; reconnect on loss; return after power_off()."""
+        self._reset_volatile()
+        self._off = asyncio.Event()
+        self._restore_from_store()
+        tasks = [asyncio.create_task(coro) for coro in (
+            self._connection_loop(), self._physics_loop(), self._clock_aligned_loop())]
+        off = asyncio.create_task(self._off.wait())
+        try:
+            done, _ = await asyncio.wait({off, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not off and task.exception():
+                    raise task.exception()
+        finally:
+            for task in [off, *tasks, *self._bg]:
+                task.cancel()
+            await asyncio.gather(off, *tasks, *self._bg, return_exceptions=True)
+            if self.link is not None:
+                self.link.abort()
+                self.link = None
+            self._outputs_off()
+
+    async def power_off(self) -> None:
+        """Mains cut: with backup power stop transactions (PowerLoss) first; then drop the
+        socket without a close handshake and lose all volatile state."""
+        if self.cfg.backup_power and self.link is not None:
+            for c in self.connectors.values():
+                if c.tx is not None:
+                    self.stop_transaction(c, "PowerLoss")
+            await self.txq.drained(self._s(self.cfg.reset_flush_s))
+        if self.link is not None:
+            self.link.abort()
+        if getattr(self, "_off", None) is not None:
+            self._off.set()
+
+    # --- state -------------------------------------------------------------------------
+
+    def _reset_volatile(self) -> None:
+        self.keys: dict[str, KeySpec] = dict(self.cfg.keys)
+        self.connectors = {n: ConnectorState(n) for n in range(1, self.cfg.connectors + 1)}
+        self.station_operative = True
+        self.station_status_sent: str | None = None
+        self.station_status_confirmed: str | None = None
+        self.link: Link | None = None
+        self.boot_status: str | None = None
+        self.boot_accepted = False
+        self.reboot_requested = False
+        self._status_candidates: dict[int, tuple[str, str, float]] = {}
+        self._notices: asyncio.Queue | None = None
+        self._bg: set[asyncio.Task] = set()
+        self._last_card: str | None = None
+        self.txq = TxQueue(
+            RetryPolicy(lambda: self.key_int("TransactionMessageAttempts"),
+                        lambda: self.key_int("TransactionMessageRetryInterval"),
+                        retry=not self.fault("no_transaction_retry")),
+            self._on_tx_result, self.sleep,
+            newest_first_after_reconnect=self.fault("queued_out_of_order"))
+
+    def _restore_from_store(self) -> None:
+        for name, value in self.store.get("config", {}).items():
+            if name in self.keys:
+                self.keys[name] = self.keys[name].with_value(value)
+        avail = self.store.get("availability", {})
+        self.station_operative = avail.get("0", True)
+        for c in self.connectors.values():
+            c.operative = avail.get(str(c.number), True)
+        # transactions open when the power went: end them now (the meter register survived)
+        for data in self.store.get("open_transactions", []):
+            c = self.connectors.get(data["connector"])
+            if c is None:
+                continue
+            tx = Transaction(next(self._local_ids), c.number, data["id_tag"], data["meter_start"],
+                             data["started_iso"], self._now(), data.get("parent_id_tag"),
+                             data.get("id"))
+            if tx.id is None:
+                self.txq.put(TxMessage("StartTransaction", self._start_payload(tx), tx))
+            c.tx = tx
+            self.stop_transaction(c, "PowerLoss")
+        self.store.put("open_transactions", [])
+
+    def _persist_open_transactions(self) -> None:
+        self.store.put("open_transactions", [c.tx.as_store() for c in self.connectors.values()
+                                             if c.tx is not None and not c.tx.stopping])
+
+    # --- keys --------------------------------------------------------------------------
+
+    def key(self, name: str, default: str = "") -> str:
+        spec = self.keys.get(name)
+        return spec.value if spec is not None else default
+
+    def key_int(self, name: str, default: int = 0) -> int:
+        try:
+            return int(self.key(name, str(default)))
+        except ValueError:
+            return default
+
+    def key_bool(self, name: str) -> bool:
+        return self.key(name, "false").strip().lower() == "true"
+
+    def set_key(self, name: str, value: str, persist: bool = True) -> None:
+        self.keys[name] = self.keys[name].with_value(value)
+        if persist:
+            stored = self.store.get("config", {})
+            stored[name] = value
+            self.store.put("config", stored)
+
+    @property
+    def cache_enabled(self) -> bool:
+        return self.cfg.authorization_cache and self.key_bool("AuthorizationCacheEnabled")
+
+    # --- time --------------------------------------------------------------------------
+
+    def _s(self, seconds: float) -> float:
+        return seconds * self.time_scale
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, self._s(seconds)))
+
+    def spawn(self, coro) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
+        return task
+
+    @property
+    def online(self) -> bool:
+        return self.link is not None and self.boot_accepted and not self.link.closed.is_set()
+
+    # --- connection --------------------------------------------------------------------
+
+    async def _connection_loop(self) -> None:
+        backoff = self.cfg.reconnect_min_s
+        while True:
+            try:
+                ws = await connect(self.url, subprotocols=["ocpp1.6"], proxy=None,
+                                   open_timeout=self._s(10), ping_interval=None,
+                                   close_timeout=2)
+            except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+                log.info("station: CSMS %s not reachable (%s); retry in %.1f s",
+                         self.url, exc, backoff)
+                await self.sleep(backoff)
+                backoff = min(backoff * 2, self.cfg.reconnect_max_s)
+                continue
+            backoff = self.cfg.reconnect_min_s
+            if ws.subprotocol != "ocpp1.6":
+                log.warning("station: CSMS %s did not agree to ocpp1.6 (got %r)",
+                            self.url, ws.subprotocol)
+            link = Link(ws, self.url, self.calls.handle, self._s(self.cfg.call_timeout_s))
+            self.link = link
+            reader = asyncio.create_task(link.serve())
+            session = asyncio.create_task(self._online_session(link))
+            try:
+                await asyncio.wait({reader, session}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                session.cancel()
+                await asyncio.gather(session, return_exceptions=True)
+                if not reader.done():
+                    await link.close()
+                    reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+                self.link = None
+                self.txq.went_offline()
+            if session.done() and not session.cancelled() and session.exception():
+                exc = session.exception()
+                if not isinstance(exc, LinkDown):
+                    raise exc
+            if self.reboot_requested:
+                await self._reboot()
+            else:
+                await self.sleep(self.cfg.reconnect_min_s)
+
+    async def _reboot(self) -> None:
+        """After a Reset: volatile state lost, non-volatile kept, boot again."""
+        self._reset_volatile_for_reboot()
+        await self.sleep(0.5)
+
+    def _reset_volatile_for_reboot(self) -> None:
+        for task in list(self._bg):
+            if task is not asyncio.current_task():
+                task.cancel()
+        self._reset_volatile()
+        self._outputs_off()
+        self._restore_from_store()
+
+    async def _online_session(self, link: Link) -> None:
+        if not self.boot_accepted:
+            await self._boot(link)
+            self.boot_accepted = True
+            await self._boot_statuses(link)
+        self._notices = asyncio.Queue()
+        # statuses that changed while offline get sent again by the physics loop
+        for c in self.connectors.values():
+            c.status_sent = c.status_confirmed
+        self.station_status_sent = self.station_status_confirmed
+        self.txq.went_online()
+        senders = [asyncio.create_task(self.txq.run(link)),
+                   asyncio.create_task(self._notice_sender(link)),
+                   asyncio.create_task(self._heartbeat_loop(link))]
+        try:
+            await asyncio.gather(*senders)
+        finally:
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+            self._notices = None
+
+    async def _boot(self, link: Link) -> None:
+        while True:
+            payload = {"chargePointVendor": self.cfg.vendor, "chargePointModel": self.cfg.model,
+                       "chargePointSerialNumber": self.cfg.serial_number,
+                       "firmwareVersion": self.cfg.firmware}
+            if self.fault("invalid_boot_notification"):
+                payload["chargePointVendor"] = "Flo / AddEnergie Technologies Inc."
+            try:
+                answer = await link.call("BootNotification", payload)
+            except (PeerError, CallTimeout) as exc:
+                log.info("station: BootNotification failed (%s); retry", exc)
+                await self.sleep(self.cfg.boot_retry_s)
+                continue
+            self.boot_status = answer.get("status")
+            interval = int(answer.get("interval", 0) or 0)
+            if self.boot_status == "Accepted":
+                if interval > 0:
+                    self.set_key("HeartbeatInterval", str(interval), persist=False)
+                return
+            await self.sleep(interval if interval > 0 else self.cfg.boot_retry_s)
+
+    async def _boot_statuses(self, link: Link) -> None:
+        """StatusNotification for connector 0 and every connector, right after boot."""
+        if not self.fault("no_connector0_status"):
+            status = self._station_status()
+            await self._send_status(link, 0, status, "NoError")
+            self.station_status_confirmed = status
+        for c in self.connectors.values():
+            status, error = self._derived(c)
+            await self._send_status(link, c.number, status, error)
+            c.status_confirmed = status
+        for c in self.connectors.values():
+            c.status_sent = c.status_confirmed
+
+    async def _send_status(self, link: Link, n: int, status: str, error: str) -> None:
+        await link.call("StatusNotification", {"connectorId": n, "errorCode": error,
+                                               "status": status, "timestamp": iso_utc()})
+        log.info("station: connector %d %s (%s)", n, status, error)
+        for callback in self._listeners:
+            callback(n, status, error)
+
+    async def _notice_sender(self, link: Link) -> None:
+        assert self._notices is not None
+        while True:
+            n, status, error = await self._notices.get()
+            try:
+                await self._send_status(link, n, status, error)
+            except (PeerError, CallTimeout) as exc:
+                log.warning("station: StatusNotification %d %s failed: %s", n, status, exc)
+            if n == 0:
+                self.station_status_confirmed = status
+            else:
+                self.connectors[n].status_confirmed = status
+
+    async def _heartbeat_loop(self, link: Link) -> None:
+        while True:
+            interval = self.key_int("HeartbeatInterval")
+            if self.fault("heartbeat_wrong_interval"):
+                interval *= 1.5
+            if interval <= 0:
+                await asyncio.sleep(1)
+                continue
+            idle = self._now() - link.last_activity
+            wait = self._s(interval) - idle
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            try:
+                await link.call("Heartbeat", {})
+            except (PeerError, CallTimeout) as exc:
+                log.warning("station: Heartbeat failed: %s", exc)
+                link._touch()
+
+    # --- physics and status ------------------------------------------------------------
+
+    def _derived(self, c: ConnectorState) -> tuple[str, str]:
+        return derive_status(c, self.model.connector(c.number))
+
+    def _station_status(self) -> str:
+        return "Available" if self.station_operative else "Unavailable"
+
+    async def _physics_loop(self) -> None:
+        wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_change(_change: object = None) -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        self.model.add_listener(on_change)
+        next_card = 0.0
+        try:
+            while True:
+                if self.card_source is not None and self._now() >= next_card:
+                    next_card = self._now() + self.card_poll_s
+                    await self._poll_card()
+                for c in self.connectors.values():
+                    self._step_connector(c)
+                self._step_station_status()
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.physics_poll_s)
+        finally:
+            remove = getattr(self.model, "remove_listener", None)
+            if remove is not None:
+                remove(on_change)
+
+    async def _poll_card(self) -> None:
+        assert self.card_source is not None
+        try:
+            uid = await self.card_source.poll()
+        except Exception as exc:  # a reader error must not stop the station
+            log.warning("station: card reader poll failed: %s", exc)
+            uid = None
+        if uid and uid != self._last_card and self.boot_status is not None:
+            self.spawn(self.identify(uid.upper()))
+        self._last_card = uid
+
+    def _step_connector(self, c: ConnectorState) -> None:
+        phys = self.model.connector(c.number)
+        plugged = bool(phys.plugged)
+        if plugged != c.was_plugged:
+            c.was_plugged = plugged
+            if not plugged:
+                self._on_unplug(c)
+        if c.pending is not None:
+            if plugged and c.tx is None:
+                self._start_transaction(c)
+            elif (not plugged and not self.fault("connection_timeout_ignored")
+                  and self._now() - c.pending.since_mono
+                  >= self._s(self.key_int("ConnectionTimeOut"))):
+                log.info("station: connector %d: no plug within ConnectionTimeOut", c.number)
+                c.pending = None
+        if c.tx is None and c.scheduled_operative is not None:
+            c.operative, c.scheduled_operative = c.scheduled_operative, None
+        self._drive_outputs(c, phys)
+        self._step_status(c)
+
+    def _on_unplug(self, c: ConnectorState) -> None:
+        c.finishing = False
+        if c.tx is None:
+            return
+        stop = self.key_bool("StopTransactionOnEVSideDisconnect")
+        if stop or self.fault("ev_disconnect_always_stops"):
+            self.stop_transaction(c, "EVDisconnected")
+
+    def _drive_outputs(self, c: ConnectorState, phys: Any) -> None:
+        live = c.tx is not None and not c.tx.deauthorized and not c.tx.stopping
+        want_contactor = live and phys.plugged and str(phys.cp_state)[:1] in "CD"
+        want_current = self.cfg.max_current_a if live else 0.0
+        want_pwm = 5.0 if phys.plugged else 100.0  # DC: high-level communication
+        if self.model.mains_on:
+            if phys.offered_current_a != want_current:
+                phys.offered_current_a = want_current
+            if phys.pwm_duty_pct != want_pwm:
+                phys.pwm_duty_pct = want_pwm
+            if phys.contactor_closed != want_contactor:
+                phys.contactor_closed = want_contactor
+        if not self.cfg.fixed_cable:
+            want_lock = phys.plugged and (c.tx is not None)
+            if phys.locked != want_lock and not (self.cfg.lock_fails and phys.locked):
+                phys.locked = want_lock
+
+    def _outputs_off(self) -> None:
+        for n in range(1, self.cfg.connectors + 1):
+            phys = self.model.connector(n)
+            if phys.contactor_closed:
+                phys.contactor_closed = False
+            if phys.offered_current_a:
+                phys.offered_current_a = 0.0
+
+    def _step_status(self, c: ConnectorState) -> None:
+        status, error = self._derived(c)
+        if (status, error) == (c.status_sent, c.error_sent) or not self.online:
+            self._status_candidates.pop(c.number, None)
+            return
+        if self._notices is None:
+            return
+        candidate = self._status_candidates.get(c.number)
+        if candidate is None or candidate[:2] != (status, error):
+            candidate = (status, error, self._now())
+            self._status_candidates[c.number] = candidate
+        if self._now() - candidate[2] < self._s(self.key_int("MinimumStatusDuration")):
+            return
+        self._status_candidates.pop(c.number, None)
+        c.status_sent, c.error_sent = status, error
+        self._notices.put_nowait((c.number, status, error))
+
+    def _step_station_status(self) -> None:
+        status = self._station_status()
+        if status == self.station_status_sent or not self.online or self._notices is None:
+            return
+        if self.fault("no_connector0_status"):
+            return
+        self.station_status_sent = status
+        self._notices.put_nowait((0, status, "NoError"))
+
+    # --- authorization -----------------------------------------------------------------
+
+    async def authorize(self, id_tag: str) -> dict[str, Any]:
+        """idTagInfo for `id_tag`: from the CSMS when online, else from local rules."""
+        cache = self.store.get("auth_cache", {}) if self.cache_enabled else {}
+        cached = cache.get(id_tag)
+        if self.online:
+            if cached and self.key_bool("LocalPreAuthorize") and _valid_cached(cached):
+                return cached
+            try:
+                assert self.link is not None
+                answer = await self.link.call("Authorize", {"idTag": id_tag})
+                info = answer.get("idTagInfo", {"status": "Invalid"})
+                if self.cache_enabled:
+                    cache[id_tag] = info
+                    self.store.put("auth_cache", cache)
+                return info
+            except (LinkDown, CallTimeout, PeerError) as exc:
+                log.info("station: Authorize %s failed (%s): offline rules", id_tag, exc)
+        if cached and self.key_bool("LocalAuthorizeOffline") and _valid_cached(cached):
+            return cached
+        if self.key_bool("AllowOfflineTxForUnknownId"):
+            return {"status": "Accepted"}
+        return {"status": "Invalid"}
+
+    def clear_cache(self) -> None:
+        self.store.put("auth_cache", {})
+
+    async def identify(self, id_tag: str) -> None:
+        """A card was presented: stop a matching transaction or prepare a start."""
+        for c in self.connectors.values():
+            if c.tx is not None and not c.tx.stopping and c.tx.id_tag == id_tag:
+                self.stop_transaction(c, "Local", id_tag=id_tag)
+                return
+        for c in self.connectors.values():
+            if c.pending is not None and c.pending.id_tag == id_tag:
+                c.pending = None  # presented again before plugging in: cancel
+                return
+        info = await self.authorize(id_tag)
+        if info.get("status") != "Accepted":
+            log.info("station: card %s not accepted (%s)", id_tag, info.get("status"))
+            return
+        parent = info.get("parentIdTag")
+        for c in self.connectors.values():
+            if c.tx is None or c.tx.stopping:
+                continue
+            if self.fault("stop_on_other_tag") or (parent and c.tx.parent_id_tag == parent):
+                self.stop_transaction(c, "Local", id_tag=id_tag)
+                return
+        target = self.free_connector()
+        if target is None:
+            log.info("station: card %s accepted but no connector is free", id_tag)
+            return
+        target.pending = PendingStart(id_tag, parent, self._now())
+
+    def free_connector(self) -> ConnectorState | None:
+        """A connector that can take a new session: one with an EV plugged first."""
+        free = [c for c in self.connectors.values() if self.is_free(c)]
+        plugged = [c for c in free if self.model.connector(c.number).plugged]
+        return (plugged or free or [None])[0]
+
+    def is_free(self, c: ConnectorState) -> bool:
+        status = self._derived(c)[0]
+        return (c.tx is None and c.pending is None and c.operative and self.station_operative
+                and status in ("Available", "Preparing"))
+
+    # --- transactions ------------------------------------------------------------------
+
+    def _start_payload(self, tx: Transaction) -> dict[str, Any]:
+        return {"connectorId": tx.connector, "idTag": tx.id_tag, "meterStart": tx.meter_start,
+                "timestamp": tx.started_iso}
+
+    def _start_transaction(self, c: ConnectorState) -> None:
+        assert c.pending is not None
+        phys = self.model.connector(c.number)
+        tx = Transaction(next(self._local_ids), c.number, c.pending.id_tag,
+                         round(phys.energy_wh), iso_utc(), self._now(),
+                         c.pending.parent_id_tag)
+        c.tx, c.pending, c.finishing = tx, None, False
+        self._persist_open_transactions()
+        self.txq.put(TxMessage("StartTransaction", self._start_payload(tx), tx))
+        self.spawn(self._sampled_loop(c, tx))
+        log.info("station: connector %d: transaction started for %s", c.number, tx.id_tag)
+
+    def stop_transaction(self, c: ConnectorState, reason: str, id_tag: str | None = None) -> None:
+        tx = c.tx
+        if tx is None or tx.stopping:
+            return
+        tx.stopping = True
+        c.tx = None
+        phys = self.model.connector(c.number)
+        c.finishing = bool(phys.plugged)
+        self._drive_outputs(c, phys)
+        payload: dict[str, Any] = {"meterStop": round(phys.energy_wh),
+                                   "timestamp": iso_utc(), "reason": reason}
+        if self.fault("wrong_stop_reason"):
+            payload["reason"] = "Local"
+        if self.fault("no_soft_reset_reason") and reason == "SoftReset":
+            del payload["reason"]
+        if id_tag is not None:
+            payload["idTag"] = id_tag
+        end = meter_value(phys, measurand_list(self.key("StopTxnSampledData")),
+                          "Transaction.End")
+        data = [*tx.stop_data, end] if end["sampledValue"] else list(tx.stop_data)
+        if data:
+            payload["transactionData"] = data
+        self._persist_open_transactions()
+        self.txq.put(TxMessage("StopTransaction", payload, tx))
+        log.info("station: connector %d: transaction stopped (%s)", c.number, reason)
+
+    async def _on_tx_result(self, msg: TxMessage, result: dict) -> None:
+        if msg.action != "StartTransaction" or msg.tx is None:
+            return
+        tx = msg.tx
+        tx.id = result.get("transactionId")
+        info = result.get("idTagInfo", {})
+        tx.parent_id_tag = info.get("parentIdTag", tx.parent_id_tag)
+        if self.cache_enabled:
+            cache = self.store.get("auth_cache", {})
+            cache[tx.id_tag] = info
+            self.store.put("auth_cache", cache)
+        c = self.connectors[tx.connector]
+        if c.tx is tx:
+            self._persist_open_transactions()
+        if info.get("status") == "Accepted" or c.tx is not tx:
+            return
+        if self.key_bool("StopTransactionOnInvalidId"):
+            self.stop_transaction(c, "DeAuthorized")
+        else:
+            tx.deauthorized = True  # the transaction stays, energy stops (SuspendedEVSE)
+
+    async def _sampled_loop(self, c: ConnectorState, tx: Transaction) -> None:
+        """Sample.Periodic MeterValues every MeterValueSampleInterval from the start."""
+        due = tx.started_mono
+        while True:
+            interval = self.key_int("MeterValueSampleInterval")
+            if interval <= 0:
+                await asyncio.sleep(1)
+                due = self._now()
+                continue
+            if self.fault("meter_interval_12s"):
+                interval *= 1.2
+            due += self._s(interval)
+            await asyncio.sleep(max(0.0, due - self._now()))
+            if c.tx is not tx:
+                return
+            self._send_meter_values(c, tx, "Sample.Periodic", "MeterValuesSampledData",
+                                    "StopTxnSampledData")
+
+    def _send_meter_values(self, c: ConnectorState, tx: Transaction | None, context: str,
+                           key: str, stop_key: str, at: datetime | None = None) -> None:
+        phys = self.model.connector(c.number)
+        mv = meter_value(phys, measurand_list(self.key(key)), context, at)
+        payload: dict[str, Any] = {"connectorId": c.number, "meterValue": [mv]}
+        if tx is not None:
+            self.txq.put(TxMessage("MeterValues", payload, tx))
+            stop_mv = meter_value(phys, measurand_list(self.key(stop_key)), context, at)
+            if stop_mv["sampledValue"] and len(tx.stop_data) < 100:
+                tx.stop_data.append(stop_mv)
+
+    async def _clock_aligned_loop(self) -> None:
+        """Sample.Clock MeterValues at wall-clock multiples of ClockAlignedDataInterval,
+        for connectors with a transaction (outside one they would starve the heartbeat)."""
+        while True:
+            interval = self.key_int("ClockAlignedDataInterval")
+            if interval <= 0:
+                await asyncio.sleep(1)
+                continue
+            now = time.time()
+            boundary = (int(now // interval) + 1) * interval
+            send_at = boundary + (interval / 2 if self.fault("clock_aligned_off_boundary") else 0)
+            await asyncio.sleep(send_at - now)
+            stamp = datetime.fromtimestamp(send_at, UTC)
+            for c in self.connectors.values():
+                if c.tx is not None and not c.tx.stopping:
+                    self._send_meter_values(c, c.tx, "Sample.Clock", "MeterValuesAlignedData",
+                                            "StopTxnAlignedData", stamp)
+
+    # --- commands from the CSMS (see handlers.py) ----------------------------------------
+
+    async def reset(self, kind: str) -> None:
+        reason = "HardReset" if kind == "Hard" else "SoftReset"
+        for c in self.connectors.values():
+            if c.tx is not None:
+                self.stop_transaction(c, reason)
+        await self.txq.drained(self._s(self.cfg.reset_flush_s))
+        self.reboot_requested = True
+        if self.link is not None:
+            await self.link.close()
+
+
+def _valid_cached(info: dict[str, Any]) -> bool:
+    if info.get("status") != "Accepted":
+        return False
+    expiry = info.get("expiryDate")
+    if not expiry:
+        return True
+    try:
+        return datetime.fromisoformat(expiry.replace("Z", "+00:00")) > datetime.now(UTC)
+    except ValueError:
+        return True
