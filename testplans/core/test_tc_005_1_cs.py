@@ -1,0 +1,35 @@
+"""TC_005_1_CS EV Side Disconnected – StopTransactionOnEVSideDisconnect=true,
+UnlockConnectorOnEVSideDisconnect=true (catalogue §1.1; OL p13). Requires a socket.
+
+Charging; UNPLUG-EV -> StopTransaction(reason EVDisconnected) and StatusNotification(Finishing);
+UNPLUG-CP -> StatusNotification(Available).
+"""
+
+import pytest
+
+from testplans.ocpp import expect_any_order, expect_status
+from testplans.states import charging
+
+pytestmark = pytest.mark.octt(
+    "TC_005_1_CS",
+    "EV Side Disconnected – StopTransactionOnEVSideDisconnect=true, "
+    "UnlockConnectorOnEVSideDisconnect=true",
+    requires=("socket", "instrument:ev", "instrument:card"),
+    config={"StopTransactionOnEVSideDisconnect": "true",
+            "UnlockConnectorOnEVSideDisconnect": "true", "MinimumStatusDuration": "0"},
+)
+
+
+async def test_tc_005_1_cs(case, bench):
+    session = await charging(case)
+    n = session.connector
+    with case.step("unplug at the EV side"):
+        unplugged = await bench.unplug(n)
+        stop, _ = await expect_any_order(
+            case, ("StopTransaction", {"transactionId": session.transaction_id}),
+            ("StatusNotification", {"connectorId": n, "status": "Finishing"}), after=unplugged)
+        reason = stop.payload.get("reason", "Local")
+        case.check(reason == "EVDisconnected", "StopTransaction reason EVDisconnected",
+                   f"sent reason {reason} (seq {stop.seq})")
+    with case.step("unplug the cable at the station"):
+        await expect_status(case, n, "Available", after=stop.mono_ns)

@@ -1,0 +1,55 @@
+"""TC_010_CS Remote Start Charging Session – Cable Plugged in First (catalogue §1.1; OL p19).
+
+GetConfiguration(AuthorizeRemoteTxRequests); PLUG -> StatusNotification(Preparing);
+RemoteStartTransaction(connectorId, idTag) -> Accepted; [Authorize only if
+AuthorizeRemoteTxRequests=true, before StartTransaction]; StartTransaction and
+StatusNotification(Charging), either order.
+Measures the RemoteStartTransaction response time (CALL -> CALLRESULT, PICS "Response time
+RemoteStartTransaction") and RemoteStartTransaction -> StartTransaction (triggered function).
+"""
+
+import time
+
+import pytest
+
+from testplans.ocpp import check_answer, expect, get_config, is_true
+from testplans.states import plugged_preparing, started
+
+pytestmark = pytest.mark.octt(
+    "TC_010_CS", "Remote Start Charging Session – Cable Plugged in First",
+    requires=("instrument:ev",))
+
+
+async def test_tc_010_cs(case, station):
+    n, card = case.connector, case.card()
+    authorize_remote = is_true((await get_config(case, "AuthorizeRemoteTxRequests"))
+                               ["AuthorizeRemoteTxRequests"])
+    await plugged_preparing(case, n)
+
+    with case.step("RemoteStartTransaction: Accepted"):
+        sent = time.monotonic_ns()
+        if authorize_remote:
+            res = await station.call("RemoteStartTransaction", {"connectorId": n,
+                                                                "idTag": card.uid})
+        else:  # [A]: no Authorize may come when the key is false
+            with station.forbid("Authorize"):
+                res = await station.call("RemoteStartTransaction", {"connectorId": n,
+                                                                    "idTag": card.uid})
+        check_answer(case, res, "Accepted", "RemoteStartTransaction")
+        case.measure("remote_start.response_time", res.response_time_s,
+                     evidence=list(res.frame_seqs))
+        sent = res.sent_mono_ns or sent
+
+    if authorize_remote:
+        with case.step("Authorize (AuthorizeRemoteTxRequests=true), before StartTransaction"):
+            auth = await expect(case, "Authorize", {"idTag": card.uid}, after=sent)
+        with case.step("transaction starts"):
+            session = await started(case, n, card.uid, after=sent)
+        case.check(auth.mono_ns < session.start.mono_ns, "Authorize before StartTransaction",
+                   f"sent StartTransaction (seq {session.start.seq}) before Authorize "
+                   f"(seq {auth.seq})")
+    else:
+        with case.step("transaction starts without Authorize"), station.forbid("Authorize"):
+            session = await started(case, n, card.uid, after=sent)
+    case.measure("triggered.remote_start", (session.start.mono_ns - sent) / 1e9,
+                 evidence=[res.frame_seqs[0], session.start.seq])

@@ -1,0 +1,32 @@
+"""TC_012_CS Remote Stop Charging Session (catalogue §1.1; OL p22).
+
+Charging; RemoteStopTransaction(transactionId) -> Accepted; StopTransaction(reason Remote)
+and StatusNotification(Finishing), either order; the power drops (reference meter).
+"""
+
+import pytest
+
+from testplans.ocpp import check_answer, expect_any_order
+from testplans.states import charging
+
+pytestmark = pytest.mark.octt("TC_012_CS", "Remote Stop Charging Session",
+                              requires=("instrument:ev", "instrument:card"))
+
+
+async def test_tc_012_cs(case, station):
+    session = await charging(case)
+    n = session.connector
+    with case.step(f"RemoteStopTransaction({session.transaction_id}): Accepted"):
+        res = await station.call("RemoteStopTransaction",
+                                 {"transactionId": session.transaction_id})
+        check_answer(case, res, "Accepted", "RemoteStopTransaction")
+    with case.step("StopTransaction(reason Remote) and StatusNotification(Finishing)"):
+        stop, _ = await expect_any_order(
+            case, ("StopTransaction", {"transactionId": session.transaction_id}),
+            ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
+            after=res.sent_mono_ns)
+        reason = stop.payload.get("reason", "Local")  # absent means Local (OCPP 1.6 §7.47)
+        case.check(reason == "Remote", "StopTransaction reason Remote",
+                   f"sent reason {reason} (seq {stop.seq})")
+    case.measure("triggered.remote_stop", (stop.mono_ns - res.sent_mono_ns) / 1e9,
+                 evidence=[res.frame_seqs[0], stop.seq])

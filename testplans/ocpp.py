@@ -1,0 +1,119 @@
+"""Helpers that make a case read like its OCTT page: expect a message (schema checked), expect
+several in any order (OCTT's allowed swaps), check a CALL's answer, read configuration keys.
+
+Order rules: `after=` is the monotonic stamp a message must not precede. Steps that must
+follow each other pass the previous message's `mono_ns`; steps OCTT lets swap share one
+`after` (`expect_any_order`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from bench.plugin import Case
+
+
+async def expect(case: Case, action: str, match: Mapping[str, Any] | None = None, *,
+                 after: int | None = None, within: float | None = None) -> Any:
+    """The station's next matching `action` CALL; its payload must be schema-valid."""
+    msg = await case.station.expect(action, match=match, within=within or case.timeout,
+                                    after=after)
+    case.check(msg.schema == "ok", f"{action} to be valid against the OCPP 1.6 schema",
+               f"sent an invalid one ({msg.schema}), frame seq {msg.seq}")
+    return msg
+
+
+async def expect_any_order(case: Case, *wanted: tuple[str, Mapping[str, Any] | None],
+                           after: int | None = None, within: float | None = None) -> list[Any]:
+    """Every (action, match) after `after`, in whatever order they come; one shared deadline."""
+    deadline = time.monotonic() + (within or case.timeout)
+    out = []
+    for action, match in wanted:
+        left = max(0.05, deadline - time.monotonic())
+        out.append(await expect(case, action, match, after=after, within=left))
+    return out
+
+
+async def expect_status(case: Case, connector: int, status: str, *, after: int | None,
+                        within: float | None = None) -> Any:
+    """The next StatusNotification of `connector`, which must carry `status`."""
+    msg = await expect(case, "StatusNotification", {"connectorId": connector}, after=after,
+                       within=within)
+    got = msg.payload.get("status")
+    case.check(got == status, f"StatusNotification(connector {connector}, {status})",
+               f"sent status {got} (errorCode {msg.payload.get('errorCode')}, seq {msg.seq})")
+    return msg
+
+
+def check_answer(case: Case, res: Any, expected: str | tuple[str, ...], what: str,
+                 field: str = "status") -> None:
+    """The CALLRESULT of a bench CALL must carry `field` in `expected` (no CALLERROR)."""
+    allowed = (expected,) if isinstance(expected, str) else expected
+    if res.error is not None:
+        seen = f"answered CALLERROR {res.error.code} {res.error.description!r}"
+    else:
+        seen = f"answered {field}={res.get(field)!r}"
+    case.check(res.error is None and res.get(field) in allowed,
+               f"{what}.conf {field} {' or '.join(allowed)}", f"{seen} (seq {res.frame_seqs[1]})")
+
+
+async def get_config(case: Case, *keys: str) -> dict[str, str | None]:
+    """Values of configuration keys (GetConfiguration); an unknown key fails the case."""
+    res = await case.station.call("GetConfiguration", {"key": list(keys)})
+    check_answer_ok(case, res, "GetConfiguration")
+    values = {e.get("key"): e.get("value") for e in res.get("configurationKey", []) or []}
+    unknown = res.get("unknownKey", []) or []
+    case.check(not unknown, f"configuration key(s) {', '.join(keys)} to exist",
+               f"reported {', '.join(unknown)} in unknownKey")
+    return values
+
+
+def check_answer_ok(case: Case, res: Any, what: str) -> None:
+    case.check(res.error is None, f"{what} to be answered with a CALLRESULT",
+               f"answered CALLERROR {res.error.code if res.error else ''}")
+
+
+def is_true(value: str | None) -> bool:
+    return str(value).strip().lower() == "true"
+
+
+def seconds(ns: int) -> float:
+    return ns / 1e9
+
+
+def station_time(text: str) -> dt.datetime | None:
+    """An OCPP timestamp as an aware datetime (None when unreadable)."""
+    try:
+        return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def bench_utc_at(mono_ns: int) -> dt.datetime:
+    """Bench UTC when the monotonic clock read mono_ns (for clock-offset measurements)."""
+    return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=(time.monotonic_ns() - mono_ns) / 1e9)
+
+
+def clock_offset_s(case: Case, msg: Any, ts_field: str = "timestamp") -> float | None:
+    """Station clock minus bench clock at the message's arrival; collected run-wide."""
+    ts = station_time(msg.payload.get(ts_field, ""))
+    if ts is None:
+        return None
+    offset = (ts - bench_utc_at(msg.mono_ns)).total_seconds()
+    case.collect("clock.offset", abs(offset), evidence=msg.seq)
+    return offset
+
+
+def intervals_s(msgs: list[Any]) -> list[float]:
+    """Seconds between consecutive messages (socket stamps)."""
+    return [(b.mono_ns - a.mono_ns) / 1e9 for a, b in itertools.pairwise(msgs)]
+
+
+def utc_timestamp() -> str:
+    """Bench UTC as OCPP writes it (for responders a case overrides)."""
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"

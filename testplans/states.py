@@ -1,0 +1,89 @@
+"""OCTT's reusable states (catalogue §0.2) as steps cases share: plug in, Charging, ...
+
+Each returns what later steps need (stamps, the transaction) and checks what OCTT checks on
+the way, so a case that starts from "Charging" says `tx = await charging(case)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench.plugin import BenchFault, Case
+from testplans.ocpp import expect, expect_any_order, expect_status
+
+
+@dataclass
+class Session:
+    transaction_id: int
+    connector: int
+    id_tag: str
+    start: Any  # the StartTransaction as received
+    charging: Any  # the StatusNotification(Charging)
+
+
+async def plug_in(case: Case, connector: int | None = None) -> int:
+    """[PLUG]: the EV is connected and ready to take energy; returns the plug stamp."""
+    n = connector or case.connector
+    stamp = await case.bench.plug_in(n)
+    await case.bench.ev_start_charging(n)
+    return stamp
+
+
+async def plugged_preparing(case: Case, connector: int | None = None) -> Any:
+    """PLUG -> StatusNotification(Preparing); records the plug-in status latency."""
+    n = connector or case.connector
+    with case.step(f"plug the EV into connector {n}"):
+        stamp = await plug_in(case, n)
+        sn = await expect_status(case, n, "Preparing", after=stamp)
+        case.collect("status_latency.plug_in", (sn.mono_ns - stamp) / 1e9, evidence=sn.seq)
+    return sn
+
+
+def check_start_payload(case: Case, start: Any, connector: int, id_tag: str) -> None:
+    p = start.payload
+    case.check(p.get("connectorId") == connector and p.get("idTag") == id_tag,
+               f"StartTransaction for connector {connector} and idTag {id_tag}",
+               f"sent connectorId {p.get('connectorId')} idTag {p.get('idTag')}")
+    missing = [k for k in ("meterStart", "timestamp") if k not in p]
+    case.check(not missing, "StartTransaction with meterStart and timestamp",
+               f"left out {', '.join(missing)}")
+
+
+async def started(case: Case, connector: int, id_tag: str, after: int) -> Session:
+    """StartTransaction and StatusNotification(Charging), either order (OCTT allows the swap)."""
+    start, sn = await expect_any_order(
+        case, ("StartTransaction", {"connectorId": connector}),
+        ("StatusNotification", {"connectorId": connector, "status": "Charging"}), after=after)
+    check_start_payload(case, start, connector, id_tag)
+    return Session(await transaction_id_of(case, start), connector, id_tag, start, sn)
+
+
+async def transaction_id_of(case: Case, start: Any, within: float = 5.0) -> int:
+    """The transactionId the bench gave in its answer to this StartTransaction."""
+    deadline = time.monotonic() + within
+    while True:
+        for tx in case.ctx.tracker.open_transactions():
+            if tx.seq == start.seq:
+                return tx.transaction_id
+        if time.monotonic() > deadline:
+            raise BenchFault(f"no answer to StartTransaction seq {start.seq} recorded within "
+                             f"{within:g} s (the bench's own responder)")
+        await asyncio.sleep(0.02)
+
+
+async def charging(case: Case, card: str | None = None, connector: int | None = None) -> Session:
+    """Reusable state Charging, plug-in first: PLUG -> Preparing; card -> Authorize Accepted;
+    StartTransaction & StatusNotification(Charging)."""
+    n = connector or case.connector
+    c = case.card(card)
+    await plugged_preparing(case, n)
+    with case.step(f"present card {c.tag} ({c.uid})"):
+        shown = await case.bench.present_card(c.tag)
+        auth = await expect(case, "Authorize", {"idTag": c.uid}, after=shown)
+        case.collect("status_latency.card_to_authorize", (auth.mono_ns - shown) / 1e9,
+                     evidence=auth.seq)
+    with case.step("transaction starts"):
+        return await started(case, n, c.uid, after=auth.mono_ns)
