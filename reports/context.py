@@ -173,7 +173,8 @@ def build_context(run: RunData) -> ReportContext:
     snaps = run.snapshots
     index = FrameIndex.build(run.frames)
     tb = Timebase.of_run(run.meta, [run.frames, run.events])
-    cases = case_results(run.verdicts, _seen_cases(run.frames, run.events, run.measurements))
+    cases = case_results(run.verdicts, _seen_cases(run.frames, run.events, run.measurements,
+                                                    run.verdicts))
     verdict = overall_verdict(cases, run.measurements, run.partial)
     station_cfg = config_table(snaps.get("station_config_start"), snaps.get("station_config_end"),
                                index)

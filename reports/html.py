@@ -6,6 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from reports.compare import COMPARED_STATS, Comparison
 from reports.context import ReportContext
 
 
@@ -34,4 +35,11 @@ def write_report(ctx: ReportContext, run_dir: Path) -> Path:
     tmp = target.with_suffix(".html.tmp")
     tmp.write_text(render_report(ctx), "utf-8")
     tmp.replace(target)
+    return target
+
+
+def write_comparison(cmp: Comparison, target: Path) -> Path:
+    html = environment().get_template("compare.html.j2").render(cmp=cmp, stats=COMPARED_STATS)
+    target = Path(target)
+    target.write_text(html, "utf-8")
     return target

@@ -1,0 +1,35 @@
+"""`bench report RUN_DIR`: rebuild report.html, junit.xml and summary.json from the record."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from reports.build import build_reports
+
+__all__ = ["build_reports", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench report",
+        description="Rebuild the reports of a run directory (also of a run that was cut off): "
+                    "report.html, junit.xml and summary.json are written beside the record.")
+    parser.add_argument("run_dir", type=Path, help="the run directory (runs/<id>)")
+    args = parser.parse_args(argv)
+    run_dir: Path = args.run_dir
+    if not run_dir.is_dir():
+        print(f"bench report: run directory not found: {run_dir}", file=sys.stderr)
+        return 2
+    if not (run_dir / "run.json").exists() and not (run_dir / "frames.jsonl").exists():
+        print(f"bench report: {run_dir} is not a run directory (no run.json, no frames.jsonl)",
+              file=sys.stderr)
+        return 2
+    path = build_reports(run_dir)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
