@@ -38,7 +38,8 @@ STATION_FIELDS = frozenset({
 DERIVED_FIELDS = frozenset({
     "cp_state", "cp_voltage_pos_v", "cp_voltage_neg_v", "voltage_v", "current_a", "power_w",
 })
-# energy_wh is derived too, but it changes on every tick: listeners are not told about it.
+# energy_wh is derived too (a property, integrated up to the instant it is read); it changes
+# continuously, so listeners are not told about it.
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class ConnectorPhysics:
     voltage_v: float = 0.0
     current_a: float = 0.0
     power_w: float = 0.0
-    energy_wh: float = 0.0
+    energy_counted_wh: float = 0.0  # energy up to the model's last integration
     _model: RigModel | None = field(default=None, repr=False)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -96,12 +97,21 @@ class ConnectorPhysics:
         model._input_changed(self, name, value)
 
     @property
+    def energy_wh(self) -> float:
+        """The station's internal meter register: exact at the moment it is read."""
+        if self._model is not None:
+            self._model.tick()
+        return self.energy_counted_wh
+
+    @property
     def flowing(self) -> bool:
         return self.current_a > 0.0
 
     def snapshot(self) -> dict[str, object]:
         """Every field as a plain dict (for logs and the run record)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        out["energy_wh"] = self.energy_wh
+        return out
 
 
 class RigModel:
@@ -213,7 +223,7 @@ class RigModel:
         self._time = now
         for c in self._connectors:
             if c.power_w:
-                c.__dict__["energy_wh"] = c.energy_wh + c.power_w * dt / 3600.0
+                c.__dict__["energy_counted_wh"] = c.energy_counted_wh + c.power_w * dt / 3600.0
 
     def _derive(self, c: ConnectorPhysics) -> set[str]:
         """Recompute the derived fields of `c`; return the names that changed."""

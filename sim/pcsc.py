@@ -43,6 +43,9 @@ class PcscdError(RuntimeError):
 
 
 def find_pcscd() -> str | None:
+    """$BENCH_PCSCD (an unusual install, or a test), else pcscd on PATH or in /usr/sbin."""
+    if os.environ.get("BENCH_PCSCD"):
+        return os.environ["BENCH_PCSCD"]
     found = shutil.which("pcscd")
     if found:
         return found

@@ -182,7 +182,7 @@ class SimRig:
                     await task
         if self.station is not None and self._station_task is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._stop_station(), 5.0)
+                await asyncio.wait_for(self._stop_station(graceful=True), 5.0)
         if self._station_task is not None:
             self._station_task.cancel()
             with contextlib.suppress(BaseException):
@@ -285,8 +285,14 @@ class SimRig:
         except Exception:
             log.exception("station simulator stopped with an error")
 
-    async def _stop_station(self) -> None:
+    async def _stop_station(self, graceful: bool = False) -> None:
+        """Power off the station; `graceful` first closes its websocket with a close frame
+        (the rig shutting down, not a mains cut)."""
         task = self._station_task
+        link = getattr(self.station, "link", None)
+        if graceful and link is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(link.close(), 2.0)
         with contextlib.suppress(Exception):
             await self.station.power_off()
         if task is not None:
@@ -302,4 +308,22 @@ def build_station(rig: Rig, model: RigModel, csms_url: str, reader: str | None,
                   faults: set[str], station_config: Path | None) -> tuple[Any, Any]:
     """The station simulator of the rig and its card source (imported late: pyscard must see
     PCSCLITE_CSOCK_NAME first)."""
-    raise NotImplementedError("station simulator not wired yet")
+    from sim.station import (
+        ManualCardSource,
+        PcscCardSource,
+        PersistentStore,
+        StationConfig,
+        StationSimulator,
+    )
+
+    cfg = StationConfig.smartdc()
+    if rig.station.connectors != cfg.connectors:
+        cfg = cfg.with_overrides({"station": {"connectors": rig.station.connectors}},
+                                 origin=f"{rig.path} [station] connectors")
+    if station_config is not None:
+        cfg = StationConfig.load(station_config, base=cfg)
+    cards = PcscCardSource(reader) if reader else ManualCardSource()
+    url = f"{csms_url.rstrip('/')}/{rig.station.id}"
+    # the store object lives as long as the rig: non-volatile memory across power cycles
+    station = StationSimulator(cfg, model, cards, url, faults=faults, store=PersistentStore(None))
+    return station, cards
