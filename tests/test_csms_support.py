@@ -1,0 +1,75 @@
+"""Helpers of the CSMS tests (no tests here): a running endpoint and real websocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.csms import Csms, CsmsSettings
+from bench.record import RunRecord
+
+BOOT = {"chargePointVendor": "Acme", "chargePointModel": "DC-50"}
+
+
+@contextlib.asynccontextmanager
+async def running_csms(tmp_path: Path, **settings: Any) -> AsyncIterator[Csms]:
+    settings.setdefault("port", 0)
+    settings.setdefault("any_station", True)
+    record = RunRecord.create(tmp_path / "runs", "csms-test")
+    csms = Csms(CsmsSettings(**settings), record)
+    await csms.start()
+    try:
+        yield csms
+    finally:
+        await csms.stop()
+        record.close()
+
+
+def station_connect(csms: Csms, station_id: str = "CP1", **kw: Any):
+    kw.setdefault("subprotocols", ["ocpp1.6"])
+    kw.setdefault("proxy", None)
+    kw.setdefault("open_timeout", 5)
+    return connect(f"{csms.url}/{station_id}", **kw)
+
+
+async def exchange(ws: ClientConnection, frame: Any,
+                   timeout: float = 5) -> list[Any]:  # noqa: ASYNC109
+    """Send a frame (a list is JSON-encoded, a str/bytes sent as is) and return the answer."""
+    await ws.send(json.dumps(frame) if isinstance(frame, list) else frame)
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def boot(ws: ClientConnection, msg_id: str = "boot-1") -> list[Any]:
+    return await exchange(ws, [2, msg_id, "BootNotification", BOOT])
+
+
+def events(csms: Csms, kind: str) -> list[dict[str, Any]]:
+    """Event lines of the running record (files are flushed per line)."""
+    path = csms.record.path / "events.jsonl"
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r["kind"] == kind]
+
+
+def frames(csms: Csms) -> list[dict[str, Any]]:
+    path = csms.record.path / "frames.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def findings(csms: Csms) -> list[str]:
+    return [e["name"] for e in events(csms, "finding")]
+
+
+async def eventually(predicate: Any, timeout: float = 3.0,  # noqa: ASYNC109
+                     what: str = "condition") -> None:
+    """Poll a predicate (the record is written after the answer leaves the socket)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        await asyncio.sleep(0.01)
