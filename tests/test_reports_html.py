@@ -1,0 +1,285 @@
+"""report.html from recorded runs: content, partial runs, hostile station text, secrets, capping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bench.record import RunRecord, Verdict, VerdictRecord
+from reports import build_reports
+from reports.cases import CHART_HEAD, CHART_TAIL, RAW_HEAD, RAW_TAIL
+from reports.samplerun import HOSTILE, SECRET, write_sample_run
+from reports.scripted import ScriptedStation
+
+
+class Doc(HTMLParser):
+    """Tables by id, sections by data-case, start-tag counts, headings: enough to query."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: dict[str, int] = {}
+        self.tables: dict[str, list[list[str]]] = {}
+        self.headings: list[str] = []
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self._table: list[str | None] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._heading: list[str] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if tag == "table":
+            self._table.append(a.get("id"))
+            if a.get("id"):
+                self.tables[a["id"]] = []
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag in ("h1", "h2", "h3"):
+            self._heading = []
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self._table:
+            self._table.pop()
+        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append(" ".join(" ".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            if self._table and self._table[-1]:
+                self.tables[self._table[-1]].append(self._row)
+            self._row = None
+        elif tag in ("h1", "h2", "h3") and self._heading is not None:
+            self.headings.append(" ".join("".join(self._heading).split()))
+            self._heading = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+
+    def row(self, table: str, first_cell: str) -> list[str]:
+        for r in self.tables[table]:
+            if r and r[0] == first_cell:
+                return r
+        raise AssertionError(f"no row {first_cell!r} in table {table}: {self.tables[table]}")
+
+
+def report_of(run_dir: Path) -> tuple[str, Doc]:
+    path = build_reports(run_dir)
+    assert path == run_dir / "report.html"
+    html = path.read_text("utf-8")
+    return html, Doc(html)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("runs")
+    return {
+        "complete": write_sample_run(base / "a"),
+        "failed": write_sample_run(base / "b", fail=True),
+        "partial": write_sample_run(base / "c", partial=True),
+        "hostile": write_sample_run(base / "d", hostile=True),
+    }
+
+
+def test_complete_run_has_the_certificate_annex_sections(runs):
+    html, doc = report_of(runs["complete"])
+    for heading in ("Test Report", "Test Result Summary", "Performance Measurement Results",
+                    "Test Configuration", "OCPP Charging Station Configuration", "Plots",
+                    "Test cases"):
+        assert heading in doc.headings
+    assert "partial-run" not in doc.ids
+    assert 'class="v v-PASS">PASS' in html.split("Overall verdict", 1)[1][:80]
+
+
+def test_header_names_station_bench_and_run(runs):
+    html, _ = report_of(runs["complete"])
+    rows = dict(_kv_rows(html, "Test Report"))
+    assert rows["Vendor name"] == "Flo"
+    assert rows["Model"] == "SmartDC"
+    assert rows["Serial number"] == "SDC3-000142"
+    assert rows["Firmware version"] == "v8.8.15"
+    assert rows["Communication"] == "JSON / Ethernet"
+    assert rows["Bench version"] == "0.1.0"
+    assert rows["Rig"] == "rigs/sim.toml"
+    assert rows["Campaign"] == "core"
+    assert rows["Operator"] == "ci"
+    assert rows["Started (UTC)"] == "2026-11-23T21:00:00.000Z"
+
+
+def _kv_rows(html: str, after_heading: str) -> list[tuple[str, str]]:
+    part = html.split(f">{after_heading}</h2>", 1)[1].split("</table>", 1)[0] + "</table>"
+    doc = Doc(part.replace('<table class="kv">', '<table class="kv" id="t">', 1))
+    return [(r[0], r[1]) for r in doc.tables["t"]]
+
+
+def test_profile_summary_and_case_list(runs):
+    _, doc = report_of(runs["failed"])
+    core = doc.row("profile-summary", "Core declared in PICS")
+    assert core[1] == "FAIL"
+    assert "FAIL 2" in core[2] and "PASS 6" in core[2] and "BLOCKED 1" in core[2]
+    assert "TC_012_CS FAIL" in core[3]
+    for profile in ("Firmware Management", "Smart Charging", "Reservation",
+                    "Local Authorization List Management", "Remote Trigger"):
+        assert doc.row("profile-summary", profile)[1] == "N/A"
+    stop = doc.row("case-list", "TC_012_CS")
+    assert stop[1:4] == ["Remote Stop Charging Session", "Core", "FAIL"]
+    assert "reason 'Local'" in stop[5]
+    assert doc.row("case-list", "TC_068_CS")[3] == "BLOCKED"
+    assert doc.row("case-list", "TC_062_CS")[4] == "2"  # two attempts
+
+
+def test_performance_table_shows_limits_and_statistics(runs):
+    report_of(runs["failed"])
+    perf = _perf_rows(runs["failed"])
+    interval = next(r for r in perf if r[0] == "MeterValues sample interval")
+    # name, case, PICS value, n, min, median, p95, max, unit, verdict
+    assert interval[1] == "TC_070_CS"
+    assert interval[2].startswith("9 ≤ max ≤ 11")
+    assert interval[3:8] == ["11", "15", "15", "15", "15"]
+    assert interval[8:10] == ["s", "FAIL"]
+    timeout = next(r for r in perf if r[0] == "OCPP response timeout")
+    assert timeout[2].startswith("max ≤ 30") and timeout[9] == "PASS"
+
+
+def _perf_rows(run_dir: Path) -> list[list[str]]:
+    html = (run_dir / "report.html").read_text("utf-8")
+    part = html.split('id="performance"', 1)[1].split("</table>", 1)[0]
+    part = part[part.index("<table"):].replace('<table class="perf">', '<table id="p">', 1)
+    return Doc(part + "</table>").tables["p"][1:]
+
+
+def test_test_configuration_and_instruments(runs):
+    _, doc = report_of(runs["complete"])
+    assert doc.row("cfg-1", "fixed_cable")[1] == "Yes"
+    assert doc.row("cfg-1", "communication")[1] == "Ethernet"
+    assert doc.row("cfg-2", "flo:WelcomeMessage")[1] == "Tenez votre carte près du lecteur"
+    assert doc.row("cfg-3", "remote_start_response_s")[1] == "10"
+    meter = doc.row("instruments", "meter")
+    assert meter[2] == "TCPIP::127.0.0.1::15025::SOCKET"
+    assert meter[3] == "BENCHSIM,PM-SIM,0001,1.0"
+
+
+def test_station_configuration_start_end_and_changes(runs):
+    _, doc = report_of(runs["failed"])
+    table = "station-config-table"
+    assert doc.tables[table][0] == ["Configuration key", "Value (start)", "Read-only",
+                                    "Value (end)", "Changes during the run"]
+    mvsi = doc.row(table, "MeterValueSampleInterval")
+    assert mvsi[1:3] == ["10", "No"]
+    assert "15 → Accepted (TC_021_CS" in mvsi[4] and "10 → Accepted" in mvsi[4]
+    heartbeat = doc.row(table, "HeartbeatInterval")
+    assert heartbeat[1] == "30" and heartbeat[3] == "60"
+    assert doc.row(table, "NumberOfConnectors")[2] == "Yes"
+
+
+def test_case_section_has_verdict_checks_chart_findings_and_raw_frames(runs):
+    html, _ = report_of(runs["failed"])
+    section = html.split('id="case-TC_012_CS"', 1)[1].split("</section>", 1)[0]
+    assert "StopTransaction reason &#39;Local&#39;, expected &#39;Remote&#39;" in section
+    assert "<li>StopTransaction reason Remote</li>" in section
+    assert "WRONG_STOP_REASON" in section  # the finding
+    assert "RemoteStopTransaction" in section and "→ Accepted" in section
+    assert "◀──CALL──" in section and "──CALL──▶" in section  # both directions charted
+    assert "⚙ <span class=\"lbl\">unplug</span>" in section  # the physical action
+    assert '<details class="raw"><summary>Raw frames (' in section
+    assert '&#34;reason&#34;:&#34;Local&#34;' in section  # the raw StopTransaction, escaped
+    attempts = html.split('id="case-TC_062_CS"', 1)[1].split("</section>", 1)[0]
+    assert 'data-attempt="1"' in attempts and 'data-attempt="2"' in attempts
+    assert "card presenter 127.0.0.1:35963" in attempts
+
+
+def test_plots_are_inline_svg(runs):
+    html, doc = report_of(runs["complete"])
+    plots = html.split('id="plots"', 1)[1].split('id="cases"', 1)[0]
+    for title in ("Clock: station timestamps against the bench",
+                  "CALLs, per action",
+                  "Energy: station register against the reference meter"):
+        assert title in plots
+    assert plots.count("<svg") >= 3
+    # the interval measurement exists, so its own plot (in TC_070) replaces the derived one
+    assert "MeterValues intervals (station timestamps)" not in plots
+    tc070 = html.split('id="case-TC_070_CS"', 1)[1].split("</section>", 1)[0]
+    assert "<svg" in tc070 and "MeterValues sample interval" in tc070
+    assert doc.tags.get("script", 0) == 0 and "http://" not in html.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_partial_run_says_where_it_stopped(runs):
+    html, doc = report_of(runs["partial"])
+    assert "partial-run" in doc.ids
+    rows = dict(_kv_rows_in(html, 'id="partial-run"'))
+    assert rows["Run status"].startswith("running")
+    assert rows["Last case"] == "TC_070_CS"
+    assert rows["Last frame (UTC)"].startswith("2026-11-23T21:0")
+    assert rows["Cases without verdict"] == "TC_070_CS"
+    assert doc.row("case-list", "TC_070_CS")[3] == "INCOMPLETE"
+    assert "TC_012_CS" not in doc.tables["case-list"].__repr__()
+
+
+def _kv_rows_in(html: str, marker: str) -> list[tuple[str, str]]:
+    part = html.split(marker, 1)[1].split("</table>", 1)[0]
+    part = part[part.index("<table"):].replace('<table class="kv">', '<table id="t">', 1)
+    return [(r[0], r[1]) for r in Doc(part + "</table>").tables["t"]]
+
+
+def test_hostile_station_text_is_escaped_and_secrets_never_appear(runs):
+    html, doc = report_of(runs["hostile"])
+    assert HOSTILE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert doc.tags.get("script", 0) == 0
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html  # non-OCPP config text stays text
+    rows = dict(_kv_rows(html, "Test Report"))
+    assert rows["Vendor name"] == HOSTILE  # shown as text
+    for name in ("report.html", "summary.json", "junit.xml"):
+        text = (runs["hostile"] / name).read_text("utf-8")
+        assert SECRET not in text, f"secret in {name}"
+    assert "Basic «redacted»" in html or "«redacted»" in html
+    assert doc.row("station-config-table", "AuthorizationKey")[1] == "«redacted»"
+
+
+def test_pytest_report_is_linked_when_present(runs):
+    _, doc = report_of(runs["complete"])
+    assert "pytest-report.html" not in doc.links
+    (runs["complete"] / "pytest-report.html").write_text("<html></html>")
+    try:
+        _, doc = report_of(runs["complete"])
+        assert "pytest-report.html" in doc.links
+    finally:
+        (runs["complete"] / "pytest-report.html").unlink()
+
+
+def test_long_case_is_capped_with_a_pointer_to_the_record(tmp_path):
+    rec = RunRecord.create(tmp_path, "long")
+    sc = ScriptedStation(rec, "CS-1", dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC))
+    with sc.clock():
+        rec.current_case = "SOAK_1H"
+        for _ in range(400):
+            sc.advance(10)
+            sc.station_call("Heartbeat", {})
+        rec.verdict(VerdictRecord("SOAK_1H", Verdict.PASS, "ok", name="1-hour soak"))
+        rec.close()
+    html, doc = report_of(rec.path)
+    section = html.split('id="case-SOAK_1H"', 1)[1].split("</section>", 1)[0]
+    chart = section.split('<table class="seq">', 1)[1].split("</table>", 1)[0]
+    assert chart.count('<tr class="in') + chart.count('<tr class="out') == CHART_HEAD + CHART_TAIL
+    assert f"{800 - CHART_HEAD - CHART_TAIL} entries omitted" in chart
+    assert "frames.jsonl" in chart
+    raw = section.split('<details class="raw">', 1)[1]
+    assert f"{800 - RAW_HEAD - RAW_TAIL} frames omitted" in raw
+    assert doc.row("case-list", "SOAK_1H")[2] == "Other"
+    summary = json.loads((rec.path / "summary.json").read_text())
+    assert summary["record"]["frames"] == 800
