@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import json
 import os
-import selectors
+import queue
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -122,35 +123,41 @@ class SimRigProcess:
         self.endpoints: dict = {}
         self.output: list[str] = []
         self._stderr_file = tempfile.TemporaryFile(mode="w+")
+        self._reader: threading.Thread | None = None
+        self.stderr_text = ""
 
     def start(self) -> dict:
         cmd = [sys.executable, "-m", "bench.cli", "sim", "--ephemeral", *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr_file,
                                      stdin=subprocess.DEVNULL, text=True, env=env, cwd=self.cwd)
-        assert self.proc.stdout is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read_stdout, args=(lines,), daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + self.ready_timeout
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise SimRigError(f"bench sim not READY after {self.ready_timeout:.0f} s; "
-                                      f"{self._said()}")
-                if not sel.select(remaining):
-                    continue
-                line = self.proc.stdout.readline()
-                if not line:
-                    self.proc.wait(5)
-                    raise SimRigError(f"bench sim exited ({self.proc.returncode}) before READY; "
-                                      f"{self._said()}")
-                self.output.append(line.rstrip("\n"))
-                if line.startswith("READY "):
-                    self.endpoints = json.loads(line[len("READY "):])
-                    return self.endpoints
-        finally:
-            sel.close()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SimRigError(f"bench sim not READY after {self.ready_timeout:.0f} s; "
+                                  f"{self._said()}")
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                self.proc.wait(5)
+                raise SimRigError(f"bench sim exited ({self.proc.returncode}) before READY; "
+                                  f"{self._said()}")
+            if line.startswith("READY "):
+                self.endpoints = json.loads(line[len("READY "):])
+                return self.endpoints
+
+    def _read_stdout(self, lines: queue.Queue[str | None]) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line.rstrip("\n"))
+            lines.put(line)
+        lines.put(None)
 
     def _said(self) -> str:
         self._stderr_file.seek(0)
@@ -174,10 +181,11 @@ class SimRigProcess:
                 proc.kill()
                 proc.wait(5)
         finally:
+            if self._reader is not None:
+                self._reader.join(5)
             if proc.stdout is not None:
-                rest = proc.stdout.read() if proc.poll() is not None else ""
-                self.output += rest.splitlines()
                 proc.stdout.close()
+            self.stderr_text = self.stderr()
             self._stderr_file.close()
         return proc.returncode
 
