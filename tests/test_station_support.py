@@ -67,6 +67,13 @@ class Rig:
         await self.sim.power_off()
         await asyncio.wait_for(self.run_task, 5)
 
+    async def new_connection(self, previous_generation: int, within: float = 10) -> int:
+        """Wait for a connection newer than `previous_generation`; its mono_ns stamp."""
+        await wait_until(lambda: self.cs.connected and self.cs.generation > previous_generation,
+                         within, "a new connection of the station")
+        assert self.cs.connected_mono_ns is not None
+        return self.cs.connected_mono_ns
+
     def power_on(self) -> None:
         self.run_task = asyncio.create_task(self.sim.run())
 
@@ -97,7 +104,8 @@ async def wait_until(predicate, within: float, what: str) -> None:
 async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
                       station: dict[str, Any] | None = None, faults: set[str] | None = None,
                       heartbeat_s: int = 60, boot: bool = True,
-                      store: PersistentStore | None = None) -> AsyncIterator[Rig]:
+                      store: PersistentStore | None = None,
+                      overrides: dict[str, Any] | None = None) -> AsyncIterator[Rig]:
     record = RunRecord.create(tmp_path / "runs", "station-test")
     settings = CsmsSettings(port=0, any_station=True, cards=dict(CARDS),
                             heartbeat_interval_s=heartbeat_s, response_timeout_s=5.0,
@@ -117,8 +125,11 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
     cards = ManualCardSource()
     store = store if store is not None else PersistentStore(None)
     sim = StationSimulator(cfg, model, cards, f"{csms.url}/{STATION_ID}", faults or set(), store)
+    session = csms.station(STATION_ID)
+    for action, fn in (overrides or {}).items():
+        session.responders.override(action, fn)
     run_task = asyncio.create_task(sim.run())
-    rig = Rig(csms, csms.station(STATION_ID), sim, model, cards, store, run_task)
+    rig = Rig(csms, session, sim, model, cards, store, run_task)
     try:
         if boot:
             await csms.wait_for_station(STATION_ID, timeout=10)

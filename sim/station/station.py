@@ -383,8 +383,10 @@ class StationSimulator:
                     self._step_connector(c)
                 self._step_station_status()
                 wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.physics_poll_s)
+                    async with asyncio.timeout(self.physics_poll_s):
+                        await wake.wait()
         finally:
             remove = getattr(self.model, "remove_listener", None)
             if remove is not None:

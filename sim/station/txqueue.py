@@ -80,7 +80,8 @@ class TxQueue:
         if self.items:
             self._empty.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._empty.wait(), within)
+                async with asyncio.timeout(within):
+                    await self._empty.wait()
         return not self.items
 
     async def run(self, link: Link) -> None:
