@@ -4,6 +4,8 @@ through the real transports: Modbus (EV twin, mains coil), SCPI (meter), vpcd (c
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import socket
 import subprocess
 import sys
@@ -202,3 +204,20 @@ def test_unknown_fault_is_refused():
     assert res.returncode == 2 and "no_such_fault" in res.stderr
 
 
+
+
+def test_sigint_stops_the_rig_and_its_pcscd(tmp_path, real_parts):
+    endpoints_file = tmp_path / "endpoints.json"
+    rig = SimRigProcess(["--no-station", "--endpoints-file", str(endpoints_file)], cwd=ROOT)
+    try:
+        endpoints = rig.start()
+        assert json.loads(endpoints_file.read_text()) == endpoints
+        socket_path = Path(endpoints["pcscd_socket"])
+        assert socket_path.exists()
+        rig.proc.send_signal(signal.SIGINT)
+        assert rig.proc.wait(10) == 0
+        assert not socket_path.exists(), "pcscd's private directory must be gone"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", endpoints["modbus"]["port"]), timeout=1)
+    finally:
+        rig.close()
