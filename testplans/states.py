@@ -33,13 +33,26 @@ async def plug_in(case: Case, connector: int | None = None) -> int:
 
 
 async def plugged_preparing(case: Case, connector: int | None = None) -> Any:
-    """PLUG -> StatusNotification(Preparing); records the plug-in status latency."""
+    """PLUG -> StatusNotification(Preparing); records the plug-in status latency.
+
+    The expect window opens when the verb is called: the station may report before the
+    instrument's acknowledgement (the verb's stamp) is back at the bench."""
     n = connector or case.connector
     with case.step(f"plug the EV into connector {n}"):
+        before = time.monotonic_ns()
         stamp = await plug_in(case, n)
-        sn = await expect_status(case, n, "Preparing", after=stamp)
+        sn = await expect_status(case, n, "Preparing", after=before)
         case.collect("status_latency.plug_in", (sn.mono_ns - stamp) / 1e9, evidence=sn.seq)
     return sn
+
+
+async def swipe(case: Case, tag: str | None = None) -> tuple[int, int]:
+    """Present a card as a tap: held `card_hold_s`, then taken away (so the next tap is a new
+    read). Returns (stamp before the verb, the verb's stamp when the card lay on the reader)."""
+    before = time.monotonic_ns()
+    stamp = await case.bench.present_card(case.card(tag).tag,
+                                          hold_s=float(case.setting("card_hold_s")))
+    return before, stamp
 
 
 def check_start_payload(case: Case, start: Any, connector: int, id_tag: str) -> None:
@@ -81,8 +94,8 @@ async def charging(case: Case, card: str | None = None, connector: int | None = 
     c = case.card(card)
     await plugged_preparing(case, n)
     with case.step(f"present card {c.tag} ({c.uid})"):
-        shown = await case.bench.present_card(c.tag)
-        auth = await expect(case, "Authorize", {"idTag": c.uid}, after=shown)
+        before, shown = await swipe(case, c.tag)
+        auth = await expect(case, "Authorize", {"idTag": c.uid}, after=before)
         case.collect("status_latency.card_to_authorize", (auth.mono_ns - shown) / 1e9,
                      evidence=auth.seq)
     with case.step("transaction starts"):

@@ -150,12 +150,14 @@ class Case:
         yield
         self.current_step = None
 
-    def check(self, ok: bool, expected: str, seen: str) -> None:
-        """Fail the case (FAIL) unless ok; the message says what was expected and seen."""
+    def check(self, ok: bool, expected: str, seen: str, quiet: bool = False) -> None:
+        """Fail the case (FAIL) unless ok; the message says what was expected and seen.
+        quiet: a routine check (schema) that is listed only when it fails."""
         if not ok:
             self.checks.append(f"FAIL: expected {expected}; station: {seen}")
             raise StationNonConformance(f"expected {expected}; the station {seen}")
-        self.checks.append(f"ok: {expected}")
+        if not quiet:
+            self.checks.append(f"ok: {expected}")
 
     def passed(self, text: str) -> None:
         """Note a check that passed (shown in the report's checks list)."""

@@ -47,6 +47,8 @@ class BenchLoop:
         try:
             return fut.result(timeout)
         except concurrent.futures.TimeoutError:
+            if fut.done():  # the coroutine itself raised a TimeoutError (e.g. ExpectTimeout)
+                raise
             fut.cancel()
             raise LoopDeadline(
                 f"{what or getattr(coro, '__qualname__', 'coroutine')} still running after "

@@ -63,12 +63,17 @@ async def run_maintenance(case: Case) -> list[str]:
 
     if bench is not None:
         async def unplug_all() -> None:
-            for n in range(1, ctx.rig.station.connectors + 1):
-                if await _has_ev(bench, n):
-                    await bench.unplug(n)
+            for n in sorted(getattr(bench, "evs", {}) or range(1, ctx.rig.station.connectors + 1)):
+                await bench.unplug(n)
 
         await _step(case, "EV unplugged", unplug_all, 30, notes)
-        await _step(case, "card removed", bench.remove_card, 15, notes)
+        if getattr(bench, "card_presenter", True) is not None:
+            async def card_away() -> None:
+                await bench.remove_card()
+                # a reader sees a new tap only after it saw the card gone
+                await asyncio.sleep(float(ctx.settings.get("card_hold_s", 0.6)))
+
+            await _step(case, "card removed", card_away, 15, notes)
 
     async def operative() -> None:
         connectors = range(0, ctx.rig.station.connectors + 1)
@@ -101,11 +106,3 @@ async def run_maintenance(case: Case) -> list[str]:
     await _step(case, "connectors Available", all_available, settle + 5, notes)
     return notes
 
-
-async def _has_ev(bench: Any, connector: int) -> bool:
-    """Unplug only where an EV is plugged (or when the verbs cannot tell)."""
-    probe = getattr(bench, "is_plugged", None)
-    if probe is None:
-        return True
-    result = probe(connector)
-    return bool(await result) if asyncio.iscoroutine(result) else bool(result)

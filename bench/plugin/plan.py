@@ -23,6 +23,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "boot_timeout_s": 120,  # how long a case waits for a (re)boot
     "case_timeout_s": 600,  # overall backstop of one case
     "settle_timeout_s": 30,  # maintenance: how long to wait for the station to settle
+    "interval_tolerance_s": 1.0,  # allowed |interval - configured| (EVerest validate_interval)
+    "boot_retry_interval_s": 10,  # the interval the bench gives in BootNotification Rejected
+    "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
 }
 
 _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "duration_s", "settings",
