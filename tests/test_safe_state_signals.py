@@ -132,7 +132,7 @@ async def scpi(port: int, command: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_mid_charging_reaches_safe_state(signum: int, tmp_path: Path,
                                                 pcscd_binary: str, vpcd_driver: str) -> None:
     endpoints_file = tmp_path / "endpoints.json"

@@ -273,7 +273,9 @@ class _Ctx:
 
     def fail(self, table: str, key: str | None, problem: str) -> RigError:
         where = f"[{table}]" + (f" {key}" if key else "")
-        return RigError(f"{self.path}: {where}: {problem}")
+        # "[station] security_profile = 5: must be ..." (contracts.md), else "where: problem"
+        sep = " " if problem.startswith("= ") else ": "
+        return RigError(f"{self.path}: {where}{sep}{problem}")
 
     def table(self, data: dict, name: str, required: bool = False) -> dict:
         value = data.get(name, _MISSING)
