@@ -5,6 +5,9 @@
 
     with SimRigProcess(["--csms-url", url]) as rig:   # `bench sim --ephemeral` subprocess
         rig.endpoints["modbus"]["port"]
+
+    async with running_sim_rig(csms.url) as rig:      # the same from async code
+        ...
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 # PC/SC part 3 pseudo-ATR a contactless reader reports for a MIFARE Classic 1K card
@@ -199,3 +203,21 @@ class SimRigProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.asynccontextmanager
+async def running_sim_rig(csms_url: str | None = None, *args: str,
+                          ready_timeout: float = 20.0,
+                          cwd: str | Path | None = None) -> AsyncIterator[SimRigProcess]:
+    """`bench sim --ephemeral [--csms-url URL] ARGS` for async tests whose event loop must keep
+    serving (the CSMS) while the rig starts and stops. Yields the process once READY; on
+    exit SIGTERM, wait, SIGKILL. Raises SimRigError if it does not come up, or exits != 0."""
+    rig = SimRigProcess([*(["--csms-url", csms_url] if csms_url else []), *args],
+                        ready_timeout=ready_timeout, cwd=cwd)
+    try:
+        await asyncio.to_thread(rig.start)
+        yield rig
+    finally:
+        code = await asyncio.to_thread(rig.close)
+    if code not in (0, None):
+        raise SimRigError(f"bench sim exited with {code}; stderr: {rig.stderr_text[-2000:]!r}")

@@ -19,7 +19,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from bench.config.rig import load_rig
 from bench.csms import Csms
 from bench.record import RunRecord
-from sim.testing import SimRigProcess, VpcdCard
+from sim.testing import SimRigProcess, VpcdCard, running_sim_rig
 from sim.twins.regmap import load_register_map
 
 pytestmark = pytest.mark.slow
@@ -47,22 +47,20 @@ async def bench(tmp_path, real_parts):
     record = RunRecord.create(tmp_path / "runs", "sim-e2e")
     csms = Csms.from_rig(RIG, record, port=0)
     await csms.start()
-    rig = SimRigProcess(["--csms-url", csms.url], cwd=ROOT)
-    modbus = None
     try:
-        endpoints = await asyncio.to_thread(rig.start)
-        station = await csms.wait_for_station(endpoints["station_id"], timeout=15)
-        modbus = AsyncModbusTcpClient("127.0.0.1", port=endpoints["modbus"]["port"],
-                                      timeout=2, retries=1)
-        await modbus.connect()
-        yield csms, station, endpoints, modbus, rig
+        async with running_sim_rig(csms.url, cwd=ROOT) as rig:
+            endpoints = rig.endpoints
+            station = await csms.wait_for_station(endpoints["station_id"], timeout=15)
+            modbus = AsyncModbusTcpClient("127.0.0.1", port=endpoints["modbus"]["port"],
+                                          timeout=2, retries=1)
+            await modbus.connect()
+            try:
+                yield csms, station, endpoints, modbus, rig
+            finally:
+                modbus.close()
     finally:
-        if modbus is not None:
-            modbus.close()
-        code = await asyncio.to_thread(rig.close)
         await csms.stop()
         record.close()
-        assert code == 0, f"bench sim exit code {code}: {rig.output[-5:]}"
 
 
 async def write(modbus, name: str, raw: int) -> None:
