@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import deque
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -24,31 +25,40 @@ class CardSource(Protocol):
 
 
 class ManualCardSource:
-    """Cards put on the reader by code (tests, a rig without pcscd)."""
+    """Cards put on the reader by code (tests, a rig without pcscd).
+
+    Every change is seen by exactly one poll, in order, so a quick tap-tap is two
+    presentations, as on a real reader where the card left the field in between.
+    """
 
     def __init__(self) -> None:
-        self._uid: str | None = None
-        self._tap_pending = False
+        self._changes: deque[str | None] = deque()
+        self._current: str | None = None
 
     def present(self, uid: str) -> None:
         """Put a card on the reader and leave it there."""
-        self._uid, self._tap_pending = uid.upper(), False
+        self._changes.append(uid.upper())
 
     def tap(self, uid: str) -> None:
-        """Put a card on the reader until the station has seen it once, then take it away."""
-        self._uid, self._tap_pending = uid.upper(), True
+        """Put a card on the reader for one poll, then take it away."""
+        self._changes.extend([uid.upper(), None])
 
     def remove(self) -> None:
-        self._uid, self._tap_pending = None, False
+        self._changes.append(None)
+
+    @property
+    def settled(self) -> bool:
+        """True when the station has polled every change."""
+        return not self._changes
 
     async def poll(self) -> str | None:
-        uid = self._uid
-        if self._tap_pending:
-            self._uid, self._tap_pending = None, False
-        return uid
+        if self._changes:
+            self._current = self._changes.popleft()
+        return self._current
 
     def close(self) -> None:
-        self.remove()
+        self._changes.clear()
+        self._current = None
 
 
 class PcscCardSource:
