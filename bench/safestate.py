@@ -46,6 +46,7 @@ class SafeStateStep:
 @dataclass
 class SafeStateReport:
     steps: list[SafeStateStep] = field(default_factory=list)
+    cancelled: bool = False
 
     @property
     def ok(self) -> bool:
@@ -81,6 +82,10 @@ async def _run_step(report: SafeStateReport, record: Any, step: str,
         error = str(exc)
     except Exception as exc:  # safe state must go on whatever one driver does
         error = f"{type(exc).__name__}: {exc}"
+    except asyncio.CancelledError:
+        # cancelled again while going safe: finish the other steps, re-raise at the end
+        error = "cancelled during this step"
+        report.cancelled = True
     result = SafeStateStep(step, error is None, readback, error,
                            round((time.monotonic() - started) * 1000, 3))
     report.steps.append(result)
@@ -94,7 +99,10 @@ async def _run_step(report: SafeStateReport, record: Any, step: str,
 
 async def bring_to_safe_state(bench: Any, record: Any = None,
                               step_timeout_s: float = STEP_TIMEOUT_S) -> SafeStateReport:
-    """Bring every instrument of the bench to safe state; never raises (cancellation aside).
+    """Bring every instrument of the bench to safe state; never raises an error.
+
+    A cancellation arriving meanwhile ends only the step it hits; the others still run and
+    CancelledError is raised at the end.
 
     record defaults to bench.record. Runs even when the bench is broken: each step is
     attempted on its own and re-activates its driver if needed.
@@ -123,6 +131,8 @@ async def bring_to_safe_state(bench: Any, record: Any = None,
         with contextlib.suppress(Exception):
             record.event("safe_state", "done", ok=report.ok,
                          failed=[s.step for s in report.failed])
+    if report.cancelled:
+        raise asyncio.CancelledError("cancelled during safe state (every step was attempted)")
     return report
 
 

@@ -241,3 +241,21 @@ async def test_activation_failure_marks_broken_and_snapshots(twins: Twins) -> No
     report = await bring_to_safe_state(bench, step_timeout_s=2.0)
     assert [s.step for s in report.failed] == ["meter1.integrator_stopped"]
     await bench.deactivate()
+
+
+async def test_cancel_during_safe_state_still_runs_every_step(twins: Twins) -> None:
+    bench = await charging_bench(twins)
+    twins.modbus.faults.delay_s = 0.5  # the first EV step hangs in I/O ...
+    task = asyncio.create_task(bring_to_safe_state(bench, step_timeout_s=2.0))
+    await asyncio.sleep(0.2)
+    task.cancel()  # ... when a second Ctrl-C arrives
+    await asyncio.sleep(0)
+    twins.modbus.faults.delay_s = 0.0
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    steps = {e["name"]: e["detail"] for e in events(twins, "safe_state")}
+    assert steps["ev1.power_not_allowed"]["error"] == "cancelled during this step"
+    for later in ("ev1.unplugged", "ev2.unplugged", "card.removed", "meter1.integrator_stopped"):
+        assert steps[later]["ok"] is True, (later, steps[later])
+    assert not twins.model.connector(1).plugged
+    await bench.deactivate()
