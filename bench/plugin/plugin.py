@@ -216,10 +216,10 @@ class BenchPlugin:
                 return
             exc = call.excinfo.value
             state.verdict = classify(exc)
-            where = "pre-state: " if report.when == "setup" else step
-            state.message = f"{where}{describe(exc)}"
-            if state.verdict == Verdict.ERROR and report.when == "setup" and case is None:
-                state.message = f"setup: {describe(exc)}"
+            text = describe(exc)
+            where = step if report.when == "call" else (
+                "" if text.startswith("pre-state") else "setup: ")
+            state.message = f"{where}{text}"
             return
         if report.when != "call":
             return

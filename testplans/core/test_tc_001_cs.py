@@ -37,7 +37,7 @@ async def test_tc_001_cs(case, station, bench):
 
     with case.step("power cycle the station"):
         before = time.monotonic_ns()
-        powered = await bench.power_cycle()
+        powered = await bench.power_cycle(float(case.setting("power_off_s")))
     with case.step("BootNotification after power-on, answered Rejected"):
         first = await expect(case, "BootNotification", after=before,
                              within=case.setting("boot_timeout_s"))

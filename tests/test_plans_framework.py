@@ -1,0 +1,128 @@
+"""Framework pieces of the test plans: applicability from the rig, limits from data, plans and
+settings, configuration pre-state set, read back and restored around a case."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from test_plans_support import REPO, plan_env, run_cases, sim_rig
+
+from bench.plugin.applicability import not_applicable_reason
+from bench.plugin.limits import LimitError, LimitMap, evaluate
+from bench.plugin.plan import PlanError, effective_settings, load_plan
+
+pytest_plugins = ["pytester"]
+
+
+def case_markers() -> dict[str, dict]:
+    """Every case module's octt marker (id -> keywords), read from the source."""
+    out = {}
+    for path in sorted((REPO / "testplans" / "core").glob("test_tc_*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "octt"):
+                kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+                out[ast.literal_eval(node.args[0])] = kw
+    return out
+
+
+def test_smartdc_applicability_follows_the_catalogue() -> None:
+    """Fixed cable: the socket cases are N/A with their reason, the others apply (§1.8)."""
+    rig = sim_rig()
+    reasons = {cid: not_applicable_reason(kw.get("requires", ()), rig)
+               for cid, kw in case_markers().items()}
+    assert reasons.pop("TC_005_1_CS") == ("requires a socket (no fixed cable): [hardware] "
+                                          "fixed_cable = false")
+    assert reasons and all(r is None for r in reasons.values()), reasons
+
+
+def test_applicability_follows_the_hardware_feature_set() -> None:
+    socket_rig = sim_rig(fixed_cable=False, backup_power=True)
+    assert not_applicable_reason(("socket",), socket_rig) is None
+    assert not_applicable_reason(("backup_power",), socket_rig) is None
+    assert "does not apply" in not_applicable_reason(("not:backup_power",), socket_rig)
+    assert "authorization_cache" in not_applicable_reason(("cache",), socket_rig)
+    assert "feature profile Reservation" in not_applicable_reason(("profile:Reservation",),
+                                                                  socket_rig)
+    config = [{"key": "StopTransactionOnEVSideDisconnect", "value": "true", "readonly": True}]
+    assert "read-only" in not_applicable_reason(
+        ("config_rw:StopTransactionOnEVSideDisconnect",), socket_rig, config)
+    with pytest.raises(ValueError, match="unknown requirement"):
+        not_applicable_reason(("sockett",), socket_rig)
+
+
+def test_limits_come_from_the_pics_via_the_limit_map() -> None:
+    rig = sim_rig()
+    limits = LimitMap.load()
+    settings = effective_settings(rig.pics, load_plan("core"), simulated=False)
+    rs = limits.limits("remote_start.response_time", settings, "rigs/sim.toml [pics]")
+    assert (rs.high, rs.stat) == (rig.pics["remote_start_response_s"], "max")
+    assert "remote_start_response_s" in rs.source and "rigs/sim.toml" in rs.source
+    # a family entry covers every action; the plan shortens intervals on the simulated rig only
+    assert limits.limits("ocpp.response_time.Reset", settings, "").high == 30
+    mv = limits.limits("meter_values.sample_interval", settings, "")
+    assert (mv.low, mv.high) == (9.0, 11.0)  # PICS 10 s +- the 1 s default tolerance
+    sim = effective_settings(rig.pics, load_plan("core"), simulated=True)
+    mv_sim = limits.limits("meter_values.sample_interval", sim, "")
+    assert (mv_sim.low, mv_sim.high) == (1.75, 2.25)
+    assert limits.limits("boot.time_after_power_on", settings, "") is None  # information only
+
+
+def test_a_limit_that_cannot_be_evaluated_names_file_entry_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "limits.toml"
+    bad.write_text('[x.y]\nunit = "s"\nhigh = "no_such_key + 1"\n')
+    with pytest.raises(LimitError, match=r"limits.toml \[x.y\]: 'no_such_key' is not a PICS"):
+        LimitMap.load(bad).limits("x.y", {"a": 1}, "")
+    assert evaluate("a + b - 0.5", {"a": 1, "b": "2"}, "w") == 2.5
+    with pytest.raises(LimitError, match="missing \\+ or -"):
+        evaluate("a b", {"a": 1, "b": 2}, "w")
+
+
+def test_plans_load_and_bad_plans_are_named(tmp_path: Path) -> None:
+    smoke = load_plan("smoke")
+    assert "TC_003_CS" in smoke.cases and smoke.suites == ["core"]
+    assert load_plan("soak").sim_settings["soak_sessions"] >= 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text('repeat = 0\n')
+    with pytest.raises(PlanError, match="repeat = 0: must be an integer >= 1"):
+        load_plan(bad)
+    with pytest.raises(PlanError, match="plan not found"):
+        load_plan("no-such-plan")
+
+
+PRESTATE_CASES = '''
+import pytest
+
+
+@pytest.mark.octt("TC_950_CS", "sets its keys", config={
+    "MeterValueSampleInterval": "{meter_value_sample_interval_s}", "ClockAlignedDataInterval": 0})
+async def test_config(case, station):
+    res = await station.call("GetConfiguration", {"key": ["MeterValueSampleInterval",
+                                                          "ClockAlignedDataInterval"]})
+    seen = {e["key"]: e["value"] for e in res.payload["configurationKey"]}
+    case.check(seen == {"MeterValueSampleInterval": "7", "ClockAlignedDataInterval": "0"},
+               "the pre-state in place", f"has {seen}")
+
+
+@pytest.mark.octt("TC_951_CS", "needs a key the station lacks", config={"NoSuchKey": "1"})
+async def test_unknown_key(case):
+    raise AssertionError("must not run")
+'''
+
+
+def test_config_pre_state_is_set_read_back_and_restored(pytester: pytest.Pytester,
+                                                        tmp_path: Path) -> None:
+    keys = ["MeterValueSampleInterval", "ClockAlignedDataInterval"]
+    with plan_env(tmp_path, settings={"meter_value_sample_interval_s": 7}) as env:
+        before = env.run(env.ctx.station.call("GetConfiguration", {"key": keys}))
+        run_cases(pytester, env, test_prestate=PRESTATE_CASES)
+        after = env.run(env.ctx.station.call("GetConfiguration", {"key": keys}))
+        v = env.verdicts()
+    assert v["TC_950_CS"]["verdict"] == "PASS", v["TC_950_CS"]
+    assert any("set and read back" in c for c in v["TC_950_CS"]["checks"])
+    assert before.payload["configurationKey"] != [] and \
+        after.payload["configurationKey"] == before.payload["configurationKey"]
+    assert v["TC_951_CS"]["verdict"] == "FAIL"
+    assert v["TC_951_CS"]["message"].startswith(
+        "pre-state: expected configuration key(s) NoSuchKey to exist")

@@ -1,0 +1,99 @@
+"""Helpers of the test-plan tests (no tests here): a real CSMS on loopback with an in-process
+station simulator connected over a real websocket, a BenchContext on a bench loop, and a way to
+run case modules through the bench plugin with pytester."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.config.rig import Rig, load_rig
+from bench.csms import Csms
+from bench.plugin import BenchContext, BenchPlugin
+from bench.plugin.limits import LimitMap
+from bench.plugin.loop import BenchLoop
+from bench.plugin.plan import Plan, effective_settings
+from bench.record import RunRecord
+from bench.record.reader import load_run
+
+REPO = Path(__file__).resolve().parents[1]
+SIM_RIG = REPO / "rigs" / "sim.toml"
+
+
+def sim_rig(**hardware: Any) -> Rig:
+    rig = load_rig(SIM_RIG)
+    if hardware:
+        rig = dataclasses.replace(rig, hardware={**rig.hardware, **hardware})
+    return rig
+
+
+@dataclasses.dataclass
+class PlanEnv:
+    ctx: BenchContext
+    record: RunRecord
+
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        return {v["case"]: v for v in load_run(self.record.path).verdicts}
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        return self.ctx.loop.run(coro, timeout)
+
+
+@contextlib.contextmanager
+def plan_env(tmp_path: Path, settings: dict[str, Any] | None = None,
+             station: bool = True) -> Iterator[PlanEnv]:
+    """A CSMS (ephemeral port) and, with station=True, the simulated SmartDC booted on it."""
+    from sim.model import RigModel
+    from sim.station.config import StationConfig
+    from sim.station.station import StationSimulator
+
+    rig = sim_rig()
+    plan = Plan(name="test", suites=[], settings={"message_timeout_s": 3, "boot_timeout_s": 10,
+                                                  "settle_timeout_s": 5, **(settings or {})})
+    record = RunRecord.create(tmp_path / "runs", "plans-test")
+    loop = BenchLoop()
+    csms = Csms.from_rig(rig, record, port=0)
+    ctx = BenchContext(rig=rig, plan=plan, settings=effective_settings(rig.pics, plan, True),
+                       record=record, loop=loop, limits=LimitMap.load(),
+                       settings_source="rigs/sim.toml [pics]", csms=csms)
+    sim_task: list[asyncio.Task[Any]] = []
+
+    async def up() -> None:
+        await csms.start()
+        if station:
+            model = RigModel(connectors=rig.station.connectors)
+            sim = StationSimulator(StationConfig.smartdc(), model, None,
+                                   f"{csms.url}/{rig.station.id}")
+            sim_task.append(asyncio.create_task(sim.run()))
+            ctx.station = await csms.wait_for_station(rig.station.id, timeout=10)
+        else:
+            ctx.station = csms.station(rig.station.id)
+
+    async def down() -> None:
+        for t in sim_task:
+            t.cancel()
+        await asyncio.gather(*sim_task, return_exceptions=True)
+        await csms.stop()
+
+    loop.run(up(), 30)
+    try:
+        yield PlanEnv(ctx, record)
+    finally:
+        with contextlib.suppress(Exception):
+            loop.run(down(), 15)
+        loop.close()
+        record.close()
+
+
+def run_cases(pytester: Any, env: PlanEnv, **modules: str) -> Any:
+    """Write case modules into pytester's folder and run them through the bench plugin."""
+    pytester.makepyfile(**modules)
+    plugin = BenchPlugin(env.ctx)
+    result = pytester.runpytest_inprocess("-p", "no:asyncio", "-p", "no:cacheprovider",
+                                          "-p", "no:randomly", plugins=[plugin])
+    plugin.finalize()
+    return result

@@ -1,0 +1,94 @@
+"""The plugin's verdict mapping, run through pytester against a real CSMS and the simulated
+station: PASS, FAIL (station fault), ERROR (bench fault), N/A (with reason), BLOCKED (with
+cause); the record is the source of truth and pytest's outcome agrees with it."""
+
+from __future__ import annotations
+
+import pytest
+from test_plans_support import plan_env, run_cases
+
+pytest_plugins = ["pytester"]
+
+CASES = '''
+import pytest
+from instruments.errors import InstrumentError
+
+
+@pytest.mark.octt("TC_900_CS", "passes")
+async def test_passes(case, station):
+    res = await station.call("GetConfiguration", {"key": ["HeartbeatInterval"]})
+    case.check(res.error is None, "GetConfiguration answered", "sent a CALLERROR")
+
+
+@pytest.mark.octt("TC_901_CS", "station never sends it")
+async def test_expect_timeout(case, station):
+    with case.step("wait for a Heartbeat from connector 7"):
+        await station.expect("Heartbeat", match={"connectorId": 7}, within=0.3)
+
+
+@pytest.mark.octt("TC_902_CS", "a check fails")
+async def test_check(case):
+    case.check(False, "StopTransaction reason Remote", "sent reason Local (seq 12)")
+
+
+@pytest.mark.octt("TC_903_CS", "instrument fault")
+async def test_instrument(case):
+    raise InstrumentError("ev1", "127.0.0.1:1502 device 1", "no response within 1.0 s")
+
+
+@pytest.mark.octt("TC_904_CS", "a bug in the case")
+async def test_bug(case):
+    {}["missing"]
+
+
+@pytest.mark.octt("TC_905_CS", "socket only", requires=("socket",))
+async def test_not_applicable(case):
+    raise AssertionError("must not run")
+
+
+@pytest.mark.octt("TC_906_CS", "needs TC_901", depends=("TC_901_CS",))
+async def test_blocked(case):
+    raise AssertionError("must not run")
+
+
+@pytest.mark.octt("TC_907_CS", "measurement over its limit")
+async def test_measurement(case):
+    case.measure("remote_start.response_time", 11.5)
+    case.measure("triggered.remote_start", 0.5)
+'''
+
+
+def test_verdict_mapping(pytester: pytest.Pytester, tmp_path) -> None:
+    with plan_env(tmp_path) as env:
+        result = run_cases(pytester, env, test_cases=CASES)
+        v = env.verdicts()
+    assert {k: x["verdict"] for k, x in v.items()} == {
+        "TC_900_CS": "PASS", "TC_901_CS": "FAIL", "TC_902_CS": "FAIL", "TC_903_CS": "ERROR",
+        "TC_904_CS": "ERROR", "TC_905_CS": "N/A", "TC_906_CS": "BLOCKED", "TC_907_CS": "FAIL"}
+    # messages say what was expected and what the station did
+    assert "step 'wait for a Heartbeat from connector 7'" in v["TC_901_CS"]["message"]
+    assert "expected Heartbeat" in v["TC_901_CS"]["message"]
+    assert v["TC_902_CS"]["message"] == ("expected StopTransaction reason Remote; the station "
+                                         "sent reason Local (seq 12)")
+    assert "ev1 at 127.0.0.1:1502 device 1" in v["TC_903_CS"]["message"]
+    assert "KeyError" in v["TC_904_CS"]["message"]
+    assert v["TC_905_CS"]["message"].startswith("requires a socket")
+    assert v["TC_906_CS"]["cause"] == "TC_901_CS"
+    assert "remote_start.response_time = 11.500 s" in v["TC_907_CS"]["message"]
+    assert "high" not in v["TC_907_CS"]["message"] and "<= 10" in v["TC_907_CS"]["message"]
+    assert v["TC_900_CS"]["checks"][0] == "ok: GetConfiguration answered"
+    # pytest (pytest-html, JUnit) agrees with the record: FAIL and ERROR both fail there
+    result.assert_outcomes(passed=1, failed=5, skipped=2, errors=0)  # FAIL and ERROR
+
+
+def test_station_that_never_booted_blocks_everything(pytester: pytest.Pytester,
+                                                     tmp_path) -> None:
+    with plan_env(tmp_path, station=False) as env:
+        env.ctx.boot_error = "station SMARTDC-SIM-01 did not boot within 10 s"
+        run_cases(pytester, env, test_cases=CASES)
+        v = env.verdicts()
+    assert v["TC_905_CS"]["verdict"] == "N/A"  # applicability is decided before the boot
+    others = {k: x for k, x in v.items() if k != "TC_905_CS"}
+    assert {x["verdict"] for x in others.values()} == {"BLOCKED"}
+    assert {x["cause"] for x in others.values()} == {"boot"}
+    assert "did not boot" in v["TC_900_CS"]["message"]
