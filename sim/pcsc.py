@@ -3,8 +3,9 @@
 pcsc-lite 1.9 (Debian 12) always serves `/run/pcscd/pcscd.comm` and refuses to start while
 another pcscd owns it. A private instance therefore runs in its own mount namespace where a
 temporary directory is bind-mounted over `/run/pcscd`; its socket appears as
-`<tmpdir>/run/pcscd.comm` outside, and clients reach it with PCSCLITE_CSOCK_NAME set to that
-path (read once per process by libpcsclite, before pyscard is imported).
+`<tmpdir>/run/pcscd/pcscd.comm` outside, and clients reach it with PCSCLITE_CSOCK_NAME set to that
+path (read once per process by libpcsclite, before pyscard is imported). Without root, the
+namespace is a user namespace (`unshare --user --map-root-user`).
 
 vpcd listens (on 0.0.0.0) on `vpcd_port` for reader "<name> 00 00" and on `vpcd_port + 1` for
 "<name> 00 01". A virtual card is present while its TCP connection to the port is open.
@@ -32,9 +33,10 @@ VPCD_DRIVERS = (
 )
 READY_LINE = "daemon ready"
 
-# In the private mount namespace: give pcscd its own /run/pcscd, then become pcscd.
-_LAUNCHER = ('mkdir -p /run/pcscd 2>/dev/null; mount --bind "$1" /run/pcscd || exit 97; '
-             'shift; exec "$@"')
+# In the private mount namespace: give pcscd its own /run/pcscd, then become pcscd. Where
+# /run/pcscd does not exist and cannot be made (no root), the private dir covers all of /run.
+_LAUNCHER = ('if mkdir -p /run/pcscd 2>/dev/null; then mount --bind "$1/pcscd" /run/pcscd '
+             '|| exit 97; else mount --bind "$1" /run || exit 97; fi; shift; exec "$@"')
 _MOUNT_FAILED = 97
 
 
@@ -97,7 +99,7 @@ class PrivatePcscd:
     @property
     def socket_path(self) -> str:
         assert self.workdir is not None, "pcscd not started"
-        return str(self.workdir / "run" / "pcscd.comm")
+        return str(self.workdir / "run" / "pcscd" / "pcscd.comm")
 
     @property
     def log_path(self) -> Path:
@@ -140,7 +142,7 @@ class PrivatePcscd:
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-pcscd-"))
         conf = self.workdir / "reader.conf.d"
         conf.mkdir()
-        (self.workdir / "run").mkdir()
+        (self.workdir / "run" / "pcscd").mkdir(parents=True)
         (conf / "vpcd").write_text(
             f'FRIENDLYNAME "{FRIENDLY_NAME}"\nDEVICENAME /dev/null:{port}\n'
             f"LIBPATH {driver}\nCHANNELID {port}\n", encoding="ascii")
