@@ -259,3 +259,39 @@ async def test_cancel_during_safe_state_still_runs_every_step(twins: Twins) -> N
         assert steps[later]["ok"] is True, (later, steps[later])
     assert not twins.model.connector(1).plugged
     await bench.deactivate()
+
+
+def test_sigterm_as_keyboard_interrupt() -> None:
+    import os
+    import signal
+
+    from bench.safestate import sigterm_as_keyboard_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), \
+            sigterm_as_keyboard_interrupt() as interrupted:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(100):  # the handler runs between bytecodes of the main thread
+            pass
+    assert interrupted.signal == "SIGTERM"
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+async def test_signals_cancel_main_task() -> None:
+    import os
+    import signal
+
+    from bench.safestate import signals_cancel_main_task
+
+    ran_finally = False
+    with signals_cancel_main_task() as interrupted:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            ran_finally = True
+            await asyncio.sleep(0)  # awaiting still works in the finally (safe state)
+    assert ran_finally and interrupted.signal == "SIGTERM"
+    asyncio.current_task().uncancel()  # type: ignore[union-attr]
