@@ -176,10 +176,9 @@ class SimRig:
 
     async def stop(self) -> None:
         """Station first (it closes its socket), then twins, then pcscd. Never raises."""
-        for task in (self._power_task,):
-            if task is not None and not task.done():
-                with contextlib.suppress(BaseException):
-                    await task
+        if self._power_task is not None and not self._power_task.done():
+            with contextlib.suppress(Exception):
+                await self._power_task  # a mains switch in progress finishes first
         if self.station is not None and self._station_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._stop_station(graceful=True), 5.0)
