@@ -36,7 +36,7 @@ _monotonic_ns = time.monotonic_ns
 
 class Receiver:
     def __init__(self, station: Station, ws: ServerConnection,
-                 latency: deque[tuple[int, int]] | None = None) -> None:
+                 latency: deque[tuple[int, int, int]] | None = None) -> None:
         self.station = station
         self.ws = ws
         self.record = station._record
@@ -44,6 +44,7 @@ class Receiver:
         self.max_bytes = station.settings.max_frame_bytes
         self.latency = latency
         self.tasks: set[asyncio.Task[None]] = set()
+        self._handing_ns = 0  # stamp taken just before the last send call
 
     async def run(self) -> str:
         """Serve until the connection closes; returns how it closed."""
@@ -200,7 +201,7 @@ class Receiver:
                      out: str | None, sent_ns: int | None) -> None:
         """After the answer left: record both frames, feed the session (off the latency path)."""
         if sent_ns is not None and self.latency is not None:
-            self.latency.append((t, sent_ns))
+            self.latency.append((t, self._handing_ns, sent_ns))
         station = self.station
         note = None
         if out is None:
@@ -285,7 +286,8 @@ class Receiver:
             self.station.finding(name, message, seq)
 
     async def _send(self, out: str) -> int | None:
-        """Hand a frame to the socket; the stamp is taken right after. None if closed."""
+        """Hand a frame to the socket; returns the stamp taken right after, None if closed."""
+        self._handing_ns = _monotonic_ns()
         try:
             await self.ws.send(out)
         except ConnectionClosed:

@@ -22,8 +22,7 @@ Responder = Callable[[dict[str, Any]], Any]
 
 def utc_timestamp() -> str:
     """OCPP dateTime: UTC, milliseconds, Z."""
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 class DefaultAnswers:

@@ -32,7 +32,7 @@ class Csms:
         self.record = record
         self.defaults = DefaultAnswers(settings)
         self.stations: dict[str, Station] = {}
-        self.latency: deque[tuple[int, int]] | None = (
+        self.latency: deque[tuple[int, int, int]] | None = (
             deque(maxlen=settings.latency_probe_size) if settings.latency_probe else None)
         self._server: Server | None = None
         self._port: int | None = None
@@ -122,8 +122,11 @@ class Csms:
             await st.wait_connected(timeout)
         return st
 
-    def latency_samples(self) -> list[tuple[int, int]]:
-        """(arrival_ns, handed_to_socket_ns) of answered station CALLs (settings.latency_probe)."""
+    def latency_samples(self) -> list[tuple[int, int, int]]:
+        """(arrival_ns, send_called_ns, send_returned_ns) of each answered station CALL.
+
+        Kept only with settings.latency_probe (bounded by latency_probe_size): the
+        endpoint's own added latency, for benchmarks/bench_endpoint.py."""
         return list(self.latency or ())
 
     # -- websocket handshake and connections -----------------------------------------------------
