@@ -128,8 +128,14 @@ class VisaSession:
         errors: list[str] = []
         for _ in range(limit):
             answer = await self.query(command)
-            code = answer.split(",", 1)[0].strip().lstrip("+")
-            if code in ("0", ""):
+            code = answer.split(",", 1)[0].strip()
+            try:
+                number = int(code)
+            except ValueError:
+                # not '<code>,"text"': the device does not know this error query
+                errors.append(f"{command} answered {answer!r}, not an error-queue entry")
+                return errors
+            if number == 0:
                 return errors
             errors.append(answer)
         errors.append(f"(error queue not empty after {limit} reads)")

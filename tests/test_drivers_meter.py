@@ -257,3 +257,64 @@ async def test_scpi_source_mains_exact_traffic() -> None:
         assert await mains.state() is True
         await mains.deactivate()
     srv.assert_done()
+
+
+PYVISA_SIM_YAML = """
+spec: "1.1"
+devices:
+  meter:
+    eom:
+      TCPIP SOCKET:
+        q: "\\n"
+        r: "\\n"
+    error:
+      error_queue:
+        - q: "SYST:ERR?"
+          default: '0,"No error"'
+          command_error: '-113,"Undefined header"'
+    dialogues:
+      - q: "*IDN?"
+        r: "BENCHSIM,PM-YAML,0001,1.0"
+      - q: "*CLS"
+      - q: "MEAS:VOLT?"
+        r: "4.000000E+02"
+      - q: "MEAS:CURR?"
+        r: "2.500000E+01"
+      - q: "MEAS:POW?"
+        r: "1.000000E+04"
+resources:
+  TCPIP::127.0.0.1::5025::SOCKET:
+    device: meter
+"""
+
+
+async def test_generic_through_pyvisa_sim_backend(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same driver on the pyvisa-sim backend, chosen by visa_library only (no branch)."""
+    yaml = tmp_path / "meter.yaml"
+    yaml.write_text(PYVISA_SIM_YAML)
+    meter = ScpiPowerMeter("meter", "TCPIP::127.0.0.1::5025::SOCKET", f"{yaml}@sim",
+                           "generic", 1, timeout_s=0.5)
+    ident = await meter.activate()
+    try:
+        assert ident.identity == "BENCHSIM,PM-YAML,0001,1.0"
+        r = await meter.read()
+        assert (r.voltage_v, r.current_a, r.power_w) == (400.0, 25.0, 10000.0)
+        await meter.session.write("BOGUS:CMD")  # unknown to the device: queues -113
+        assert await meter.drain_errors() == ['-113,"Undefined header"']
+        assert await meter.drain_errors() == []
+        with pytest.raises(InstrumentError, match=r"INT:STAT\? answered"):
+            await meter.integrator_state()  # not in this YAML: answered ERROR, not a state
+    finally:
+        await meter.deactivate()
+
+
+async def test_unknown_error_query_reported_once() -> None:
+    async with ScriptedScpiServer([
+        ("*IDN?", IDN), ("SYST:ERR?", "ERROR"),
+    ]) as srv:
+        meter = ScpiPowerMeter("meter", srv.resource, timeout_s=0.5)
+        ident = await meter.activate(readonly=True)
+        assert ident.details["errors"] == [
+            "SYST:ERR? answered 'ERROR', not an error-queue entry"]
+        await meter.deactivate()
+    srv.assert_done()
