@@ -178,15 +178,17 @@ def energy_plot(samples: list[metervalues.Sample], events: list[dict[str, Any]],
                and s.arrival_mono_ns >= t0]
     span = tb.s_of_mono(max(ref[-1][0], station[-1].arrival_mono_ns if station else 0))
     unit, div = axis_unit(span)
+    scale, e_unit = (1000.0, "kWh") if ref[-1][1] - ref[0][1] > 10_000 else (1.0, "Wh")
     series = [Series("reference meter", [tb.s_of_mono(t) / div for t, _, _ in ref],
-                     [wh - ref[0][1] for _, wh, _ in ref], "line")]
+                     [(wh - ref[0][1]) / scale for _, wh, _ in ref], "line")]
     if station:
         base = station[0].energy_wh or 0.0
         series.append(Series(f"station connector {conn}",
                              [tb.s_of_mono(s.arrival_mono_ns) / div for s in station],
-                             [(s.energy_wh or 0.0) - base for s in station], "steps"))
+                             [((s.energy_wh or 0.0) - base) / scale for s in station], "steps"))
     chart = Chart("Energy: station register against the reference meter",
-                  f"time since run start ({unit})", "Wh since first reference reading", series)
+                  f"time since run start ({unit})", f"{e_unit} since first reference reading",
+                  series)
     return Plot(chart.title, render_chart(chart),
                 "Energy.Active.Import.Register from the station's MeterValues and the reference "
                 "meter's integrator, both as increase since the first reference reading.")

@@ -113,9 +113,14 @@ class ScriptedStation:
             "connectorId": connector, "errorCode": error_code, "status": status,
             "timestamp": self.station_time()})
 
+    def at(self, t: dt.datetime) -> None:
+        """Move the clock to t (never backwards: the record is in time order)."""
+        self.now = max(self.now, t)
+
     def meter_values(self, connector: int, energy_wh: float, context: str,
                      at: dt.datetime | None = None, transaction_id: int | None = None,
-                     current_a: float = 0.0, voltage_v: float = 0.0) -> None:
+                     current_a: float = 0.0, voltage_v: float = 0.0,
+                     timestamp: str | None = None) -> None:
         sampled = [
             {"value": f"{energy_wh:.1f}", "context": context,
              "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
@@ -125,7 +130,7 @@ class ScriptedStation:
              "unit": "V"},
         ]
         payload: dict[str, Any] = {"connectorId": connector, "meterValue": [
-            {"timestamp": self.station_time(at), "sampledValue": sampled}]}
+            {"timestamp": timestamp or self.station_time(at), "sampledValue": sampled}]}
         if transaction_id is not None:
             payload["transactionId"] = transaction_id
         self.station_call("MeterValues", payload)
