@@ -251,7 +251,8 @@ DRIVERS: dict[str, DriverSpec] = {
         "coil": Key(int, default=0, doc="coil number; 1 = mains on"),
         **_TIMEOUT,
     }),
-    "scpi-source": DriverSpec("mains", "scpi", {**_VISA, **_TIMEOUT}),
+    # not moved by with_ports: the simulated rig has no SCPI source (its mains is a coil)
+    "scpi-source": DriverSpec("mains", None, {**_VISA, **_TIMEOUT}),
     "csms-side": DriverSpec("network", None, {}),
 }
 
