@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ async def check_rig(rig: Rig) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    # pymodbus logs its own reconnect chatter; our errors already name instrument and address
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     try:
         rig = load_rig(args.rig)
         if args.endpoints_file:
