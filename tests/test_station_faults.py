@@ -1,0 +1,251 @@
+"""Each fault profile makes its non-conformance visible on the wire (one case per fault)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from test_station_support import VALID, VALID2, Rig, station_rig, wait_until
+
+from bench.csms import CallErrorReply
+from sim.station import FAULTS, format_faults
+
+Check = Callable[[Path], Awaitable[None]]
+CHECKS: dict[str, Check] = {}
+
+
+def check(name: str) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        CHECKS[name] = fn
+        return fn
+    return register
+
+
+def stamp(msg) -> datetime:
+    return datetime.fromisoformat(msg.payload["meterValue"][0]["timestamp"].replace("Z", "+00:00"))
+
+
+async def remote_stop(rig: Rig, tx_id: int):
+    await rig.cs.call("RemoteStopTransaction", {"transactionId": tx_id})
+    return await rig.cs.expect("StopTransaction", within=5)
+
+
+@check("late_remote_start")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"late_remote_start"},
+                           station={"late_remote_start_s": 1.5}) as rig:
+        res = await rig.cs.call("RemoteStartTransaction", {"connectorId": 1, "idTag": VALID})
+        assert res.get("status") == "Accepted" and res.response_time_s >= 1.4
+
+
+@check("meter_interval_12s")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"meter_interval_12s"},
+                           keys={"MeterValueSampleInterval": 1}) as rig:
+        tx_id = await rig.charging(1)
+        a = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5)
+        b = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5)
+        assert (stamp(b) - stamp(a)).total_seconds() >= 1.12
+
+
+@check("clock_aligned_off_boundary")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"clock_aligned_off_boundary"},
+                           keys={"ClockAlignedDataInterval": 2}) as rig:
+        tx_id = await rig.charging(1)
+        mv = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5)
+        assert stamp(mv).second % 2 == 1  # half an interval off the even seconds
+
+
+@check("no_connector0_status")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"no_connector0_status"}) as rig:
+        await rig.cs.expect("StatusNotification", {"connectorId": 2}, 5)
+        await asyncio.sleep(0.3)
+        assert not [m for m in rig.cs.received("StatusNotification")
+                    if m.payload["connectorId"] == 0]
+
+
+@check("wrong_stop_reason")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"wrong_stop_reason"}) as rig:
+        stop = await remote_stop(rig, await rig.charging(1))
+        assert stop.payload["reason"] == "Local"
+
+
+@check("invalid_boot_notification")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"invalid_boot_notification"}, boot=False) as rig:
+        await wait_until(lambda: any(f["code"] == "schema-violation" for f in rig.cs.findings),
+                         5, "a schema-violation finding")
+        assert not rig.cs.booted and rig.sim.boot_status is None
+
+
+@check("availability_not_persisted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"availability_not_persisted"}) as rig:
+        await rig.cs.expect("StatusNotification", {"connectorId": 2}, 5)
+        await rig.cs.call("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Unavailable"}, 5)
+        gen = rig.cs.generation
+        await rig.cs.call("Reset", {"type": "Hard"})
+        since = await rig.new_connection(gen)
+        sn = await rig.cs.expect("StatusNotification", {"connectorId": 1}, 5, after=since)
+        assert sn.payload["status"] == "Available"
+
+
+@check("no_transaction_retry")
+async def _(tmp: Path) -> None:
+    failures = itertools.count()
+
+    def start(_payload):
+        if next(failures) == 0:
+            return CallErrorReply("InternalError", "bench says no")
+        return {"transactionId": 7, "idTagInfo": {"status": "Accepted"}}
+
+    async with station_rig(tmp, faults={"no_transaction_retry"},
+                           overrides={"StartTransaction": start}) as rig:
+        rig.plug(1)
+        rig.cards.tap(VALID)
+        await rig.cs.expect("StartTransaction", within=5)
+        await asyncio.sleep(2.0)  # TransactionMessageRetryInterval is 1 s
+        assert rig.cs.received("StartTransaction") == []
+
+
+@check("queued_out_of_order")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"queued_out_of_order"},
+                           keys={"MeterValueSampleInterval": 1}) as rig:
+        tx_id = await rig.charging(1)
+        await rig.cs.disconnect(refuse_for=2.5)
+        await wait_until(lambda: len(rig.sim.txq) >= 2, 6, "two queued MeterValues")
+        await rig.cs.wait_reconnected(10)
+        first = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5,
+                                    after=rig.cs.connected_mono_ns)
+        second = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5,
+                                     after=rig.cs.connected_mono_ns)
+        assert stamp(second) < stamp(first)
+
+
+@check("no_authorize_after_clear_cache")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"no_authorize_after_clear_cache"},
+                           station={"authorization_cache": True},
+                           keys={"LocalPreAuthorize": True}) as rig:
+        rig.cards.tap(VALID)
+        await rig.cs.expect("Authorize", {"idTag": VALID}, 5)
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Preparing"}, 5)
+        rig.cards.tap(VALID)  # presented again: cancelled
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Available"}, 5)
+        res = await rig.cs.call("ClearCache", {})
+        assert res.get("status") == "Accepted"
+        with rig.cs.forbid("Authorize"):
+            rig.cards.tap(VALID)
+            await rig.cs.expect("StatusNotification",
+                                {"connectorId": 1, "status": "Preparing"}, 5)
+
+
+@check("heartbeat_wrong_interval")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"heartbeat_wrong_interval"}, heartbeat_s=1) as rig:
+        a = await rig.cs.expect("Heartbeat", within=5)
+        b = await rig.cs.expect("Heartbeat", within=5)
+        assert (b.mono_ns - a.mono_ns) / 1e9 >= 1.35
+
+
+@check("remote_start_ignores_authorize")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"remote_start_ignores_authorize"}) as rig:
+        assert rig.sim.key("AuthorizeRemoteTxRequests") == "true"
+        rig.plug(1)
+        await rig.cs.call("RemoteStartTransaction", {"connectorId": 1, "idTag": VALID})
+        await rig.cs.expect("StartTransaction", {"idTag": VALID}, 5)
+        assert rig.cs.received("Authorize") == []
+
+
+@check("connection_timeout_ignored")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"connection_timeout_ignored"},
+                           keys={"ConnectionTimeOut": 1}) as rig:
+        await rig.cs.expect("StatusNotification", {"connectorId": 2}, 5)
+        rig.cards.tap(VALID)
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Preparing"}, 5)
+        with rig.cs.forbid("StatusNotification", {"connectorId": 1, "status": "Available"}):
+            await asyncio.sleep(2.0)
+
+
+@check("stop_on_other_tag")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"stop_on_other_tag"}) as rig:
+        await rig.charging(1, VALID)
+        rig.cards.tap(VALID2)  # another group: must not stop
+        stop = await rig.cs.expect("StopTransaction", within=5)
+        assert stop.payload["idTag"] == VALID2
+
+
+@check("unknown_key_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"unknown_key_accepted"}) as rig:
+        res = await rig.cs.call("ChangeConfiguration", {"key": "Testing", "value": "true"})
+        assert res.get("status") == "Accepted"
+
+
+@check("invalid_value_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"invalid_value_accepted"}) as rig:
+        res = await rig.cs.call("ChangeConfiguration",
+                                {"key": "MeterValueSampleInterval", "value": "-1"})
+        assert res.get("status") == "Accepted"
+
+
+@check("no_soft_reset_reason")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"no_soft_reset_reason"}) as rig:
+        await rig.charging(1)
+        await rig.cs.call("Reset", {"type": "Soft"})
+        stop = await rig.cs.expect("StopTransaction", within=5)
+        assert "reason" not in stop.payload
+
+
+@check("remote_start_busy_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"remote_start_busy_accepted"}) as rig:
+        await rig.charging(1)
+        res = await rig.cs.call("RemoteStartTransaction", {"connectorId": 1, "idTag": VALID2})
+        assert res.get("status") == "Accepted"
+
+
+@check("ev_disconnect_always_stops")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"ev_disconnect_always_stops"},
+                           keys={"StopTransactionOnEVSideDisconnect": False}) as rig:
+        await rig.charging(1)
+        rig.unplug(1)
+        stop = await rig.cs.expect("StopTransaction", within=5)
+        assert stop.payload["reason"] == "EVDisconnected"
+
+
+def test_every_fault_has_a_check_and_is_listed():
+    assert set(CHECKS) == set(FAULTS)
+    assert len(FAULTS) >= 10
+    listing = format_faults().splitlines()
+    assert [line.split()[0] for line in listing] == list(FAULTS)
+    assert all(f.affects and f.description for f in FAULTS.values())
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+async def test_fault_is_visible_on_the_wire(tmp_path: Path, name: str):
+    await CHECKS[name](tmp_path)
+
+
+def test_unknown_fault_name_is_refused():
+    from sim.model import RigModel
+    from sim.station import StationConfig, StationSimulator
+
+    with pytest.raises(ValueError, match="no_such_fault"):
+        StationSimulator(StationConfig.smartdc(), RigModel(2), None, "ws://127.0.0.1:1/x",
+                         faults={"no_such_fault"})
