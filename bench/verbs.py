@@ -162,7 +162,8 @@ class Bench:
         """Open, identify and check every instrument; records the `instruments` snapshot.
 
         All instruments are tried; the first failure is raised after the snapshot is written
-        (and marks the bench broken).
+        (and marks the bench broken). The enrolment card reader is only recorded when it
+        fails: campaigns never use it.
         """
         identities: list[dict[str, Any]] = []
         first_error: InstrumentError | None = None
@@ -177,6 +178,8 @@ class Bench:
                                    "identity": None, "error": str(exc)})
                 self._event("instrument", d.name, action="activate", driver=d.driver,
                             address=d.address, error=str(exc))
+                if isinstance(d, PcscCardReader):
+                    continue  # enrolment only: a campaign does not need the bench's reader
                 first_error = first_error or exc
         if self.network is not None:
             identities.append({"name": self.network.name, "driver": self.network.driver,
@@ -334,6 +337,13 @@ class Bench:
         ev = self.ev(connector)
         return await self._verb("inject_fault", {"connector": connector, "kind": kind, "on": on},
                                 lambda: ev.inject_fault(kind, on), ev.read_state)
+
+    async def ev_alive(self, connector: int = 1, within_s: float = 2.5) -> int:
+        """Watchdog: the emulator's heartbeat register must advance within within_s."""
+        self.check_not_broken()
+        beat = await self._guard(self.ev(connector).check_alive(within_s))
+        self._event("instrument", f"ev{connector}.heartbeat", heartbeat=beat)
+        return beat
 
     async def ev_state(self, connector: int = 1) -> EvState:
         self.check_not_broken()

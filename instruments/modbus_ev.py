@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +150,17 @@ class ModbusEvEmulator(Driver):
             measured_current_a=float(v.get("measured_current", 0.0)),
             error_bits=int(v.get("error_bits", 0)),
         )
+
+    async def check_alive(self, within_s: float = 2.5) -> int:
+        """The heartbeat register (incremented every second) must change within within_s."""
+        self.require_active()
+        first = await self.read_register("heartbeat")
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            beat = await self.read_register("heartbeat")
+            if beat != first:
+                return int(beat)
+        reg = self.map["heartbeat"]
+        raise self.error(f"heartbeat stuck at {first} for {within_s:g} s: the emulator stopped "
+                         "running", self._reg_label(reg))

@@ -207,3 +207,24 @@ async def test_mains_wrong_coil_names_coil(rig: Rig) -> None:
     assert "mains at 127.0.0.1" in str(info.value)
     assert "coil 3" in str(info.value)
     assert "ILLEGAL DATA ADDRESS" in str(info.value)
+
+
+async def test_heartbeat_watchdog() -> None:
+    import time
+
+    model = RigModel(connectors=1)
+    twin = EvTwin(model, 1, twin_map("bench-ev-v1"), clock=lambda: time.monotonic() * 10)
+    server = ModbusTwinServer({1: twin}, port=0)
+    await server.start()
+    ev = ModbusEvEmulator("ev1", "127.0.0.1", server.port, 1, "bench-ev-v1", 1)
+    try:
+        await ev.activate()
+        assert await ev.check_alive(within_s=2.0) >= 0  # a running emulator (10 beats/s)
+        twin.heartbeat_stopped = True
+        with pytest.raises(InstrumentError) as info:
+            await ev.check_alive(within_s=0.5)
+        assert "heartbeat stuck" in str(info.value)
+        assert info.value.register == "heartbeat (110)"
+    finally:
+        await ev.deactivate()
+        await server.stop()
