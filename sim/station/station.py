@@ -258,7 +258,10 @@ class StationSimulator:
         for task in list(self._bg):
             if task is not asyncio.current_task():
                 task.cancel()
+        unsent = list(self.txq.items)  # transaction messages are kept in flash over a reset
         self._reset_volatile()
+        for msg in unsent:
+            self.txq.put(msg)
         self._outputs_off()
         self._restore_from_store()
 
