@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import re
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench.csms import Csms, CsmsSettings
 from bench.record import RunRecord
 
+REPO = Path(__file__).resolve().parents[1]
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "DC-50"}
 
 
@@ -73,3 +77,30 @@ async def eventually(predicate: Any, timeout: float = 3.0,  # noqa: ASYNC109
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"waited {timeout} s for {what}")
         await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def bench_serve(runs_dir: Path,
+                      *extra: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.cli", "serve", "--listen", "127.0.0.1:0",
+        "--runs-dir", str(runs_dir), *extra,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url = None
+        seen = []
+        async with asyncio.timeout(20):
+            while url is None:
+                line = (await proc.stdout.readline()).decode()
+                if not line:
+                    err = (await proc.stderr.read()).decode()
+                    raise AssertionError(f"bench serve ended early: {seen} {err}")
+                seen.append(line)
+                m = re.search(r"(wss?://\S+?)/<chargePointId>", line)
+                url = m.group(1) if m else None
+        yield proc, url
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
