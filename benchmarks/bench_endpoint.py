@@ -15,6 +15,7 @@ import asyncio
 import json
 import math
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -36,6 +37,15 @@ CALLS = [
             {"value": "22000", "measurand": "Power.Active.Import", "unit": "W"}]}]}),
     ("Authorize", {"idTag": "04A1B2C3D4E5F6"}),
 ]
+
+
+def cpu_times() -> tuple[int, int]:
+    """(steal, total) jiffies of all CPUs: steal = time the hypervisor gave to others."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -102,14 +112,18 @@ async def client_main(url: str, stations: int, seconds: float, rate: float) -> N
 
 # -- the endpoint side ---------------------------------------------------------------------------
 
-async def run_case(stations: int, seconds: float, rate: float,
-                   runs_dir: Path) -> dict[str, float]:
+async def run_case(stations: int, seconds: float, rate: float, runs_dir: Path,
+                   pin: bool) -> dict[str, float]:
     record = RunRecord.create(runs_dir, f"bench-endpoint-{stations}-{rate:g}")
     csms = Csms(CsmsSettings(port=0, any_station=True, latency_probe=True,
                              ping_interval_s=None), record)
     await csms.start()
+    # --pin: endpoint on CPU 0, stations on CPU 1, so a station waking up on the endpoint's
+    # CPU does not preempt the endpoint inside its socket write
+    prefix = ["taskset", "-c", "1"] if pin else []
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--client", csms.url, str(stations), str(seconds), str(rate),
+        *prefix, sys.executable, __file__, "--client", csms.url, str(stations), str(seconds),
+        str(rate),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
@@ -119,6 +133,7 @@ async def run_case(stations: int, seconds: float, rate: float,
                 raise RuntimeError(f"station process did not get ready: {line!r}")
         assert csms.latency is not None
         csms.latency.clear()
+        usage0, cpu0 = resource.getrusage(resource.RUSAGE_SELF), cpu_times()
         t0 = time.monotonic()
         proc.stdin.write(b"GO\n")  # type: ignore[union-attr]
         await proc.stdin.drain()  # type: ignore[union-attr]
@@ -126,6 +141,7 @@ async def run_case(stations: int, seconds: float, rate: float,
             out = json.loads((await proc.stdout.readline()).decode())  # type: ignore[union-attr]
             await proc.wait()
         elapsed = time.monotonic() - t0
+        usage1, cpu1 = resource.getrusage(resource.RUSAGE_SELF), cpu_times()
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -143,40 +159,49 @@ async def run_case(stations: int, seconds: float, rate: float,
         "s50": percentile(to_send, 0.5), "s99": percentile(to_send, 0.99),
         "rtt_p50": out["rtt_p50_ms"], "rtt_p99": out["rtt_p99_ms"],
         "record_mb": frames_bytes / 1e6,
+        # preemptions of the endpoint by other processes, and the hypervisor's steal
+        "preempted_per_s": (usage1.ru_nivcsw - usage0.ru_nivcsw) / elapsed,
+        "steal_pct": 100 * (cpu1[0] - cpu0[0]) / max(1, cpu1[1] - cpu0[1]),
     }
 
 
-async def bench_main(counts: list[int], seconds: float, rate: float, keep: Path | None) -> int:
+async def bench_main(counts: list[int], seconds: float, rate: float, keep: Path | None,
+                     pin: bool) -> int:
+    if pin:
+        os.sched_setaffinity(0, {0})
     with tempfile.TemporaryDirectory() as tmp:
         runs_dir = keep or Path(tmp)
         rows = []
         for n in counts:
-            rows.append(await run_case(n, seconds, rate, runs_dir))
-            rows.append(await run_case(n, seconds, 0, runs_dir))
+            rows.append(await run_case(n, seconds, rate, runs_dir, pin))
+            rows.append(await run_case(n, seconds, 0, runs_dir, pin))
     print(f"CSMS endpoint on loopback, schema validation and recording on, {seconds:g} s per "
           "row; stations in a separate process. Load 'paced': all stations together offer "
           f"{rate:g} CALL/s; 'saturated': each station sends its next CALL as soon as the "
           "answer arrives. Added = CALL arrival stamp -> answer handed to the socket "
           "(send returned: includes the kernel's loopback write); 'to send' = arrival -> "
-          "send called (the endpoint's own processing).\n")
+          "send called (the endpoint's own processing). "
+          f"{'Endpoint pinned to CPU 0, stations to CPU 1.' if pin else 'No CPU pinning.'}\n")
     print("| stations | load | CALLs answered | throughput (CALL/s) | to send p50 (ms) "
           "| to send p99 (ms) | added p50 (ms) | added p99 (ms) | added max (ms) "
-          "| station RTT p50 (ms) | station RTT p99 (ms) |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| station RTT p50 (ms) | station RTT p99 (ms) | endpoint preempted (/s) "
+          "| CPU steal (%) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         load = "saturated" if r["rate"] == 0 else "paced"
         print(f"| {r['stations']} | {load} | {r['calls']} | {r['throughput']:.0f} "
               f"| {r['s50']:.3f} | {r['s99']:.3f} "
               f"| {r['p50']:.3f} | {r['p99']:.3f} | {r['max']:.3f} | {r['rtt_p50']:.3f} "
-              f"| {r['rtt_p99']:.3f} |")
+              f"| {r['rtt_p99']:.3f} | {r['preempted_per_s']:.0f} | {r['steal_pct']:.1f} |")
     paced = [r for r in rows if r["rate"] > 0 and r["stations"] == max(counts)]
     if paced:
         p99, s99 = paced[0]["p99"], paced[0]["s99"]
         print(f"\nAim: added p99 < 1 ms with {max(counts)} stations (paced): {p99:.3f} ms "
               f"({'met' if p99 < 1.0 else 'NOT met'}); to send p99 {s99:.3f} ms "
               f"({'met' if s99 < 1.0 else 'NOT met'}). Machine: {os.cpu_count()} CPUs, load "
-              f"average {os.getloadavg()[0]:.2f} at the end (other work on the machine "
-              "shows up in the tails).")
+              f"average {os.getloadavg()[0]:.2f} at the end. Tails above ~0.3 ms come with "
+              "involuntary preemptions of the endpoint (other processes, hypervisor steal), "
+              "not with garbage collection or work in the endpoint.")
     return 0
 
 
@@ -187,6 +212,8 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=1000.0,
                    help="total CALL/s of the paced rows (default 1000)")
     p.add_argument("--keep-runs", type=Path, help="keep the run directories here")
+    p.add_argument("--pin", action="store_true",
+                   help="pin the endpoint to CPU 0 and the stations to CPU 1 (needs taskset)")
     p.add_argument("--client", nargs=4, metavar=("URL", "N", "SECONDS", "RATE"),
                    help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -194,7 +221,8 @@ def main() -> int:
         url, n, s, rate = args.client
         asyncio.run(client_main(url, int(n), float(s), float(rate)))
         return 0
-    return asyncio.run(bench_main(args.stations, args.seconds, args.rate, args.keep_runs))
+    return asyncio.run(bench_main(args.stations, args.seconds, args.rate, args.keep_runs,
+                                  args.pin))
 
 
 if __name__ == "__main__":
