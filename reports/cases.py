@@ -114,8 +114,11 @@ def _frame_row(f: dict[str, Any], index: FrameIndex, t0: int) -> ChartRow:
 
 def _event_row(e: dict[str, Any], t0: int) -> ChartRow:
     detail = redact(e.get("detail") or {})
-    text = ", ".join(f"{k}={_short(v, 40)}" for k, v in detail.items()) if isinstance(
-        detail, dict) else _short(detail)
+    if isinstance(detail, dict):  # the case and raw stamps are in the row already
+        text = ", ".join(f"{k}={_short(v, 60)}" for k, v in detail.items()
+                         if k != "case" and not k.endswith("mono_ns"))
+    else:
+        text = _short(detail)
     kind = str(e.get("kind"))
     return ChartRow(offset=fmt_offset((e["mono_ns"] - t0) / 1e9), kind=kind,
                     label=str(e.get("name") or ""), detail=_short(text, 160),

@@ -94,10 +94,18 @@ def _seen_cases(*streams: list[dict[str, Any]]) -> list[str]:
     return sorted(order, key=order.__getitem__)
 
 
+def _effective(snaps: dict[str, Any]) -> dict[str, Any]:
+    """The settings the campaign ran with (PICS values with the plan's overrides)."""
+    plan = snaps.get("plan") if isinstance(snaps.get("plan"), dict) else {}
+    eff = plan.get("settings_effective")
+    return eff if isinstance(eff, dict) else {}
+
+
 def _settings(snaps: dict[str, Any], station_cfg: list[ConfigKey]) -> dict[str, Any]:
     """Intervals and limits the plots draw as reference lines."""
     pics = snaps.get("pics") if isinstance(snaps.get("pics"), dict) else {}
     cfg = {k.key: k.value for k in station_cfg}
+    eff = _effective(snaps)
 
     def num(*vals: Any) -> float | None:
         for v in vals:
@@ -115,11 +123,14 @@ def _settings(snaps: dict[str, Any], station_cfg: list[ConfigKey]) -> dict[str, 
     if isinstance(meter, dict):
         meter_conn = meter.get("connector") or (meter.get("params") or {}).get("connector")
     return {
-        "sample_interval": num(cfg.get("MeterValueSampleInterval"),
+        "sample_interval": num(eff.get("meter_value_sample_interval_s"),
+                               cfg.get("MeterValueSampleInterval"),
                                pics.get("meter_value_sample_interval_s")),
-        "aligned_interval": num(cfg.get("ClockAlignedDataInterval"),
+        "aligned_interval": num(eff.get("clock_aligned_data_interval_s"),
+                                cfg.get("ClockAlignedDataInterval"),
                                 pics.get("clock_aligned_data_interval_s")),
-        "response_timeout": num(pics.get("ocpp_response_timeout_s")),
+        "response_timeout": num(eff.get("ocpp_response_timeout_s"),
+                                pics.get("ocpp_response_timeout_s")),
         "meter_connector": meter_conn if isinstance(meter_conn, int) else None,
     }
 
@@ -145,13 +156,18 @@ def _header(run: RunData, verdict: str, cases: list[CaseResult]) -> Header:
         ("Communication", " / ".join(str(x) for x in ("JSON", hardware.get("communication")) if x)),
         ("Bench version", meta.get("bench_version")),
         ("Git revision", meta.get("git_revision")),
-        ("Rig", meta.get("rig") or rig.get("path") or rig.get("name")),
-        ("Campaign", plan_name),
+        ("Rig", " ".join(str(x) for x in (
+            meta.get("rig") or rig.get("path") or rig.get("name") or "–",
+            "(simulated rig)" if meta.get("simulated") else "") if x)),
+        ("Campaign", " – ".join(str(x) for x in (
+            plan_name, plan.get("description") if isinstance(plan, dict) else None) if x)),
         ("Started (UTC)", meta.get("started_utc")),
         ("Ended (UTC)", meta.get("ended_utc")),
         ("Operator", meta.get("operator") or bench_cfg.get("operator")),
         ("Run id", meta.get("id") or run.path.name),
     ]
+    if meta.get("faults"):
+        rows.append(("Injected faults (simulator)", meta["faults"]))
     status = str(meta.get("status") or "running")
     header = Header([(k, _text(redact(v))) for k, v in rows], verdict, run.partial, status)
     if run.partial:
@@ -196,6 +212,8 @@ def build_context(run: RunData) -> ReportContext:
             ("Hardware feature set", _pairs(snaps.get("hardware"))),
             ("Non-OCPP Charge Point Configuration", _pairs(snaps.get("non_ocpp_config"))),
             ("PICS values and limits", _pairs(snaps.get("pics"))),
+            ("Campaign settings in effect (PICS values with the plan's overrides)",
+             _pairs(_effective(snaps))),
         ],
         instruments=instruments,
         station_config=station_cfg,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -167,31 +168,62 @@ def reference_energy(events: list[dict[str, Any]]) -> list[tuple[int, float, int
     return out
 
 
+def energy_windows(ref: list[tuple[int, float, int | None]],
+                   starts: list[int]) -> list[list[tuple[int, float]]]:
+    """Readings split where the integrator was reset (a verb, or the reading went down)."""
+    windows: list[list[tuple[int, float]]] = []
+    starts = sorted(starts)
+    prev: tuple[int, float] | None = None
+    for t, wh, _ in ref:
+        reset = prev is not None and (
+            wh < prev[1] or bisect.bisect_right(starts, t) > bisect.bisect_right(starts, prev[0]))
+        if prev is None or reset:
+            windows.append([])
+        windows[-1].append((t, wh))
+        prev = (t, wh)
+    return windows
+
+
 def energy_plot(samples: list[metervalues.Sample], events: list[dict[str, Any]], tb: Timebase,
                 meter_connector: int | None) -> Plot | None:
+    """Energy counted by both sides inside the reference meter's windows, end to end."""
     ref = reference_energy(events)
     if not ref:
         return None
     conn = next((c for _, _, c in ref if c is not None), meter_connector or 1)
-    t0 = ref[0][0]
-    station = [s for s in samples if s.connector == conn and s.energy_wh is not None
-               and s.arrival_mono_ns >= t0]
-    span = tb.s_of_mono(max(ref[-1][0], station[-1].arrival_mono_ns if station else 0))
+    starts = [e["mono_ns"] for e in events
+              if e.get("kind") == "verb" and e.get("name") == "energy_window_start"]
+    station = [s for s in samples if s.connector == conn and s.energy_wh is not None]
+    station_t = [s.arrival_mono_ns for s in station]
+    rx, ry, sx, sy = [], [], [], []
+    ref_total = station_total = 0.0
+    for window in energy_windows(ref, starts):
+        (t0, wh0), (t1, wh1) = window[0], window[-1]
+        rx += [t for t, _ in window]
+        ry += [ref_total + wh - wh0 for _, wh in window]
+        ref_total += wh1 - wh0
+        lo, hi = bisect.bisect_left(station_t, t0), bisect.bisect_right(station_t, t1)
+        inside = station[max(lo - 1, 0):hi]  # the sample before the window is the baseline
+        if inside:
+            base = inside[0].energy_wh or 0.0
+            sx += [max(s.arrival_mono_ns, t0) for s in inside]
+            sy += [station_total + (s.energy_wh or 0.0) - base for s in inside]
+            station_total = sy[-1]
+    span = tb.s_of_mono(max(rx[-1], sx[-1] if sx else 0))
     unit, div = axis_unit(span)
-    scale, e_unit = (1000.0, "kWh") if ref[-1][1] - ref[0][1] > 10_000 else (1.0, "Wh")
-    series = [Series("reference meter", [tb.s_of_mono(t) / div for t, _, _ in ref],
-                     [(wh - ref[0][1]) / scale for _, wh, _ in ref], "line")]
-    if station:
-        base = station[0].energy_wh or 0.0
-        series.append(Series(f"station connector {conn}",
-                             [tb.s_of_mono(s.arrival_mono_ns) / div for s in station],
-                             [((s.energy_wh or 0.0) - base) / scale for s in station], "steps"))
+    scale, e_unit = (1000.0, "kWh") if max(ref_total, station_total) > 10_000 else (1.0, "Wh")
+    series = [Series("reference meter", [tb.s_of_mono(t) / div for t in rx],
+                     [v / scale for v in ry], "line")]
+    if sx:
+        series.append(Series(f"station connector {conn}", [tb.s_of_mono(t) / div for t in sx],
+                             [v / scale for v in sy], "steps"))
     chart = Chart("Energy: station register against the reference meter",
-                  f"time since run start ({unit})", f"{e_unit} since first reference reading",
+                  f"time since run start ({unit})", f"{e_unit} counted in the meter windows",
                   series)
     return Plot(chart.title, render_chart(chart),
                 "Energy.Active.Import.Register from the station's MeterValues and the reference "
-                "meter's integrator, both as increase since the first reference reading.")
+                "meter's integrator, both counted only inside the meter's integration windows "
+                "(each window from its first reading) and added up window after window.")
 
 
 def run_plots(frames: list[dict[str, Any]], events: list[dict[str, Any]],
@@ -208,4 +240,6 @@ def run_plots(frames: list[dict[str, Any]], events: list[dict[str, Any]],
     plots.append(clock_plot(frames, samples, tb, settings.get("aligned_interval")))
     plots.append(response_plot(index, settings.get("response_timeout")))
     plots.append(energy_plot(samples, events, tb, settings.get("meter_connector")))
+    # measurements of the whole run (e.g. per-action response times) have no case section
+    plots += [measurement_plot(m, tb) for m in measurements if not m.get("case")]
     return [p for p in plots if p is not None]

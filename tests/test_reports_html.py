@@ -194,7 +194,7 @@ def test_case_section_has_verdict_checks_chart_findings_and_raw_frames(runs):
     assert "WRONG_STOP_REASON" in section  # the finding
     assert "RemoteStopTransaction" in section and "→ Accepted" in section
     assert "◀──CALL──" in section and "──CALL──▶" in section  # both directions charted
-    assert "⚙ <span class=\"lbl\">unplug</span>" in section  # the physical action
+    assert "◆ <span class=\"lbl\">unplug</span>" in section  # the physical action
     assert '<details class="raw"><summary>Raw frames (' in section
     assert '&#34;reason&#34;:&#34;Local&#34;' in section  # the raw StopTransaction, escaped
     attempts = html.split('id="case-TC_062_CS"', 1)[1].split("</section>", 1)[0]
