@@ -285,3 +285,29 @@ async def test_same_identity_reconnecting_replaces_the_old_socket(tmp_path):
                 st = csms.station("CP1")
                 assert st.connected
         await eventually(lambda: not csms.station("CP1").connected, what="disconnect")
+
+
+async def test_broken_and_async_responders(tmp_path):
+    async with running_csms(tmp_path) as csms:
+        st = csms.station("CP1")
+
+        def broken(payload):
+            raise KeyError("bench bug")
+
+        async def slow_answer(payload):
+            await asyncio.sleep(0.05)
+            return {"status": "Accepted", "data": payload.get("data", "")}
+
+        st.responders.override("Heartbeat", broken)
+        st.responders.override("DataTransfer", slow_answer)
+        async with station_connect(csms) as ws:
+            r = await exchange(ws, [2, "h", "Heartbeat", {}])
+            assert r[:3] == [4, "h", "InternalError"]
+            r = await exchange(ws, [2, "d", "DataTransfer", {"vendorId": "v", "data": "ping"}])
+            assert r == [3, "d", {"status": "Accepted", "data": "ping"}]
+            # the receive loop kept going meanwhile and the default comes back on reset
+            st.responders.reset("Heartbeat")
+            assert (await exchange(ws, [2, "h2", "Heartbeat", {}]))[0] == 3
+        errors = [line for line in (csms.record.path / "events.jsonl").read_text().splitlines()
+                  if "responder-error" in line]
+        assert len(errors) == 1 and "bench bug" in errors[0]

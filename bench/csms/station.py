@@ -197,10 +197,16 @@ class Station:
             self.pending = PendingCall(msg_id, action, ws, fut)
             try:
                 try:
-                    await ws.send(raw)
+                    async with asyncio.timeout(timeout):  # a station that stops reading
+                        await ws.send(raw)
                 except ConnectionClosed as e:
                     raise StationGone(f"station {self.id} disconnected before {action} "
                                       f"(msg id {msg_id}) could be sent: {e}") from e
+                except TimeoutError:
+                    raise CallTimeout(
+                        f"station {self.id}: {action} (msg id {msg_id}) could not be handed to "
+                        f"the socket within {timeout:g} s (station not reading)",
+                        action, msg_id, timeout) from None
                 sent_ns = time.monotonic_ns()
                 sent_seq = self._record.frame(FrameRecord(
                     sent_ns, self.id, Direction.OUT, raw, CALL, msg_id, action, verdict))
