@@ -97,3 +97,62 @@ def run_cases(pytester: Any, env: PlanEnv, **modules: str) -> Any:
                                           "-p", "no:randomly", plugins=[plugin])
     plugin.finalize()
     return result
+
+
+# -- `bench run` as a subprocess -------------------------------------------------------------
+
+FAST_PLAN = """
+name = "fast"
+description = "Core cases with the shortest intervals the simulated station keeps to"
+suites = ["core"]
+
+[sim_settings]
+meter_value_sample_interval_s = 2
+heartbeat_interval_s = 2
+boot_retry_interval_s = 2
+power_off_s = 0.5
+connection_timeout_s = 6
+interval_tolerance_s = 0.25
+message_timeout_s = 4
+boot_timeout_s = 8
+"""
+
+
+@dataclasses.dataclass
+class BenchRunResult:
+    rc: int
+    stdout: str
+    stderr: str
+    run_dir: Path | None
+
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        assert self.run_dir is not None, self.stdout + self.stderr
+        return {v["case"]: v for v in load_run(self.run_dir).verdicts}
+
+
+def fast_plan(tmp_path: Path) -> Path:
+    path = tmp_path / "fast.toml"
+    path.write_text(FAST_PLAN, "utf-8")
+    return path
+
+
+def bench_run(tmp_path: Path, *args: str, timeout: float = 120) -> BenchRunResult:
+    """`bench run ARGS --runs-dir tmp/runs` in its own process group, reaped on any outcome."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *args,
+                             "--runs-dir", str(runs)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"bench run {args} still running after {timeout} s; "
+                             f"output: {out[-2000:]} {err[-2000:]}") from None
+    dirs = sorted(runs.glob("*")) if runs.exists() else []
+    return BenchRunResult(proc.returncode, out, err, dirs[-1] if dirs else None)

@@ -12,6 +12,9 @@ Marker keywords:
                                "{setting}" is taken from the run's settings
   depends=("TC_001_CS", ...)   BLOCKED when one of these ran and did not pass
   timeout=seconds              overall deadline of the case (default: case_timeout_s)
+  boot_case=True               the case brings the station up itself (power cycle) and judges
+                               its boot: it runs although the initial boot failed, and its
+                               PASS lifts the BLOCKED state of the others
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class BenchPlugin:
         self.cases = [c.upper() for c in (cases or ctx.plan.cases)]
         self.repeat = repeat or ctx.plan.repeat
         self._finalized = False
+        self._boot_cases_run: list[str] = []
         self.verdicts: list[VerdictRecord] = []
 
     # -- configuration and collection ------------------------------------------------------
@@ -166,8 +170,13 @@ class BenchPlugin:
             pytest.skip(f"{_BLOCKED}{exc.cause}: {exc}")
 
     def _check_prerequisites(self, case_id: str, options: dict[str, Any]) -> None:
+        if options.get("boot_case") and self.ctx.station is not None:
+            return  # it power-cycles the station and judges the boot itself
         if self.ctx.boot_error or self.ctx.station is None:
-            raise Blocked(self.ctx.boot_error or "no station session", "boot")
+            failed_boot_cases = [c for c in self._boot_cases_run if
+                                 self.ctx.outcomes.get(c) != Verdict.PASS]
+            cause = failed_boot_cases[0] if failed_boot_cases else "boot"
+            raise Blocked(self.ctx.boot_error or "no station session", cause)
         for dep in options.get("depends", ()):
             outcome = self.ctx.outcomes.get(dep)
             if outcome is not None and outcome != Verdict.PASS:
@@ -249,6 +258,12 @@ class BenchPlugin:
         self.ctx.record.sync()
         self.verdicts.append(rec)
         self.ctx.outcomes[state.case_id] = verdict
+        if state.options.get("boot_case"):
+            self._boot_cases_run.append(state.case_id)
+            if verdict == Verdict.PASS and self.ctx.boot_error:
+                self.ctx.record.event("log", "boot-recovered", case=state.case_id,
+                                      was=self.ctx.boot_error)
+                self.ctx.boot_error = None  # the station booted in this case
         self.ctx.record.current_case = None
         if self.ctx.progress:
             self.ctx.progress(state.case_id, f"{verdict}: {message}")

@@ -84,3 +84,12 @@ async def restore_case_config(station: Any, case: Case) -> None:
     back = {k: v for k, v in case.config_original.items() if v is not None}
     if back:
         await change_and_verify(station, case, back, purpose="restore")
+
+
+async def remember_config(station: Any, case: Case, *keys: str) -> None:
+    """Register keys the case will change by other means (e.g. a Boot interval sets
+    HeartbeatInterval) so that maintenance restores their current values afterwards."""
+    values, _ = await read_config(station, list(keys))
+    for key in keys:
+        if key in values and key not in case.config_original:
+            case.config_original[key] = values[key]

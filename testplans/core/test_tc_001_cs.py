@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from bench.plugin.prestate import remember_config
 from testplans.ocpp import (
     clock_offset_s,
     expect,
@@ -19,7 +20,7 @@ from testplans.ocpp import (
 
 pytestmark = pytest.mark.octt(
     "TC_001_CS", "Cold Boot Charge Point", requires=("instrument:mains",),
-    config={"HeartbeatInterval": "{heartbeat_interval_s}"},
+    boot_case=True,
 )
 
 
@@ -34,6 +35,8 @@ async def test_tc_001_cs(case, station, bench):
                 "interval": retry_s if status == "Rejected" else heartbeat_s}
 
     station.responders.override("BootNotification", boot_answer)
+    if station.connected and station.booted:  # the Accepted interval changes it: restore it
+        await remember_config(station, case, "HeartbeatInterval")
 
     with case.step("power cycle the station"):
         before = time.monotonic_ns()

@@ -1,0 +1,82 @@
+"""`bench run` end to end on the simulated rig: a case passes through every real part, the run
+directory holds record, pytest-html, JUnit and report; SIGTERM still ends in safe state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from test_plans_support import REPO, bench_run, fast_plan
+
+from bench.record.reader import load_run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def real_parts(pcscd_binary, vpcd_driver):
+    return pcscd_binary, vpcd_driver
+
+
+def test_bench_run_one_case_end_to_end(tmp_path, real_parts) -> None:
+    res = bench_run(tmp_path, "--plan", str(fast_plan(tmp_path)), "--cases", "TC_003_CS")
+    assert res.rc == 0, res.stdout + res.stderr
+    run = load_run(res.run_dir)
+    assert run.meta["status"] == "complete"
+    assert [(v["case"], v["verdict"]) for v in run.verdicts] == [("TC_003_CS", "PASS")]
+    assert res.stdout.strip().splitlines()[-1] == str(res.run_dir / "report.html")
+    for name in ("pytest-report.html", "pytest-junit.xml", "report.html", "run.json"):
+        assert (res.run_dir / name).is_file(), name
+    assert 'tests="1"' in (res.run_dir / "pytest-junit.xml").read_text("utf-8")
+    for snap in ("rig", "pics", "hardware", "non_ocpp_config", "plan", "station",
+                 "station_config_start", "station_config_end", "instruments"):
+        assert snap in run.snapshots, snap
+    # every frame of the case is tagged with it, and the run-wide series are recorded
+    case_frames = [f for f in run.frames if f["case"] == "TC_003_CS"]
+    assert {"StartTransaction", "Authorize"} <= {f["action"] for f in case_frames}
+    names = {m["name"] for m in run.measurements}
+    assert {"ocpp.response_time.GetConfiguration", "status_latency.plug_in"} <= names
+    assert any(e["kind"] == "safe_state" and e["name"] == "done" and e["detail"]["ok"]
+               for e in run.events)
+    assert any(e["name"] == "sim-stopped" for e in run.events)
+
+
+def test_sigterm_ends_in_safe_state_and_an_interrupted_record(tmp_path, real_parts) -> None:
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "run", "--plan", str(fast_plan(tmp_path)),
+         "--cases", "TC_070_CS", "--runs-dir", str(runs), "--no-reports"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until the case is charging
+            events = list(runs.glob("*/events.jsonl"))
+            if events and "ev_start_charging" in events[0].read_text("utf-8"):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the case never started charging")
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, out
+    run_dir = next(runs.glob("*"))
+    meta = json.loads((run_dir / "run.json").read_text("utf-8"))
+    assert meta["status"] == "interrupted"
+    run = load_run(run_dir)
+    done = [e for e in run.events if e["kind"] == "safe_state" and e["name"] == "done"]
+    assert done and done[0]["detail"]["ok"], run.events[-10:]
+    stopped = [e for e in run.events if e["name"] == "sim-stopped"]
+    assert stopped, "the simulated rig was not stopped"
+    pid = stopped[0]["detail"]["pid"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
