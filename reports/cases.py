@@ -20,6 +20,7 @@ from reports.verdicts import CaseResult
 
 CHART_HEAD, CHART_TAIL = 150, 50
 RAW_HEAD, RAW_TAIL = 60, 40
+OUTSIDE = "outside-cases"
 CHART_EVENT_KINDS = ("verb", "finding", "connection", "safe_state", "step", "handshake")
 
 
@@ -138,44 +139,55 @@ def case_sections(cases: list[CaseResult], frames: list[dict[str, Any]],
     for m in measurements:
         meas_by[m.get("case")].append(m)
 
-    sections = []
-    for res in cases:
-        cf, ce = frames_by.get(res.case, []), events_by.get(res.case, [])
-        stamps = [r["mono_ns"] for r in (cf[:1] + ce[:1]) if "mono_ns" in r]
-        t0 = min(stamps) if stamps else tb.start_mono_ns
-        first = min((r for r in cf[:1] + ce[:1]), key=lambda r: r["mono_ns"], default=None)
-        # the chart holds frames and physical actions in time order; only capped rows are built
-        merged = sorted([(f["mono_ns"], f.get("seq", 0), "f", f) for f in cf]
-                        + [(e["mono_ns"], e.get("seq", 0), "e", e) for e in ce
-                           if e.get("kind") in CHART_EVENT_KINDS], key=lambda t: (t[0], t[1]))
-        picked = cap(merged, CHART_HEAD, CHART_TAIL)
-        def row(kind: str, line: dict[str, Any], t0: int = t0) -> ChartRow:
-            return _frame_row(line, index, t0) if kind == "f" else _event_row(line, t0)
-
-        chart = Capped(
-            [row(k, r) for *_, k, r in picked.head],
-            [row(k, r) for *_, k, r in picked.tail],
-            picked.omitted,
-            picked_seq(merged, CHART_HEAD, picked.omitted, first=True),
-            picked_seq(merged, CHART_HEAD, picked.omitted, first=False),
-        )
-        raw_pick = cap(cf, RAW_HEAD, RAW_TAIL)
-        raw = Capped([_raw(f, t0) for f in raw_pick.head], [_raw(f, t0) for f in raw_pick.tail],
-                     raw_pick.omitted,
-                     cf[RAW_HEAD]["seq"] if raw_pick.omitted else None,
-                     cf[len(cf) - RAW_TAIL - 1]["seq"] if raw_pick.omitted else None)
-        findings = [
-            {"seq": e.get("seq"), "offset": fmt_offset((e["mono_ns"] - t0) / 1e9),
-             "code": str(e.get("name") or ""), "detail": redact(e.get("detail") or {})}
-            for e in ce if e.get("kind") == "finding"
-        ]
-        ms = meas_by.get(res.case, [])
-        plots = [p for p in (measurement_plot(m, tb) for m in ms) if p is not None]
-        sections.append(CaseSection(
-            result=res, start_utc=first.get("utc") if first else None, frame_count=len(cf),
-            chart=chart, raw=raw, findings=findings, measurements=perf_rows(ms), plots=plots,
-        ))
+    sections = [
+        _section(res, frames_by.get(res.case, []), events_by.get(res.case, []),
+                 meas_by.get(res.case, []), index, tb)
+        for res in cases
+    ]
+    if frames_by.get(None) or events_by.get(None):
+        # boot, connections, safe state: recorded outside any case, shown after the cases
+        outside = CaseResult(OUTSIDE, "Setup and teardown (outside any test case)", "", [])
+        sections.append(_section(outside, frames_by.get(None, []), events_by.get(None, []), [],
+                                 index, tb))
     return sections
+
+
+def _section(res: CaseResult, cf: list[dict[str, Any]], ce: list[dict[str, Any]],
+             ms: list[dict[str, Any]], index: FrameIndex, tb: Timebase) -> CaseSection:
+    stamps = [r["mono_ns"] for r in (cf[:1] + ce[:1]) if "mono_ns" in r]
+    t0 = min(stamps) if stamps else tb.start_mono_ns
+    first = min((r for r in cf[:1] + ce[:1]), key=lambda r: r["mono_ns"], default=None)
+    # the chart holds frames and physical actions in time order; only capped rows are built
+    merged = sorted([(f["mono_ns"], f.get("seq", 0), "f", f) for f in cf]
+                    + [(e["mono_ns"], e.get("seq", 0), "e", e) for e in ce
+                       if e.get("kind") in CHART_EVENT_KINDS], key=lambda t: (t[0], t[1]))
+    picked = cap(merged, CHART_HEAD, CHART_TAIL)
+
+    def row(kind: str, line: dict[str, Any]) -> ChartRow:
+        return _frame_row(line, index, t0) if kind == "f" else _event_row(line, t0)
+
+    chart = Capped(
+        [row(k, r) for *_, k, r in picked.head],
+        [row(k, r) for *_, k, r in picked.tail],
+        picked.omitted,
+        picked_seq(merged, CHART_HEAD, picked.omitted, first=True),
+        picked_seq(merged, CHART_HEAD, picked.omitted, first=False),
+    )
+    raw_pick = cap(cf, RAW_HEAD, RAW_TAIL)
+    raw = Capped([_raw(f, t0) for f in raw_pick.head], [_raw(f, t0) for f in raw_pick.tail],
+                 raw_pick.omitted,
+                 cf[RAW_HEAD]["seq"] if raw_pick.omitted else None,
+                 cf[len(cf) - RAW_TAIL - 1]["seq"] if raw_pick.omitted else None)
+    findings = [
+        {"seq": e.get("seq"), "offset": fmt_offset((e["mono_ns"] - t0) / 1e9),
+         "code": str(e.get("name") or ""), "detail": redact(e.get("detail") or {})}
+        for e in ce if e.get("kind") == "finding"
+    ]
+    plots = [p for p in (measurement_plot(m, tb) for m in ms) if p is not None]
+    return CaseSection(
+        result=res, start_utc=first.get("utc") if first else None, frame_count=len(cf),
+        chart=chart, raw=raw, findings=findings, measurements=perf_rows(ms), plots=plots,
+    )
 
 
 def picked_seq(merged: list[tuple], head: int, omitted: int, first: bool) -> int | None:

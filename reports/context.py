@@ -196,7 +196,10 @@ def build_context(run: RunData) -> ReportContext:
                                index)
     declared = declared_profiles(snaps.get("pics"), snaps.get("station_config_start"))
     instruments = []
-    for item in redact(snaps.get("instruments")) or []:
+    listed = redact(snaps.get("instruments")) or []
+    if isinstance(listed, dict):  # {name: {...}} is accepted too
+        listed = [{"name": k, **v} for k, v in listed.items() if isinstance(v, dict)]
+    for item in listed:
         if isinstance(item, dict):
             instruments.append({k: _text(item.get(k)) for k in ("name", "driver", "address",
                                                                  "identity")})

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from reports.cases import OUTSIDE
 from reports.compare import COMPARED_STATS, Comparison
 from reports.context import ReportContext
 
@@ -27,7 +28,7 @@ def environment() -> Environment:
 
 
 def render_report(ctx: ReportContext) -> str:
-    return environment().get_template("report.html.j2").render(ctx=ctx)
+    return environment().get_template("report.html.j2").render(ctx=ctx, outside=OUTSIDE)
 
 
 def write_report(ctx: ReportContext, run_dir: Path) -> Path:

@@ -10,6 +10,8 @@ from reports.catalog import PROFILES, name_of, profile_of
 
 ORDER = ("PASS", "FAIL", "ERROR", "N/A", "BLOCKED", "INCOMPLETE")
 INCOMPLETE = "INCOMPLETE"  # a case that was running when the run was cut off
+VERDICT_DEFAULTS = {"verdict": "ERROR", "message": "", "name": "", "attempt": None,
+                    "duration_s": None, "checks": [], "cause": None}
 
 
 @dataclass
@@ -52,6 +54,11 @@ def case_results(verdicts: list[dict[str, Any]], seen_cases: list[str]) -> list[
     for case in seen_cases:
         get(case)
     for v in sorted(verdicts, key=lambda v: v.get("seq", 0)):
+        v = {**VERDICT_DEFAULTS, **v}  # a line from another writer may lack fields
+        if not v["attempt"]:
+            prev = by_case.get(str(v.get("case")))
+            v["attempt"] = len(prev.attempts) + 1 if prev else 1
+        v["checks"] = v["checks"] or []
         res = get(str(v.get("case")), str(v.get("name") or ""))
         if v.get("name") and not res.name:
             res.name = str(v["name"])

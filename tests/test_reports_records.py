@@ -1,0 +1,60 @@
+"""Records as a crash, a confused station or another writer may leave them still render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from test_reports_html import Doc
+
+from bench.record import RunRecord, Verdict, VerdictRecord
+from reports import build_reports
+from reports.scripted import ScriptedStation
+
+
+def test_odd_record_lines_render_and_outside_frames_get_their_own_section(tmp_path):
+    rec = RunRecord.create(tmp_path, "odd", plan="core")
+    rec.snapshot("station_config_start", {"configurationKey": [
+        {"key": "HeartbeatInterval", "value": "30", "readonly": False},
+        {"key": "NoValueKey", "readonly": True}], "unknownKey": []})
+    rec.snapshot("instruments", {"meter": {"driver": "scpi-meter", "address": "TCPIP::x",
+                                           "identity": "ACME,PM1,7,2.0"}})
+    (rec.path / "snapshots" / "station.json").write_text("{not json")
+    sc = ScriptedStation(rec, "CS-ODD", dt.datetime(2026, 11, 23, 20, 0, tzinfo=dt.UTC))
+    with sc.clock():
+        # before any case: boot, a finding of the endpoint, an unreadable frame
+        sc.station_call("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
+        bad = sc.unreadable("<b>garbage</b> not json")
+        sc.event("finding", "UNREADABLE_FRAME", station="CS-ODD", message="not JSON",
+                 frame_seq=bad)
+        rec.current_case = "TC_031_CS"
+        sc.bench_call("UnlockConnector", {"connectorId": 9}, error=(
+            "NotImplemented", "no such connector"))
+        sc.station_call("StatusNotification", {"connectorId": "one"},
+                        schema="invalid: connectorId must be integer")
+        rec.verdict(VerdictRecord("TC_031_CS", Verdict.FAIL, "CALLERROR instead of "
+                                  "NotSupported"))
+    rec.close("interrupted")
+    with open(rec.path / "measurements.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"seq": 99, "mono_ns": 1, "utc": "x", "case": "TC_031_CS",
+                            "name": "odd", "unit": "s", "series": [1, 2, 3]}) + "\n")
+    with open(rec.path / "verdicts.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"seq": 100, "case": "TC_999_XX", "verdict": "WEIRD"}) + "\n")
+
+    html = build_reports(rec.path).read_text("utf-8")
+    doc = Doc(html)
+    assert doc.row("case-list", "TC_031_CS")[3] == "FAIL"
+    assert doc.row("case-list", "TC_999_XX")[2:4] == ["Other", "WEIRD"]
+    outside = html.split('id="case-outside-cases"', 1)[1].split("</section>", 1)[0]
+    assert "Setup and teardown" in outside and "UNREADABLE_FRAME" in outside
+    assert "BootNotification" in outside
+    assert "&lt;b&gt;garbage&lt;/b&gt;" in outside and "<b>garbage" not in html
+    case = html.split('id="case-TC_031_CS"', 1)[1].split("</section>", 1)[0]
+    assert '<tr class="in problem"' in case  # the CALLERROR and the schema-invalid frame
+    assert "[schema invalid: connectorId must be integer]" in case
+    assert doc.row("station-config-table", "NoValueKey")[1:3] == ["not reported", "Yes"]
+    assert doc.row("instruments", "meter")[3] == "ACME,PM1,7,2.0"
+    assert '<tr class="m" data-measurement="odd">' in html  # stats computed from the series
+    summary = json.loads((rec.path / "summary.json").read_text())
+    assert summary["partial"] is True and summary["meta"]["status"] == "interrupted"
+    assert next(m for m in summary["measurements"] if m["name"] == "odd")["stats"]["median"] == 2
