@@ -56,6 +56,7 @@ class ReportContext:
     torn_lines: int
     frame_count: int
     event_count: int
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _text(v: Any) -> str:
@@ -228,6 +229,10 @@ def build_context(run: RunData) -> ReportContext:
         rig_json=json.dumps(redact(snaps.get("rig")), indent=2, ensure_ascii=False, default=str)
         if snaps.get("rig") is not None else "",
         torn_lines=run.torn_lines,
+        findings=[{"case": e.get("case"), "code": str(e.get("name") or ""),
+                   "message": str(redact((e.get("detail") or {}).get("message") or "")),
+                   "seq": e.get("seq"), "utc": e.get("utc")}
+                  for e in run.events if e.get("kind") == "finding"],
         frame_count=len(run.frames),
         event_count=len(run.events),
     )

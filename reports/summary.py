@@ -37,6 +37,7 @@ def summary(run: RunData, ctx: ReportContext) -> dict[str, Any]:
             "name": m.get("name"), "case": m.get("case"), "unit": m.get("unit"),
             "stats": stats_of(m), "limits": m.get("limits"), "outcome": m.get("outcome"),
         } for m in run.measurements],
+        "findings": ctx.findings,
         "station_config": {k.key: k.value for k in ctx.station_config if k.value is not None},
         "record": {"frames": ctx.frame_count, "events": ctx.event_count,
                    "torn_lines": ctx.torn_lines},

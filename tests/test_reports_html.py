@@ -140,6 +140,10 @@ def test_profile_summary_and_case_list(runs):
     assert "reason 'Local'" in stop[5]
     assert doc.row("case-list", "TC_068_CS")[3] == "BLOCKED"
     assert doc.row("case-list", "TC_062_CS")[4] == "2"  # two attempts
+    codes = {r[0]: r for r in doc.tables["findings-table"][1:]}
+    assert set(codes) == {"METERVALUES_INTERVAL", "WRONG_STOP_REASON"}
+    assert codes["WRONG_STOP_REASON"][1] == "TC_012_CS"
+    assert "expected 'Remote'" in codes["WRONG_STOP_REASON"][2]
 
 
 def test_performance_table_shows_limits_and_statistics(runs):
