@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.record.reader import RunData
-from reports.context import build_context
+from reports.context import seen_cases
 from reports.measurements import fmt_num, stats_of
 from reports.redact import REDACTED, SECRET_CONFIG_KEYS
-from reports.verdicts import CaseResult
+from reports.verdicts import CaseResult, case_results, overall_verdict
 
 COMPARED_STATS = ("median", "p95", "max")
 DEFAULT_THRESHOLD = 0.20  # relative change of a statistic that counts as a move
@@ -89,6 +89,12 @@ class Comparison:
         out += [f"measurement {m.name!r}" + (f" ({m.case})" if m.case else "") + f": {m.reason}"
                 for m in self.measures if m.regression]
         return out
+
+
+def _cases(run: RunData) -> list[CaseResult]:
+    """Verdicts only: a comparison needs no frames parsed (soak runs are large)."""
+    return case_results(run.verdicts, seen_cases(run.frames, run.events, run.measurements,
+                                                 run.verdicts))
 
 
 def _finals(cases: list[CaseResult]) -> dict[str, CaseResult]:
@@ -188,11 +194,12 @@ def _station(run: RunData) -> dict[str, str]:
 
 def compare_runs(a: RunData, b: RunData, threshold: float = DEFAULT_THRESHOLD,
                  abs_floor: float | None = None) -> Comparison:
-    ca, cb = build_context(a), build_context(b)
+    cases_a, cases_b = _cases(a), _cases(b)
     return Comparison(
-        run_a=ca.run_id, run_b=cb.run_id, verdict_a=ca.header.verdict,
-        verdict_b=cb.header.verdict, threshold=threshold,
-        cases=compare_cases(ca.cases, cb.cases),
+        run_a=str(a.meta.get("id") or a.path.name), run_b=str(b.meta.get("id") or b.path.name),
+        verdict_a=overall_verdict(cases_a, a.measurements, a.partial),
+        verdict_b=overall_verdict(cases_b, b.measurements, b.partial), threshold=threshold,
+        cases=compare_cases(cases_a, cases_b),
         measures=compare_measurements(a.measurements, b.measurements, threshold, abs_floor),
         config=_diff(_config(a), _config(b)),
         station=_diff(_station(a), _station(b)),

@@ -85,7 +85,7 @@ def _pairs(data: Any) -> list[tuple[str, str]]:
     return []
 
 
-def _seen_cases(*streams: list[dict[str, Any]]) -> list[str]:
+def seen_cases(*streams: list[dict[str, Any]]) -> list[str]:
     order: dict[str, int] = {}
     for rows in streams:
         for r in rows:
@@ -190,7 +190,7 @@ def build_context(run: RunData) -> ReportContext:
     snaps = run.snapshots
     index = FrameIndex.build(run.frames)
     tb = Timebase.of_run(run.meta, [run.frames, run.events])
-    cases = case_results(run.verdicts, _seen_cases(run.frames, run.events, run.measurements,
+    cases = case_results(run.verdicts, seen_cases(run.frames, run.events, run.measurements,
                                                     run.verdicts))
     verdict = overall_verdict(cases, run.measurements, run.partial)
     station_cfg = config_table(snaps.get("station_config_start"), snaps.get("station_config_end"),
