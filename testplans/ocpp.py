@@ -117,3 +117,32 @@ def utc_timestamp() -> str:
     """Bench UTC as OCPP writes it (for responders a case overrides)."""
     now = dt.datetime.now(dt.UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+async def collect_for(case: Case, action: str, match: Mapping[str, Any] | None, *,
+                      after: int, seconds: float) -> list[Any]:
+    """Every matching `action` CALL that arrives within `seconds` (schema checked)."""
+    deadline = time.monotonic() + seconds
+    out: list[Any] = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = await case.station.expect(action, match=match, within=left, after=after)
+        except TimeoutError:
+            break
+        case.check(msg.schema == "ok", f"{action} to be valid against the OCPP 1.6 schema",
+                   f"sent an invalid one ({msg.schema}), frame seq {msg.seq}", quiet=True)
+        out.append(msg)
+        after = msg.mono_ns + 1
+    return out
+
+
+def only_context(context: str) -> Any:
+    """A match predicate for MeterValues.meterValue: every sampled value has this context
+    (an omitted context is Sample.Periodic)."""
+    def check(meter_value: Any) -> bool:
+        values = [sv for entry in meter_value for sv in entry.get("sampledValue", [])]
+        return bool(values) and all(sv.get("context", "Sample.Periodic") == context
+                                    for sv in values)
+
+    check.__name__ = f"only_{context}"
+    return check

@@ -25,7 +25,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "settle_timeout_s": 30,  # maintenance: how long to wait for the station to settle
     "interval_tolerance_s": 1.0,  # allowed |interval - configured| (EVerest validate_interval)
     "boot_retry_interval_s": 10,  # the interval the bench gives in BootNotification Rejected
-    "power_off_s": 5.0,  # how long a power cycle keeps the mains off
+    "power_off_s": 5.0,
+    "ev_current_a": 32.0,  # what the EV emulator asks for when it charges  # how long a power cycle keeps the mains off
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
 }
 

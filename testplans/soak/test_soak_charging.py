@@ -1,0 +1,72 @@
+"""Soak: repeated charging sessions (plug-in first, remote stop), with the statistics of every
+sampled MeterValues interval and the station's energy against the reference meter over the
+same window. `soak_sessions` and `soak_session_s` come from the plan."""
+
+import time
+
+import pytest
+
+from testplans.ocpp import (
+    check_answer,
+    collect_for,
+    expect_any_order,
+    expect_status,
+    intervals_s,
+    only_context,
+)
+from testplans.states import charging
+
+pytestmark = pytest.mark.octt(
+    "SOAK_CHARGING", "Repeated charging sessions with meter-value statistics",
+    requires=("instrument:ev", "instrument:card", "instrument:meter"),
+    config={"MeterValueSampleInterval": "{meter_value_sample_interval_s}",
+            "ClockAlignedDataInterval": "0"},
+    timeout=3600 * 12,
+)
+
+
+async def test_soak_charging(case, station, bench):
+    sessions, seconds = int(case.setting("soak_sessions")), float(case.setting("soak_session_s"))
+    interval = float(case.setting("meter_value_sample_interval_s"))
+    periods, errors, deviations, station_wh, reference_wh, evidence = [], [], [], [], [], []
+    for i in range(1, sessions + 1):
+        with case.step(f"session {i}/{sessions}: reference meter window opens"):
+            await bench.energy_window_start(case.connector)
+        session = await charging(case)
+        with case.step(f"session {i}/{sessions}: charging {seconds:g} s"):
+            values = await collect_for(case, "MeterValues",
+                                       {"connectorId": session.connector,
+                                        "transactionId": session.transaction_id,
+                                        "meterValue": only_context("Sample.Periodic")},
+                                       after=session.start.mono_ns, seconds=seconds)
+        gaps = intervals_s(values)
+        periods += gaps
+        errors += [abs(g - interval) for g in gaps]
+        evidence += [m.seq for m in values]
+        with case.step(f"session {i}/{sessions}: remote stop"):
+            res = await station.call("RemoteStopTransaction",
+                                     {"transactionId": session.transaction_id})
+            check_answer(case, res, "Accepted", "RemoteStopTransaction")
+            stop, _ = await expect_any_order(
+                case, ("StopTransaction", {"transactionId": session.transaction_id}),
+                ("StatusNotification", {"connectorId": session.connector,
+                                        "status": "Finishing"}), after=res.sent_mono_ns)
+            await bench.energy_window_stop(case.connector)
+            ref = await bench.energy_window_read(case.connector)
+        got = float(stop.payload["meterStop"]) - float(session.start.payload["meterStart"])
+        station_wh.append(got)
+        reference_wh.append(ref)
+        deviations.append(abs(got - ref) / ref * 100 if ref > 0 else float("inf"))
+        with case.step(f"session {i}/{sessions}: unplug"):
+            before = time.monotonic_ns()
+            unplugged = await bench.unplug(session.connector)
+            sn = await expect_status(case, session.connector, "Available", after=before)
+            case.collect("status_latency.unplug", (sn.mono_ns - unplugged) / 1e9,
+                         evidence=sn.seq)
+    case.measure("meter_values.sample_interval", series=periods, evidence=evidence)
+    case.measure("meter_values.sample_interval_error", series=errors, evidence=evidence)
+    case.measure("energy.station_wh", series=station_wh, unit="Wh",
+                 description="meterStop - meterStart of each session")
+    case.measure("energy.reference_wh", series=reference_wh, unit="Wh",
+                 description="reference meter integrator over the same session")
+    case.measure("energy.deviation", series=deviations)
