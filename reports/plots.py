@@ -184,21 +184,42 @@ def energy_windows(ref: list[tuple[int, float, int | None]],
     return windows
 
 
-def energy_plot(samples: list[metervalues.Sample], events: list[dict[str, Any]], tb: Timebase,
-                meter_connector: int | None) -> Plot | None:
-    """Energy counted by both sides inside the reference meter's windows, end to end."""
+@dataclass
+class EnergySeries:
+    connector: int
+    ref_t: list[int]  # mono_ns
+    ref_wh: list[float]  # cumulative over the windows
+    station_t: list[int]
+    station_wh: list[float]
+
+
+def energy_series(samples: list[metervalues.Sample], events: list[dict[str, Any]],
+                  meter_connector: int | None) -> EnergySeries | None:
+    """Energy counted by both sides inside the reference meter's windows, end to end.
+
+    The station's baseline in a window is its last sample at or before the window opens.
+    """
     ref = reference_energy(events)
     if not ref:
         return None
     conn = next((c for _, _, c in ref if c is not None), meter_connector or 1)
-    starts = [e["mono_ns"] for e in events
-              if e.get("kind") == "verb" and e.get("name") == "energy_window_start"]
+    starts = sorted(e["mono_ns"] for e in events
+                    if e.get("kind") == "verb" and e.get("name") == "energy_window_start"
+                    and isinstance(e.get("mono_ns"), int))
     station = [s for s in samples if s.connector == conn and s.energy_wh is not None]
     station_t = [s.arrival_mono_ns for s in station]
     rx, ry, sx, sy = [], [], [], []
     ref_total = station_total = 0.0
-    for window in energy_windows(ref, starts):
+    prev_end = -1
+    for window in energy_windows(ref, sorted(starts)):
         (t0, wh0), (t1, wh1) = window[0], window[-1]
+        # a window opened by energy_window_start counts from zero at that verb, so a single
+        # reading at its end (the soak plan's way) still measures the whole window
+        i = bisect.bisect_right(starts, t0) - 1
+        if i >= 0 and starts[i] > prev_end:
+            window = [(starts[i], 0.0), *window]
+            t0, wh0 = starts[i], 0.0
+        prev_end = t1
         rx += [t for t, _ in window]
         ry += [ref_total + wh - wh0 for _, wh in window]
         ref_total += wh1 - wh0
@@ -209,6 +230,17 @@ def energy_plot(samples: list[metervalues.Sample], events: list[dict[str, Any]],
             sx += [max(s.arrival_mono_ns, t0) for s in inside]
             sy += [station_total + (s.energy_wh or 0.0) - base for s in inside]
             station_total = sy[-1]
+    return EnergySeries(conn, rx, ry, sx, sy)
+
+
+def energy_plot(samples: list[metervalues.Sample], events: list[dict[str, Any]], tb: Timebase,
+                meter_connector: int | None) -> Plot | None:
+    es = energy_series(samples, events, meter_connector)
+    if es is None:
+        return None
+    rx, ry, sx, sy, conn = es.ref_t, es.ref_wh, es.station_t, es.station_wh, es.connector
+    ref_total = ry[-1] if ry else 0.0
+    station_total = sy[-1] if sy else 0.0
     span = tb.s_of_mono(max(rx[-1], sx[-1] if sx else 0))
     unit, div = axis_unit(span)
     scale, e_unit = (1000.0, "kWh") if max(ref_total, station_total) > 10_000 else (1.0, "Wh")

@@ -58,3 +58,36 @@ def test_odd_record_lines_render_and_outside_frames_get_their_own_section(tmp_pa
     summary = json.loads((rec.path / "summary.json").read_text())
     assert summary["partial"] is True and summary["meta"]["status"] == "interrupted"
     assert next(m for m in summary["measurements"] if m["name"] == "odd")["stats"]["median"] == 2
+
+
+def test_energy_is_counted_per_meter_window_read_once_at_its_end(tmp_path):
+    """The soak plan resets the integrator per session and reads it once when it stops."""
+    from bench.record.reader import load_run
+    from reports import metervalues
+    from reports.plots import energy_plot, energy_series
+    from reports.timebase import Timebase
+
+    rec = RunRecord.create(tmp_path, "windows")
+    sc = ScriptedStation(rec, "CS", dt.datetime(2026, 11, 23, 20, 0, tzinfo=dt.UTC))
+    with sc.clock():
+        register = 1000.0
+        sc.meter_values(1, register, "Sample.Clock")
+        for _session in range(2):
+            sc.verb("energy_window_start", commanded={"meter": "meter"})
+            for _ in range(6):
+                sc.advance(10)
+                register += 100
+                sc.meter_values(1, register, "Sample.Periodic", transaction_id=1)
+            sc.event("instrument", "meter.energy", energy_wh=603.0)
+            sc.advance(60)
+            register += 50  # idle consumption between windows: counted by neither side
+            sc.meter_values(1, register, "Sample.Clock")
+        rec.close()
+    run = load_run(rec.path)
+    samples = metervalues.samples(run.frames)
+    es = energy_series(samples, run.events, meter_connector=1)
+    assert es is not None and es.connector == 1
+    assert es.ref_wh == [0.0, 603.0, 603.0, 1206.0]
+    assert es.station_wh[-1] == 1200.0
+    plot = energy_plot(samples, run.events, Timebase.of_run(run.meta, [run.frames]), 1)
+    assert plot is not None and "Wh counted in the meter windows" in str(plot.svg)
