@@ -146,3 +146,12 @@ def only_context(context: str) -> Any:
 
     check.__name__ = f"only_{context}"
     return check
+
+
+def triggered(case: Case, name: str, call: Any, msg: Any) -> float:
+    """Triggered-function time: the bench's CALL sent -> the station message that proves the
+    function happened (e.g. Reset -> BootNotification); recorded per case and run-wide."""
+    seconds = (msg.mono_ns - call.sent_mono_ns) / 1e9
+    case.measure(name, seconds, evidence=[call.frame_seqs[0], msg.seq])
+    case.collect(name, seconds, evidence=[call.frame_seqs[0], msg.seq])
+    return seconds
