@@ -136,6 +136,19 @@ def _settings(snaps: dict[str, Any], station_cfg: list[ConfigKey]) -> dict[str, 
     }
 
 
+def _first_detail(events: list[dict[str, Any]], kind: str, key: str) -> Any:
+    for e in events:
+        if e.get("kind") == kind and isinstance(e.get("detail"), dict) and key in e["detail"]:
+            return e["detail"][key]
+    return None
+
+
+def _ocpp_version(events: list[dict[str, Any]]) -> str:
+    """From the negotiated websocket subprotocol, as the station connected."""
+    sub = _first_detail(events, "connection", "subprotocol")
+    return f"1.6 (OCPP-J, subprotocol {sub})" if sub else "1.6 (OCPP-J)"
+
+
 def _header(run: RunData, verdict: str, cases: list[CaseResult]) -> Header:
     meta, snaps = run.meta, run.snapshots
     station = redact(snaps.get("station")) if isinstance(snaps.get("station"), dict) else {}
@@ -152,7 +165,8 @@ def _header(run: RunData, verdict: str, cases: list[CaseResult]) -> Header:
         ("Serial number", station.get("chargePointSerialNumber")
          or station.get("chargeBoxSerialNumber")),
         ("Firmware version", station.get("firmwareVersion")),
-        ("OCPP version", meta.get("ocpp_version") or "1.6 (OCPP-J)"),
+        ("OCPP version", meta.get("ocpp_version") or _ocpp_version(run.events)),
+        ("Security profile", _first_detail(run.events, "handshake", "security_profile")),
         ("Station id", station_id),
         ("Communication", " / ".join(str(x) for x in ("JSON", hardware.get("communication")) if x)),
         ("Bench version", meta.get("bench_version")),
