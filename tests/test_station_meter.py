@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import datetime
 from pathlib import Path
@@ -61,3 +62,13 @@ async def test_stop_transaction_carries_stop_txn_data(tmp_path: Path):
         assert data[0]["sampledValue"][0]["context"] == "Sample.Periodic"
         assert data[-1]["sampledValue"][0]["context"] == "Transaction.End"
         assert {s["measurand"] for s in data[0]["sampledValue"]} == {"Voltage", "Current.Import"}
+
+
+async def test_switching_clock_aligned_data_off_takes_effect_at_once(tmp_path: Path):
+    async with station_rig(tmp_path, keys={"ClockAlignedDataInterval": 3}) as rig:
+        await rig.charging(1)
+        res = await rig.cs.call("ChangeConfiguration",
+                                {"key": "ClockAlignedDataInterval", "value": "0"})
+        assert res.get("status") == "Accepted"
+        with rig.cs.forbid("MeterValues"):
+            await asyncio.sleep(3.2)

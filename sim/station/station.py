@@ -114,6 +114,7 @@ class StationSimulator:
 
     def _reset_volatile(self) -> None:
         self.keys: dict[str, KeySpec] = dict(self.cfg.keys)
+        self._key_changed = asyncio.Event()
         self.connectors = {n: ConnectorState(n) for n in range(1, self.cfg.connectors + 1)}
         self.station_operative = True
         self.station_status_sent: str | None = None
@@ -176,6 +177,7 @@ class StationSimulator:
 
     def set_key(self, name: str, value: str, persist: bool = True) -> None:
         self.keys[name] = self.keys[name].with_value(value)
+        self._key_changed.set()
         if persist:
             stored = self.store.get("config", {})
             stored[name] = value
@@ -631,6 +633,8 @@ class StationSimulator:
             await asyncio.sleep(max(0.0, due - self._now()))
             if c.tx is not tx:
                 return
+            if self.key_int("MeterValueSampleInterval") <= 0:
+                continue  # switched off meanwhile
             self._send_meter_values(c, tx, "Sample.Periodic", "MeterValuesSampledData",
                                     "StopTxnSampledData")
 
@@ -651,12 +655,18 @@ class StationSimulator:
         while True:
             interval = self.key_int("ClockAlignedDataInterval")
             if interval <= 0:
-                await asyncio.sleep(1)
+                await asyncio.sleep(0.5)
                 continue
             now = time.time()
             boundary = (int(now // interval) + 1) * interval
             send_at = boundary + (interval / 2 if self.fault("clock_aligned_off_boundary") else 0)
-            await asyncio.sleep(send_at - now)
+            # a ChangeConfiguration of the interval wakes the wait and takes effect at once
+            self._key_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, send_at - time.time())):
+                    await self._key_changed.wait()
+            if time.time() < send_at or self.key_int("ClockAlignedDataInterval") != interval:
+                continue
             stamp = datetime.fromtimestamp(send_at, UTC)
             for c in self.connectors.values():
                 if c.tx is not None and not c.tx.stopping:
