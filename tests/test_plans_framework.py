@@ -3,28 +3,21 @@ settings, configuration pre-state set, read back and restored around a case."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
-from test_plans_support import REPO, plan_env, run_cases, sim_rig
+from test_plans_support import plan_env, run_cases, sim_rig
 
 from bench.plugin.applicability import not_applicable_reason
 from bench.plugin.limits import LimitError, LimitMap, evaluate
-from bench.plugin.plan import PlanError, effective_settings, load_plan
+from bench.plugin.plan import PlanError, case_index, effective_settings, load_plan
 
 pytest_plugins = ["pytester"]
 
 
 def case_markers() -> dict[str, dict]:
-    """Every case module's octt marker (id -> keywords), read from the source."""
-    out = {}
-    for path in sorted((REPO / "testplans" / "core").glob("test_tc_*.py")):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "octt"):
-                kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
-                out[ast.literal_eval(node.args[0])] = kw
-    return out
+    """Every Core case's octt marker keywords (id -> keywords), read from the source."""
+    return {cid: c["keywords"] for cid, c in case_index(load_plan("core")).items()}
 
 
 def test_smartdc_applicability_follows_the_catalogue() -> None:

@@ -25,7 +25,14 @@ from bench.config.rig import Rig, RigError, load_rig
 from bench.plugin.context import BenchContext
 from bench.plugin.limits import LimitError, LimitMap
 from bench.plugin.loop import BenchLoop
-from bench.plugin.plan import TESTPLANS_DIR, Plan, PlanError, effective_settings, load_plan
+from bench.plugin.plan import (
+    TESTPLANS_DIR,
+    Plan,
+    PlanError,
+    case_index,
+    effective_settings,
+    load_plan,
+)
 from bench.plugin.plugin import BenchPlugin
 from bench.plugin.progress import Progress
 from bench.record import RunRecord, Verdict
@@ -65,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         print("bench run: --repeat must be >= 1", file=sys.stderr)
         return EXIT_USAGE
     cases = [c.strip().upper() for c in args.cases.split(",") if c.strip()]
+    known = case_index(plan)
+    unknown = [c for c in cases + plan.cases if c not in known]
+    if unknown:
+        print(f"bench run: no such case(s) in the suites of plan {plan.name} "
+              f"({', '.join(plan.suites)}): {', '.join(unknown)}; known: "
+              f"{', '.join(sorted(known))}", file=sys.stderr)
+        return EXIT_USAGE
     runs_dir = args.runs_dir or Path(rig.bench.get("runs_dir", "runs"))
     return Run(rig, plan, limits, runs_dir, cases, args.repeat, args.fault,
                not args.no_reports).execute()

@@ -25,8 +25,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "settle_timeout_s": 30,  # maintenance: how long to wait for the station to settle
     "interval_tolerance_s": 1.0,  # allowed |interval - configured| (EVerest validate_interval)
     "boot_retry_interval_s": 10,  # the interval the bench gives in BootNotification Rejected
-    "power_off_s": 5.0,
-    "ev_current_a": 32.0,  # what the EV emulator asks for when it charges  # how long a power cycle keeps the mains off
+    "power_off_s": 5.0,  # how long a power cycle keeps the mains off
+    "ev_current_a": 32.0,  # what the EV emulator asks for when it charges
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
 }
 
@@ -106,3 +106,25 @@ def effective_settings(pics: dict[str, Any], plan: Plan, simulated: bool) -> dic
         if simulated and "message_timeout_s" in plan.sim_settings:
             settings["message_timeout_s"] = plan.sim_settings["message_timeout_s"]
     return settings
+
+
+def case_index(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Case id -> {path, name, keywords} of every case module in the plan's suites, read from
+    the source (no import): lets `bench run` reject an unknown --cases id before bringing up
+    the rig."""
+    import ast
+
+    out: dict[str, dict[str, Any]] = {}
+    for suite in plan.paths():
+        for path in sorted(suite.rglob("test_*.py")):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "octt" \
+                        and len(node.args) >= 2:
+                    try:
+                        case_id = ast.literal_eval(node.args[0])
+                        name = ast.literal_eval(node.args[1])
+                        kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+                    except ValueError:
+                        continue
+                    out[str(case_id)] = {"path": path, "name": name, "keywords": kw}
+    return out
