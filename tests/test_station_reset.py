@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_station_support import station_rig
+from test_station_support import VALID, station_rig, wait_until
 
 from sim.station import PersistentStore
 
@@ -98,3 +98,19 @@ async def test_charge_point_unavailable_survives_power_loss(tmp_path: Path):
             sn = await rig.cs.expect("StatusNotification", {"connectorId": n}, 5,
                                      after=since)
             assert sn.payload["status"] == "Unavailable"
+
+
+async def test_offline_transaction_survives_power_loss_in_the_journal(tmp_path: Path):
+    async with station_rig(tmp_path) as rig:
+        await rig.cs.expect("StatusNotification", {"connectorId": 2}, 5)
+        await rig.cs.disconnect(refuse_for=1.5)
+        await wait_until(lambda: rig.sim.link is None, 5, "the station to see the cut")
+        rig.plug(1)
+        rig.cards.tap(VALID)
+        await wait_until(lambda: rig.sim.connectors[1].tx is not None, 5, "offline start")
+        await rig.power_off()
+        rig.power_on()
+        start = await rig.cs.expect("StartTransaction", {"idTag": VALID}, 10)
+        stop = await rig.cs.expect("StopTransaction", within=5)
+        assert stop.payload["reason"] == "PowerLoss" and stop.mono_ns > start.mono_ns
+        assert len(rig.cs.received("StartTransaction")) == 0

@@ -49,7 +49,8 @@ class StationSimulator:
         self.time_scale = time_scale
         self.calls = CsmsCalls(self)
         self._listeners: list[StatusListener] = []
-        self._local_ids = itertools.count(1)
+        # unique across power cycles and processes sharing a store file
+        self._local_ids = itertools.count(time.time_ns() // 1000)
         self._reset_volatile()
 
     # --- public ------------------------------------------------------------------------
@@ -105,6 +106,7 @@ class StationSimulator:
                 if c.tx is not None:
                     self.stop_transaction(c, "PowerLoss")
             await self.txq.drained(self._s(self.cfg.reset_flush_s))
+        self._save_journal()
         if self.link is not None:
             self.link.abort()
         if getattr(self, "_off", None) is not None:
@@ -142,19 +144,41 @@ class StationSimulator:
         self.station_operative = avail.get("0", True)
         for c in self.connectors.values():
             c.operative = avail.get(str(c.number), True)
-        # transactions open when the power went: end them now (the meter register survived)
+        # unsent transaction messages (flash journal), then transactions open when the power
+        # went: those end now with PowerLoss (the meter register survived)
+        txs: dict[int, Transaction] = {}
+        journal = self.store.get("tx_journal", [])
+        for item in journal:
+            tx = self._transaction_from_store(item["tx"], txs) if item["tx"] else None
+            self.txq.put(TxMessage(item["action"], item["payload"], tx))
+        journaled_starts = {i["tx"]["local_id"] for i in journal
+                            if i["action"] == "StartTransaction" and i["tx"]}
         for data in self.store.get("open_transactions", []):
             c = self.connectors.get(data["connector"])
             if c is None:
                 continue
-            tx = Transaction(next(self._local_ids), c.number, data["id_tag"], data["meter_start"],
-                             data["started_iso"], self._now(), data.get("parent_id_tag"),
-                             data.get("id"))
-            if tx.id is None:
+            tx = self._transaction_from_store(data, txs)
+            if tx.id is None and tx.local_id not in journaled_starts:
                 self.txq.put(TxMessage("StartTransaction", self._start_payload(tx), tx))
             c.tx = tx
             self.stop_transaction(c, "PowerLoss")
         self.store.put("open_transactions", [])
+        self.store.put("tx_journal", [])
+
+    def _transaction_from_store(self, data: dict[str, Any],
+                                known: dict[int, Transaction]) -> Transaction:
+        tx = known.get(data["local_id"])
+        if tx is None:
+            tx = known[data["local_id"]] = Transaction(
+                data["local_id"], data["connector"], data["id_tag"], data["meter_start"],
+                data["started_iso"], self._now(), data.get("parent_id_tag"), data.get("id"))
+        return tx
+
+    def _save_journal(self) -> None:
+        """Unsent transaction messages to non-volatile memory (at power loss)."""
+        self.store.put("tx_journal", [
+            {"action": m.action, "payload": m.payload,
+             "tx": m.tx.as_store() if m.tx is not None else None} for m in self.txq.items])
 
     def _persist_open_transactions(self) -> None:
         self.store.put("open_transactions", [c.tx.as_store() for c in self.connectors.values()
