@@ -26,6 +26,7 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "no_connector0_status": ("TC_001_CS", "StatusNotification (connectorId=0)"),
     "heartbeat_wrong_interval": ("TC_001_CS", "heartbeat.period"),
     "invalid_boot_notification": ("TC_001_CS", "valid against the OCPP 1.6 schema"),
+    "clock_aligned_off_boundary": ("TC_071_CS", "meter_values.clock_alignment_offset"),
     "availability_not_persisted": ("TC_013_CS", "expected StatusNotification(connector 1, "
                                                 "Unavailable); the station sent status Available"),
 }
