@@ -203,3 +203,24 @@ async def test_manual_presenter_without_terminal_raises_at_once() -> None:
     assert "no terminal" in str(info.value)
     assert info.value.fatal is False
     assert presenter.presented is None
+
+
+async def test_manual_presenter_asks_the_operator_with_a_deadline() -> None:
+    master, slave = os.openpty()
+    stdin = os.fdopen(slave, "r")
+    out = io.StringIO()
+    try:
+        presenter = ManualCardPresenter("card", timeout_s=5, stdin=stdin, stdout=out)
+        assert (await presenter.activate()).details["interactive"] is True
+        task = asyncio.create_task(presenter.present(UID))
+        await asyncio.sleep(0.05)
+        os.write(master, b"\n")  # the operator presses Enter
+        await asyncio.wait_for(task, 5)
+        assert presenter.presented == UID
+        assert f"Hold card {UID}" in out.getvalue()
+        presenter.timeout_s = 0.2
+        with pytest.raises(InstrumentError, match=r"no answer from the operator within 0\.2 s"):
+            await presenter.remove()  # nobody answers
+    finally:
+        stdin.close()
+        os.close(master)
