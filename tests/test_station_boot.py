@@ -66,9 +66,9 @@ async def test_heartbeat_follows_the_boot_interval_and_resets_on_traffic(tmp_pat
         second = await rig.cs.expect("Heartbeat", within=5)
         assert 0.8 <= (second.mono_ns - first.mono_ns) / 1e9 <= 2.0
         with rig.cs.forbid("Heartbeat"):  # other traffic keeps the link busy
-            for _ in range(8):
+            for _ in range(6):
                 await rig.cs.call("GetConfiguration", {"key": ["HeartbeatInterval"]})
-                await asyncio.sleep(0.25)
+                await asyncio.sleep(0.2)
         await rig.cs.expect("Heartbeat", within=5)
 
 

@@ -65,10 +65,10 @@ async def test_stop_transaction_carries_stop_txn_data(tmp_path: Path):
 
 
 async def test_switching_clock_aligned_data_off_takes_effect_at_once(tmp_path: Path):
-    async with station_rig(tmp_path, keys={"ClockAlignedDataInterval": 3}) as rig:
+    async with station_rig(tmp_path, keys={"ClockAlignedDataInterval": 2}) as rig:
         await rig.charging(1)
         res = await rig.cs.call("ChangeConfiguration",
                                 {"key": "ClockAlignedDataInterval", "value": "0"})
         assert res.get("status") == "Accepted"
         with rig.cs.forbid("MeterValues"):
-            await asyncio.sleep(3.2)
+            await asyncio.sleep(2.2)

@@ -13,9 +13,9 @@ from bench.csms import CallErrorReply, NoReply
 async def test_transaction_messages_queued_offline_arrive_in_order(tmp_path: Path):
     async with station_rig(tmp_path, keys={"MeterValueSampleInterval": 1}) as rig:
         tx_id = await rig.charging(1)
-        await rig.cs.disconnect(refuse_for=3.5)
+        await rig.cs.disconnect(refuse_for=2.5)
         await wait_until(lambda: rig.sim.link is None, 5, "the station to see the cut")
-        await wait_until(lambda: len(rig.sim.txq) >= 3, 6, "three queued MeterValues")
+        await wait_until(lambda: len(rig.sim.txq) >= 2, 6, "two queued MeterValues")
         rig.cards.tap(VALID)  # local stop while offline
         await wait_until(lambda: rig.sim.connectors[1].tx is None, 5, "local stop")
         await rig.cs.wait_reconnected(10)
@@ -23,14 +23,14 @@ async def test_transaction_messages_queued_offline_arrive_in_order(tmp_path: Pat
         assert stop.payload["reason"] == "Local"
         queued = [m for m in rig.cs.received("MeterValues") if m.mono_ns < stop.mono_ns]
         stamps = [m.payload["meterValue"][0]["timestamp"] for m in queued]
-        assert len(stamps) >= 3 and stamps == sorted(stamps)
+        assert len(stamps) >= 2 and stamps == sorted(stamps)
         assert all(m.payload["transactionId"] == tx_id for m in queued)
 
 
 async def test_offline_transaction_is_sent_after_reconnect(tmp_path: Path):
     async with station_rig(tmp_path) as rig:
         await rig.cs.expect("StatusNotification", {"connectorId": 2}, 5)
-        await rig.cs.disconnect(refuse_for=2.5)
+        await rig.cs.disconnect(refuse_for=1.5)
         await wait_until(lambda: rig.sim.link is None, 5, "the station to see the cut")
         rig.plug(1)
         rig.cards.tap(UNKNOWN)  # AllowOfflineTxForUnknownId = true
@@ -49,7 +49,7 @@ async def test_offline_transaction_is_sent_after_reconnect(tmp_path: Path):
 async def test_offline_start_with_invalid_tag_is_deauthorized(tmp_path: Path):
     async with station_rig(tmp_path) as rig:
         await rig.cs.expect("StatusNotification", {"connectorId": 2}, 5)
-        await rig.cs.disconnect(refuse_for=2.0)
+        await rig.cs.disconnect(refuse_for=1.5)
         await wait_until(lambda: rig.sim.link is None, 5, "the station to see the cut")
         rig.plug(1)
         rig.cards.tap(INVALID)
@@ -64,7 +64,7 @@ async def test_invalid_tag_suspends_when_stop_on_invalid_id_is_false(tmp_path: P
     keys = {"StopTransactionOnInvalidId": False}
     async with station_rig(tmp_path, keys=keys) as rig:
         await rig.cs.expect("StatusNotification", {"connectorId": 2}, 5)
-        await rig.cs.disconnect(refuse_for=2.0)
+        await rig.cs.disconnect(refuse_for=1.5)
         await wait_until(lambda: rig.sim.link is None, 5, "the station to see the cut")
         rig.plug(1)
         rig.cards.tap(INVALID)

@@ -101,11 +101,12 @@ class StationSimulator:
     async def power_off(self) -> None:
         """Mains cut: with backup power stop transactions (PowerLoss) first; then drop the
         socket without a close handshake and lose all volatile state."""
-        if self.cfg.backup_power and self.link is not None:
+        if self.cfg.backup_power:
             for c in self.connectors.values():
                 if c.tx is not None:
                     self.stop_transaction(c, "PowerLoss")
-            await self.txq.drained(self._s(self.cfg.reset_flush_s))
+            if self.online:  # offline, the StopTransaction waits in the journal
+                await self.txq.drained(self._s(self.cfg.reset_flush_s))
         self._save_journal()
         if self.link is not None:
             self.link.abort()
