@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,18 @@ def test_config_file_overrides_the_certificate(tmp_path: Path):
     path.write_text("[station]\nwheels = 4\n")
     with pytest.raises(ValueError, match="wheels"):
         StationConfig.load(path)
+
+
+async def test_socket_stays_locked_after_ev_unplug_until_unlock_command(tmp_path: Path):
+    async with station_rig(tmp_path, station={"fixed_cable": False},
+                           keys={"UnlockConnectorOnEVSideDisconnect": False}) as rig:
+        await rig.charging(1)
+        rig.unplug(1)
+        stop = await rig.cs.expect("StopTransaction", within=5)
+        assert stop.payload["reason"] == "EVDisconnected"
+        await asyncio.sleep(0.3)
+        assert rig.model.connector(1).locked
+        res = await rig.cs.call("UnlockConnector", {"connectorId": 1})
+        assert res.get("status") == "Unlocked"
+        await asyncio.sleep(0.3)
+        assert not rig.model.connector(1).locked

@@ -54,6 +54,7 @@ class ConnectorState:
     tx: Transaction | None = None
     finishing: bool = False  # transaction ended, EV still plugged
     was_plugged: bool = False
+    hold_lock: bool = False  # socket: kept locked after an EV-side unplug until UnlockConnector
     status_sent: str | None = None  # last status queued for sending
     status_confirmed: str | None = None  # last status the CSMS acknowledged
     error_sent: str = "NoError"

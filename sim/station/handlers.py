@@ -166,6 +166,7 @@ class CsmsCalls:
             return {"status": "UnlockFailed"}
         if c.tx is not None:
             self.st.stop_transaction(c, "UnlockCommand")
+        c.hold_lock = False
         phys = self.st.model.connector(c.number)
         if phys.locked:
             phys.locked = False

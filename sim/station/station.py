@@ -457,6 +457,8 @@ class StationSimulator:
         c.finishing = False
         if c.tx is None:
             return
+        if not self.cfg.fixed_cable and not self.key_bool("UnlockConnectorOnEVSideDisconnect"):
+            c.hold_lock = True
         stop = self.key_bool("StopTransactionOnEVSideDisconnect")
         if stop or self.fault("ev_disconnect_always_stops"):
             self.stop_transaction(c, "EVDisconnected")
@@ -474,7 +476,7 @@ class StationSimulator:
             if phys.contactor_closed != want_contactor:
                 phys.contactor_closed = want_contactor
         if not self.cfg.fixed_cable:
-            want_lock = phys.plugged and (c.tx is not None)
+            want_lock = (phys.plugged and c.tx is not None) or c.hold_lock
             if phys.locked != want_lock and not (self.cfg.lock_fails and phys.locked):
                 phys.locked = want_lock
 
