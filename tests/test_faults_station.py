@@ -4,13 +4,19 @@ For a fault (`bench sim --fault NAME`, via `bench run --fault NAME`) the case na
 FAIL with a message naming the non-conformance; the conformant station passes the same cases.
 A fault whose cases are not written yet is skipped with that reason: add its row to CAUGHT_BY
 when its case lands.
+
+The runs are independent processes (own ports, own pcscd) that mostly wait on the station's
+timers, so they run a few at a time; each parametrised test then judges its own run.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 from test_plans_framework import case_markers
-from test_plans_support import bench_run, fast_plan
+from test_plans_support import BenchRunResult, bench_run, fast_plan
 
 from sim.station.faults import FAULTS
 
@@ -23,18 +29,43 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "wrong_stop_reason": ("TC_012_CS", "expected StopTransaction reason Remote; the station "
                                        "sent reason Local"),
     "meter_interval_12s": ("TC_070_CS", "meter_values.sample_interval_error"),
+    "clock_aligned_off_boundary": ("TC_071_CS", "meter_values.clock_alignment_offset"),
     "no_connector0_status": ("TC_001_CS", "StatusNotification (connectorId=0)"),
     "heartbeat_wrong_interval": ("TC_001_CS", "heartbeat.period"),
     "invalid_boot_notification": ("TC_001_CS", "valid against the OCPP 1.6 schema"),
-    "clock_aligned_off_boundary": ("TC_071_CS", "meter_values.clock_alignment_offset"),
     "availability_not_persisted": ("TC_013_CS", "expected StatusNotification(connector 1, "
                                                 "Unavailable); the station sent status Available"),
 }
+CONFORMANT = "(conformant)"
+PARALLEL_RUNS = 5
 
 
 @pytest.fixture
 def real_parts(pcscd_binary, vpcd_driver):
+    """Requested before fault_runs: a missing part skips (fails in CI) before any run."""
     return pcscd_binary, vpcd_driver
+
+
+@pytest.fixture(scope="module")
+def fault_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
+    """Every run of this module: one per fault in CAUGHT_BY, one of the conformant station."""
+    # the conformant run is the longest (every case): it starts first
+    jobs: dict[str, list[str]] = {
+        CONFORMANT: ["--cases", ",".join(sorted({c for c, _ in CAUGHT_BY.values()}))]}
+    jobs.update({fault: ["--cases", case, "--fault", fault]
+                 for fault, (case, _) in CAUGHT_BY.items()})
+
+    # tmp_path_factory is not thread-safe: make the folders here
+    folders: dict[str, Path] = {n: tmp_path_factory.mktemp(n.strip("()")) for n in jobs}
+
+    def run(name: str) -> BenchRunResult:
+        tmp = folders[name]
+        return bench_run(tmp, "--plan", str(fast_plan(tmp)), *jobs[name], "--no-reports",
+                         timeout=240)
+
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        futures = {name: pool.submit(run, name) for name in jobs}
+    return {name: f.result() for name, f in futures.items()}
 
 
 def _params() -> list:
@@ -52,22 +83,21 @@ def _params() -> list:
 
 
 @pytest.mark.parametrize("fault", _params())
-def test_fault_is_caught(fault: str, tmp_path, real_parts) -> None:
+def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunResult]) -> None:
     case, text = CAUGHT_BY[fault]
     assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
-    res = bench_run(tmp_path, "--plan", str(fast_plan(tmp_path)), "--cases", case,
-                    "--fault", fault, "--no-reports")
-    assert res.rc == 1, res.stdout + res.stderr
+    res = fault_runs[fault]
     v = res.verdicts()[case]
     assert v["verdict"] == "FAIL", v
     assert text in v["message"], v["message"]
+    assert res.rc == 1, res.stdout + res.stderr
 
 
-def test_conformant_station_passes_the_cases_that_catch_faults(tmp_path, real_parts) -> None:
-    cases = sorted({case for case, _ in CAUGHT_BY.values()})
-    res = bench_run(tmp_path, "--plan", str(fast_plan(tmp_path)), "--cases", ",".join(cases),
-                    "--no-reports")
+def test_conformant_station_passes_the_cases_that_catch_faults(
+        real_parts, fault_runs: dict[str, BenchRunResult]) -> None:
+    res = fault_runs[CONFORMANT]
     verdicts = res.verdicts()
+    cases = sorted({case for case, _ in CAUGHT_BY.values()})
     assert {c: verdicts[c]["verdict"] for c in cases} == dict.fromkeys(cases, "PASS"), \
         {c: verdicts[c]["message"] for c in cases}
     assert res.rc == 0
