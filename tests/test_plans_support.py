@@ -114,7 +114,7 @@ power_off_s = 0.5
 connection_timeout_s = 6
 interval_tolerance_s = 0.25
 max_time_deviation_s = 1
-clock_aligned_data_interval_s = 5
+clock_aligned_data_interval_s = 3
 message_timeout_s = 4
 boot_timeout_s = 8
 """

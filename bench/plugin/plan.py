@@ -30,8 +30,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
 }
 
-_PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "duration_s", "settings",
-              "sim_settings", "exclude")
+_PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "sim_settings",
+              "exclude")
 
 
 class PlanError(ValueError):
@@ -47,7 +47,6 @@ class Plan:
     cases: list[str] = field(default_factory=list)  # empty: every case of the suites
     exclude: list[str] = field(default_factory=list)
     repeat: int = 1
-    duration_s: float | None = None  # soak: run the selection again until this much time passed
     settings: dict[str, Any] = field(default_factory=dict)
     sim_settings: dict[str, Any] = field(default_factory=dict)
 
@@ -55,7 +54,7 @@ class Plan:
         return {
             "name": self.name, "path": str(self.path) if self.path else None,
             "description": self.description, "suites": self.suites, "cases": self.cases,
-            "exclude": self.exclude, "repeat": self.repeat, "duration_s": self.duration_s,
+            "exclude": self.exclude, "repeat": self.repeat,
             "settings": self.settings, "sim_settings": self.sim_settings,
         }
 
@@ -90,7 +89,7 @@ def load_plan(name_or_path: str | Path) -> Plan:
         description=str(data.get("description", "")), suites=list(suites),
         cases=[c.upper() for c in data.get("cases", [])],
         exclude=[c.upper() for c in data.get("exclude", [])], repeat=repeat,
-        duration_s=data.get("duration_s"), settings=dict(data.get("settings", {})),
+        settings=dict(data.get("settings", {})),
         sim_settings=dict(data.get("sim_settings", {})),
     )
 

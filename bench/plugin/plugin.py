@@ -30,7 +30,7 @@ from bench.plugin.applicability import not_applicable_reason
 from bench.plugin.context import BenchContext, Case, describe_measurement
 from bench.plugin.maintenance import run_maintenance, wait_connected
 from bench.plugin.prestate import apply_case_config, resolve_config
-from bench.plugin.verdicts import Blocked, classify, describe
+from bench.plugin.verdicts import BenchFault, Blocked, classify, describe
 from bench.record import Verdict, VerdictRecord
 
 _NA = "N/A: "
@@ -170,8 +170,12 @@ class BenchPlugin:
             pytest.skip(f"{_BLOCKED}{exc.cause}: {exc}")
 
     def _check_prerequisites(self, case_id: str, options: dict[str, Any]) -> None:
-        if options.get("boot_case") and self.ctx.station is not None:
+        if options.get("boot_case") and self.ctx.station is not None \
+                and not getattr(self.ctx.bench, "broken", None):
             return  # it power-cycles the station and judges the boot itself
+        broken = getattr(self.ctx.bench, "broken", None)
+        if broken:  # an instrument fault left the rig unknown: fail fast, name the cause
+            raise BenchFault(f"the bench is broken by an earlier instrument fault: {broken}")
         if self.ctx.boot_error or self.ctx.station is None:
             failed_boot_cases = [c for c in self._boot_cases_run if
                                  self.ctx.outcomes.get(c) != Verdict.PASS]
@@ -258,6 +262,9 @@ class BenchPlugin:
         self.ctx.record.sync()
         self.verdicts.append(rec)
         self.ctx.outcomes[state.case_id] = verdict
+        if verdict == Verdict.FAIL and "first_failure" not in self.ctx.record.meta:
+            # which case first caught the station out (nightly triage starts there)
+            self.ctx.record.update_meta(first_failure=state.case_id)
         if state.options.get("boot_case"):
             self._boot_cases_run.append(state.case_id)
             if verdict == Verdict.PASS and self.ctx.boot_error:

@@ -1,6 +1,7 @@
 """Soak: repeated charging sessions (plug-in first, remote stop), with the statistics of every
 sampled MeterValues interval and the station's energy against the reference meter over the
-same window. `soak_sessions` and `soak_session_s` come from the plan."""
+same window. From the plan: `soak_sessions` sessions of `soak_session_s` each, or, when
+`soak_duration_s` > 0, as many sessions as fit in that time."""
 
 import time
 
@@ -27,9 +28,15 @@ pytestmark = pytest.mark.octt(
 
 async def test_soak_charging(case, station, bench):
     sessions, seconds = int(case.setting("soak_sessions")), float(case.setting("soak_session_s"))
+    duration = float(case.ctx.settings.get("soak_duration_s", 0))
     interval = float(case.setting("meter_value_sample_interval_s"))
     periods, errors, deviations, station_wh, reference_wh, evidence = [], [], [], [], [], []
-    for i in range(1, sessions + 1):
+    ends = time.monotonic() + duration
+    if duration > 0:
+        sessions = max(1, int(duration // (seconds + 5)))  # shown as "i/N"; time decides
+    i = 0
+    while (i < sessions) if duration <= 0 else (i == 0 or time.monotonic() < ends):
+        i += 1
         with case.step(f"session {i}/{sessions}: reference meter window opens"):
             await bench.energy_window_start(case.connector)
         session = await charging(case)
