@@ -105,7 +105,10 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
                       station: dict[str, Any] | None = None, faults: set[str] | None = None,
                       heartbeat_s: int = 60, boot: bool = True,
                       store: PersistentStore | None = None,
-                      overrides: dict[str, Any] | None = None) -> AsyncIterator[Rig]:
+                      overrides: dict[str, Any] | None = None,
+                      allowed_findings: frozenset[str] = frozenset()) -> AsyncIterator[Rig]:
+    """A booted station on the bench's CSMS. On exit, any finding of the CSMS about the
+    station (a schema-invalid frame, a broken answer...) fails the test unless allowed."""
     record = RunRecord.create(tmp_path / "runs", "station-test")
     settings = CsmsSettings(port=0, any_station=True, cards=dict(CARDS),
                             heartbeat_interval_s=heartbeat_s, response_timeout_s=5.0,
@@ -134,6 +137,8 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
         if boot:
             await csms.wait_for_station(STATION_ID, timeout=10)
         yield rig
+        findings = [f for f in session.findings if f["code"] not in allowed_findings]
+        assert not findings, f"the CSMS found non-conformances: {findings}"
     finally:
         await sim.power_off()
         with contextlib.suppress(Exception):
