@@ -20,14 +20,36 @@ def case_markers() -> dict[str, dict]:
     return {cid: c["keywords"] for cid, c in case_index(load_plan("core")).items()}
 
 
+# catalogue §1.8: what applies to the SmartDC (Core, DC, fixed cable, no cache, no lock, no UPS)
+SMARTDC_APPLICABLE = {
+    "TC_001_CS", "TC_002_CS", "TC_003_CS", "TC_004_1_CS", "TC_004_2_CS", "TC_005_2_CS",
+    "TC_005_3_CS", "TC_068_CS", "TC_069_CS", "TC_010_CS", "TC_011_1_CS", "TC_011_2_CS",
+    "TC_012_CS", "TC_013_CS", "TC_014_CS", "TC_015_CS", "TC_016_CS", "TC_017_2_CS",
+    "TC_018_2_CS", "TC_019_CS", "TC_021_CS", "TC_070_CS", "TC_071_CS", "TC_023_CS",
+    "TC_026_CS", "TC_027_CS", "TC_028_CS", "TC_031_CS", "TC_032_2_CS", "TC_034_CS",
+    "TC_035_CS", "TC_036_CS", "TC_037_1_CS", "TC_037_2_CS", "TC_037_3_CS", "TC_038_CS",
+    "TC_039_CS", "TC_040_1_CS", "TC_040_2_CS", "TC_041_CS", "TC_062_CS"}
+# N/A, with the word its reason must contain
+SMARTDC_NOT_APPLICABLE = {
+    "TC_005_1_CS": "socket", "TC_017_1_CS": "socket", "TC_018_1_CS": "socket",
+    "TC_024_CS": "socket", "TC_030_CS": "connector_lock", "TC_007_CS": "authorization_cache",
+    "TC_061_CS": "authorization_cache", "TC_032_1_CS": "backup_power"}
+
+
 def test_smartdc_applicability_follows_the_catalogue() -> None:
-    """Fixed cable: the socket cases are N/A with their reason, the others apply (§1.8)."""
+    """With the SmartDC defaults the applicable set is that of catalogue §1.8; the others are
+    N/A with a reason naming the missing feature."""
     rig = sim_rig()
     reasons = {cid: not_applicable_reason(kw.get("requires", ()), rig)
                for cid, kw in case_markers().items()}
-    assert reasons.pop("TC_005_1_CS") == ("requires a socket (no fixed cable): [hardware] "
+    assert reasons.get("TC_005_1_CS") == ("requires a socket (no fixed cable): [hardware] "
                                           "fixed_cable = false")
-    assert reasons and all(r is None for r in reasons.values()), reasons
+    for cid, reason in reasons.items():
+        if cid in SMARTDC_APPLICABLE:
+            assert reason is None, (cid, reason)
+        elif cid in SMARTDC_NOT_APPLICABLE:
+            assert reason and SMARTDC_NOT_APPLICABLE[cid] in reason, (cid, reason)
+    assert set(reasons) & SMARTDC_APPLICABLE, "no applicable case found"
 
 
 def test_applicability_follows_the_hardware_feature_set() -> None:
