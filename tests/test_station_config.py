@@ -115,3 +115,11 @@ async def test_socket_stays_locked_after_ev_unplug_until_unlock_command(tmp_path
         assert res.get("status") == "Unlocked"
         await asyncio.sleep(0.3)
         assert not rig.model.connector(1).locked
+
+
+def test_station_and_model_must_agree_on_connectors():
+    from sim.model import RigModel
+    from sim.station import StationSimulator
+
+    with pytest.raises(ValueError, match="connectors"):
+        StationSimulator(StationConfig.smartdc(), RigModel(3), None, "ws://127.0.0.1:1/x")

@@ -58,7 +58,7 @@ class Link:
         self.closed = asyncio.Event()
         self.last_activity = asyncio.get_running_loop().time()
 
-    def _touch(self) -> None:
+    def touch(self) -> None:
         self.last_activity = asyncio.get_running_loop().time()
 
     async def _send(self, text: str) -> None:
@@ -68,7 +68,7 @@ class Link:
             await self.ws.send(text)
         except ConnectionClosed as exc:
             raise LinkDown(f"connection to {self.url} closed: {exc}") from exc
-        self._touch()
+        self.touch()
 
     async def call(self, action: str, payload: dict, wait_s: float | None = None) -> dict:
         """Send a CALL, return the CALLRESULT payload; PeerError, CallTimeout or LinkDown."""
@@ -97,7 +97,7 @@ class Link:
         """Read frames until the connection closes."""
         try:
             async for raw in self.ws:
-                self._touch()
+                self.touch()
                 self._on_frame(raw if isinstance(raw, str) else raw.decode("utf-8", "replace"))
         except ConnectionClosed:
             pass

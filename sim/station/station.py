@@ -45,6 +45,10 @@ class StationSimulator:
                  store: PersistentStore | None = None, time_scale: float = 1.0) -> None:
         self.cfg, self.model, self.card_source, self.url = cfg, model, card_source, csms_url
         self.faults = check_fault_names(set(faults))
+        model_connectors = len(getattr(model, "connectors", [])) or cfg.connectors
+        if model_connectors != cfg.connectors:
+            raise ValueError(f"station config has {cfg.connectors} connectors, the rig model "
+                             f"{model_connectors}")
         self.store = store if store is not None else PersistentStore(None)
         self.time_scale = time_scale
         self.calls = CsmsCalls(self)
@@ -385,7 +389,7 @@ class StationSimulator:
                 await link.call("Heartbeat", {})
             except (PeerError, CallTimeout) as exc:
                 log.warning("station: Heartbeat failed: %s", exc)
-                link._touch()
+                link.touch()
 
     # --- physics and status ------------------------------------------------------------
 
