@@ -444,6 +444,8 @@ class StationSimulator:
             c.was_plugged = plugged
             if not plugged:
                 self._on_unplug(c)
+        if c.pending is not None and not (c.operative and self.station_operative):
+            c.pending = None  # made Unavailable before the plug came
         if c.pending is not None:
             if plugged and c.tx is None:
                 self._start_transaction(c)
