@@ -383,7 +383,7 @@ class StationSimulator:
             idle = self._now() - link.last_activity
             wait = self._s(interval) - idle
             if wait > 0:
-                await asyncio.sleep(wait)
+                await asyncio.sleep(min(wait, 1.0))  # short naps: a new interval applies soon
                 continue
             try:
                 await link.call("Heartbeat", {})
