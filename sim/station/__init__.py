@@ -3,7 +3,25 @@
     cfg = StationConfig.smartdc()                   # or StationConfig.load(path, base=cfg)
     st = StationSimulator(cfg, model, card_source, csms_url, faults={...},
                           store=PersistentStore(path_or_None))
-    await st.run()          # until power_off()
+    task = asyncio.create_task(st.run())  # connects, boots, serves, reconnects
+    st.status()                           # connection, boot status, per-connector status
+    st.add_status_listener(fn)            # fn(connector, status, errorCode) per StatusNotification
+    await st.power_off()                  # mains cut; run() returns; run() again = power on
+
+Station TOML (overrides of the SmartDC defaults):
+
+    [station]                 # fields of StationConfig
+    connectors = 2
+    fixed_cable = false       # a socket with a lock
+    authorization_cache = true
+    backup_power = true
+    [keys]                    # configuration keys: a value, or a table
+    HeartbeatInterval = 60
+    MyVendorKey = { value = "x", readonly = true, reboot_required = false }
+
+Modules: config/keys (what the station is), store (non-volatile memory), cards (readers),
+link/ocppj (the websocket and OCPP-J), txqueue (transaction messages), connector/meter (state,
+status, meter values), handlers (the CSMS's CALLs), station (the whole), faults (profiles).
 """
 
 from sim.station.cards import CardSource, ManualCardSource, PcscCardSource
