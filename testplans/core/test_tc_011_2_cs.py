@@ -1,0 +1,42 @@
+"""TC_011_2_CS Remote Start Charging Session – Time Out (catalogue §1.1; OL p21).
+
+ConnectionTimeOut=T; GetConfiguration(AuthorizeRemoteTxRequests); RemoteStartTransaction ->
+Accepted; [Authorize only if AuthorizeRemoteTxRequests=true]; StatusNotification(Preparing);
+no plug: after T StatusNotification(Available), never a StartTransaction.
+Preparing -> Available is measured against T with both bounds (not early, not late).
+"""
+
+from contextlib import nullcontext
+
+import pytest
+
+from testplans.ocpp import check_answer, expect, expect_status, get_config, is_true
+
+pytestmark = pytest.mark.octt(
+    "TC_011_2_CS", "Remote Start Charging Session – Time Out",
+    config={"ConnectionTimeOut": "{connection_timeout_s}"},
+)
+
+
+async def test_tc_011_2_cs(case, station):
+    n, card = case.connector, case.card()
+    timeout_s = float(case.setting("connection_timeout_s"))
+    authorize_remote = is_true((await get_config(case, "AuthorizeRemoteTxRequests"))
+                               ["AuthorizeRemoteTxRequests"])
+    no_authorize = nullcontext() if authorize_remote else station.forbid("Authorize")
+    with no_authorize, station.forbid("StartTransaction"):
+        with case.step(f"RemoteStartTransaction(connector {n}, {card.uid}); no EV plugged"):
+            res = await station.call("RemoteStartTransaction", {"connectorId": n,
+                                                                "idTag": card.uid})
+            check_answer(case, res, "Accepted", "RemoteStartTransaction")
+            if authorize_remote:
+                await expect(case, "Authorize", {"idTag": card.uid}, after=res.sent_mono_ns)
+            preparing = await expect_status(case, n, "Preparing", after=res.sent_mono_ns)
+
+        with case.step(f"ConnectionTimeOut {timeout_s:g} s: back to Available, no transaction"):
+            available = await expect_status(
+                case, n, "Available", after=preparing.mono_ns + 1,
+                within=timeout_s + float(case.setting("interval_tolerance_s")) + case.timeout)
+    case.measure("remote_start.connection_timeout",
+                 (available.mono_ns - preparing.mono_ns) / 1e9,
+                 evidence=[preparing.seq, available.seq])

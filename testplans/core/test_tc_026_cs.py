@@ -1,0 +1,32 @@
+"""TC_026_CS Remote Start Transaction – Rejected (catalogue §1.1; OL p39).
+
+LocalPreAuthorize=false; Charging; RemoteStartTransaction on the busy connector -> Rejected;
+the running transaction goes on (no StopTransaction, no second StartTransaction).
+"""
+
+import asyncio
+
+import pytest
+
+from testplans.ocpp import check_answer
+from testplans.states import charging
+
+pytestmark = pytest.mark.octt(
+    "TC_026_CS", "Remote Start Transaction – Rejected",
+    requires=("instrument:ev", "instrument:card"), config={"LocalPreAuthorize": "false"},
+)
+
+WATCH_S = 2.0  # how long the running transaction is watched after the rejected start
+
+
+async def test_tc_026_cs(case, station):
+    session = await charging(case)
+    n = session.connector
+    with case.step(f"RemoteStartTransaction on busy connector {n}: Rejected"), \
+            station.forbid("StartTransaction"), \
+            station.forbid("StopTransaction", {"transactionId": session.transaction_id}):
+        res = await station.call("RemoteStartTransaction",
+                                 {"connectorId": n, "idTag": case.card().uid})
+        check_answer(case, res, "Rejected", "RemoteStartTransaction")
+        await asyncio.sleep(WATCH_S)
+    case.passed(f"transaction {session.transaction_id} kept running for {WATCH_S:g} s")
