@@ -39,9 +39,10 @@ async def test_tc_071_cs(case):
             after = mv.mono_ns + 1
     evidence = [m.seq for m in samples]
     case.measure("meter_values.clock_alignment_offset", series=offsets, evidence=evidence)
-    case.measure("meter_values.clock_aligned_interval", series=intervals_s(samples), unit="s",
-                 evidence=evidence, description="Time between consecutive Sample.Clock "
-                 "MeterValues (socket stamps); for information")
+    periods = intervals_s(samples)
+    case.measure("meter_values.clock_aligned_interval", series=periods, evidence=evidence)
+    case.measure("meter_values.clock_aligned_interval_error",
+                 series=[abs(p - interval) for p in periods], evidence=evidence)
 
 
 def check_aligned(case, mv, wanted, interval):
