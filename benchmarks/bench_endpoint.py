@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import resource
 import sys
@@ -21,94 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import BENCHMARKS, Child, cpu_times, percentile
 
 from bench.csms import Csms, CsmsSettings
 from bench.record import RunRecord
-
-BOOT = {"chargePointVendor": "Bench", "chargePointModel": "Load"}
-CALLS = [
-    ("Heartbeat", {}),
-    ("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging",
-                            "timestamp": "2026-11-23T10:00:00Z"}),
-    ("MeterValues", {"connectorId": 1, "transactionId": 1, "meterValue": [{
-        "timestamp": "2026-11-23T10:00:00Z", "sampledValue": [
-            {"value": "1234.5", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
-            {"value": "22000", "measurand": "Power.Active.Import", "unit": "W"}]}]}),
-    ("Authorize", {"idTag": "04A1B2C3D4E5F6"}),
-]
-
-
-def cpu_times() -> tuple[int, int]:
-    """(steal, total) jiffies of all CPUs: steal = time the hypervisor gave to others."""
-    try:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return 0, 0
-    return (fields[7] if len(fields) > 7 else 0), sum(fields)
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    s = sorted(values)
-    pos = (len(s) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-# -- the station side (separate process) ---------------------------------------------------------
-
-async def _station(url: str, sid: str, go: asyncio.Event, stop_at: list[float],
-                   rtts: list[float], ready: asyncio.Queue, interval: float | None,
-                   offset: float) -> int:
-    from websockets.asyncio.client import connect
-
-    async with connect(f"{url}/{sid}", subprotocols=["ocpp1.6"], proxy=None,
-                       compression=None, ping_interval=None, max_queue=None) as ws:
-        await ws.send(json.dumps([2, "b", "BootNotification", BOOT]))
-        await ws.recv()
-        await ready.put(sid)
-        await go.wait()
-        n = 0
-        loop = asyncio.get_running_loop()
-        next_t = loop.time() + offset
-        while time.monotonic() < stop_at[0]:
-            if interval is not None:  # paced: one CALL per interval, no catch-up bursts
-                delay = next_t - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                next_t = max(next_t + interval, loop.time())
-            action, payload = CALLS[n % len(CALLS)]
-            frame = json.dumps([2, f"{sid}-{n}", action, payload])
-            t0 = time.perf_counter_ns()
-            await ws.send(frame)
-            await ws.recv()
-            rtts.append((time.perf_counter_ns() - t0) / 1e6)
-            n += 1
-        return n
-
-
-async def client_main(url: str, stations: int, seconds: float, rate: float) -> None:
-    """rate: total CALL/s offered by all stations together; 0 = closed loop (saturation)."""
-    interval = stations / rate if rate > 0 else None
-    go = asyncio.Event()
-    ready: asyncio.Queue[str] = asyncio.Queue()
-    stop_at = [0.0]
-    rtts: list[float] = []
-    tasks = [asyncio.create_task(_station(
-        url, f"LOAD{i:03d}", go, stop_at, rtts, ready, interval,
-        (interval or 0) * i / stations)) for i in range(stations)]
-    for _ in range(stations):
-        await asyncio.wait_for(ready.get(), 30)
-    print("READY", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # GO
-    stop_at[0] = time.monotonic() + seconds
-    go.set()
-    counts = await asyncio.wait_for(asyncio.gather(*tasks), seconds + 30)
-    print(json.dumps({"calls": sum(counts), "rtt_p50_ms": percentile(rtts, 0.5),
-                      "rtt_p99_ms": percentile(rtts, 0.99)}), flush=True)
-
 
 # -- the endpoint side ---------------------------------------------------------------------------
 
@@ -118,34 +36,24 @@ async def run_case(stations: int, seconds: float, rate: float, runs_dir: Path,
     csms = Csms(CsmsSettings(port=0, any_station=True, latency_probe=True,
                              ping_interval_s=None), record)
     await csms.start()
-    # --pin: endpoint on CPU 0, stations on CPU 1, so a station waking up on the endpoint's
-    # CPU does not preempt the endpoint inside its socket write
-    prefix = ["taskset", "-c", "1"] if pin else []
-    proc = await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, __file__, "--client", csms.url, str(stations), str(seconds),
-        str(rate),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    # --pin: endpoint on CPU 0, stations to CPU 1, so a station waking up on the endpoint's
+    # CPU does not preempt the endpoint inside its socket write. The stations: benchmarks/
+    # _load.py with the endpoint mix (Heartbeat, StatusNotification, MeterValues, Authorize).
+    load = await Child.start(f"load ({stations} stations)", str(BENCHMARKS / "_load.py"),
+                             csms.url, str(stations), "--mix", "endpoint", "--rate", str(rate),
+                             cpu=1 if pin else None)
     try:
-        async with asyncio.timeout(60):
-            line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
-            if line.strip() != "READY":
-                raise RuntimeError(f"station process did not get ready: {line!r}")
+        await load.expect("READY ", 60)
         assert csms.latency is not None
         csms.latency.clear()
         usage0, cpu0 = resource.getrusage(resource.RUSAGE_SELF), cpu_times()
         t0 = time.monotonic()
-        proc.stdin.write(b"GO\n")  # type: ignore[union-attr]
-        await proc.stdin.drain()  # type: ignore[union-attr]
-        async with asyncio.timeout(seconds + 60):
-            out = json.loads((await proc.stdout.readline()).decode())  # type: ignore[union-attr]
-            await proc.wait()
+        await load.send(f"GO {seconds}")
+        out = json.loads(await load.expect("RESULT ", seconds + 60))
         elapsed = time.monotonic() - t0
         usage1, cpu1 = resource.getrusage(resource.RUSAGE_SELF), cpu_times()
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await load.close()
         await csms.stop()
         record.close()
     samples = csms.latency_samples()
@@ -214,13 +122,7 @@ def main() -> int:
     p.add_argument("--keep-runs", type=Path, help="keep the run directories here")
     p.add_argument("--pin", action="store_true",
                    help="pin the endpoint to CPU 0 and the stations to CPU 1 (needs taskset)")
-    p.add_argument("--client", nargs=4, metavar=("URL", "N", "SECONDS", "RATE"),
-                   help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.client:
-        url, n, s, rate = args.client
-        asyncio.run(client_main(url, int(n), float(s), float(rate)))
-        return 0
     return asyncio.run(bench_main(args.stations, args.seconds, args.rate, args.keep_runs,
                                   args.pin))
 
