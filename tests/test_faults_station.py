@@ -20,7 +20,7 @@ from test_plans_support import BenchRunResult, bench_run, fast_plan
 
 from sim.station.faults import FAULTS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # the runs start in one fixture
 
 # fault -> (the case that catches it, text its FAIL message must contain)
 CAUGHT_BY: dict[str, tuple[str, str]] = {
