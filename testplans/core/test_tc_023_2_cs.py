@@ -1,0 +1,20 @@
+"""TC_023_2_CS Start Charging Session – Authorize expired (catalogue §1.1; OL p37, TC_023_CS).
+
+MinimumStatusDuration=10, LocalPreAuthorize=true; card (<Configured expired IdTag>) -> Authorize
+-> the bench answers Expired; PLUG -> StatusNotification(Preparing); the station never starts a
+transaction. The flow is TC_023_1_CS's.
+"""
+
+import pytest
+
+from testplans.core.test_tc_023_1_cs import refused_card_no_start
+
+pytestmark = pytest.mark.octt(
+    "TC_023_2_CS", "Start Charging Session – Authorize expired",
+    requires=("instrument:ev", "instrument:card"),
+    config={"MinimumStatusDuration": "10", "LocalPreAuthorize": "true"},
+)
+
+
+async def test_tc_023_2_cs(case):
+    await refused_card_no_start(case, "expired", "Expired")

@@ -1,0 +1,20 @@
+"""TC_023_3_CS Start Charging Session – Authorize blocked (catalogue §1.1; OL p37, TC_023_CS).
+
+MinimumStatusDuration=10, LocalPreAuthorize=true; card (<Configured blocked IdTag>) -> Authorize
+-> the bench answers Blocked; PLUG -> StatusNotification(Preparing); the station never starts a
+transaction. The flow is TC_023_1_CS's.
+"""
+
+import pytest
+
+from testplans.core.test_tc_023_1_cs import refused_card_no_start
+
+pytestmark = pytest.mark.octt(
+    "TC_023_3_CS", "Start Charging Session – Authorize blocked",
+    requires=("instrument:ev", "instrument:card"),
+    config={"MinimumStatusDuration": "10", "LocalPreAuthorize": "true"},
+)
+
+
+async def test_tc_023_3_cs(case):
+    await refused_card_no_start(case, "blocked", "Blocked")
