@@ -199,7 +199,8 @@ class Run:
         return keys
 
     def _start_sim(self, csms_url: str) -> dict[str, Any]:
-        endpoints_file = self.record.path / "sim-endpoints.json"
+        # absolute: the sim runs in the repository, the bench in the caller's folder
+        endpoints_file = (self.record.path / "sim-endpoints.json").resolve()
         log_path = self.record.path / "sim.log"
         cmd = [sys.executable, "-m", "bench.cli", "sim", "--rig", str(self.rig.path.resolve()),
                "--ephemeral", "--csms-url", csms_url, "--endpoints-file", str(endpoints_file)]
