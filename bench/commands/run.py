@@ -68,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench run: --fault works only with a simulated rig ({args.rig} has no "
               "[simulator] table)", file=sys.stderr)
         return EXIT_USAGE
+    if args.fault:
+        from sim.station.faults import check_fault_names
+
+        try:
+            check_fault_names(args.fault)
+        except ValueError as exc:
+            print(f"bench run: --fault: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.repeat is not None and args.repeat < 1:
         print("bench run: --repeat must be >= 1", file=sys.stderr)
         return EXIT_USAGE

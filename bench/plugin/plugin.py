@@ -157,7 +157,9 @@ class BenchPlugin:
         item.stash[_STATE] = state
         self.ctx.record.current_case = case_id
         if self.ctx.progress:
-            self.ctx.progress(case_id, "start")
+            callspec = getattr(item, "callspec", None)
+            n = callspec.params.get("bench_attempt") if callspec else None
+            self.ctx.progress(case_id, f"start (run {n}/{self.repeat})" if n else "start")
         reason = not_applicable_reason(options.get("requires", ()), self.ctx.rig,
                                        self.ctx.station_config)
         if reason:

@@ -22,7 +22,7 @@ class Progress:
 
     def __call__(self, case: str, step: str) -> None:
         now = time.monotonic()
-        if step == "start":
+        if step.startswith("start"):
             self.case_start = now
         verdict = step.split(":", 1)[0]
         if verdict in ("PASS", "FAIL", "ERROR", "N/A", "BLOCKED"):
