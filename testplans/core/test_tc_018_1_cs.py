@@ -1,0 +1,41 @@
+"""TC_018_1_CS Unlock Connector – With Charging Session (Not fixed cable) (catalogue §1.1;
+OL p30). Requires a socket.
+
+Charging; UnlockConnector -> Unlocked; StopTransaction (reason UnlockCommand) and
+StatusNotification(Finishing), either order (catalogue §0.1); the cable is taken out ->
+StatusNotification(Available).
+"""
+
+import time
+
+import pytest
+
+from testplans.ocpp import check_answer, expect_any_order, expect_status
+from testplans.states import charging
+
+pytestmark = pytest.mark.octt(
+    "TC_018_1_CS", "Unlock Connector – With Charging Session (Not fixed cable)",
+    requires=("socket", "instrument:ev", "instrument:card"),
+)
+
+
+async def test_tc_018_1_cs(case, station, bench):
+    session = await charging(case)
+    n, tx = session.connector, session.transaction_id
+
+    with case.step(f"UnlockConnector({n}): Unlocked"):
+        res = await station.call("UnlockConnector", {"connectorId": n})
+        check_answer(case, res, "Unlocked", "UnlockConnector")
+    with case.step("StopTransaction(reason UnlockCommand) and StatusNotification(Finishing)"):
+        stop, _ = await expect_any_order(
+            case, ("StopTransaction", {"transactionId": tx}),
+            ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
+            after=res.sent_mono_ns)
+        reason = stop.payload.get("reason", "Local")
+        case.check(reason == "UnlockCommand", "StopTransaction reason UnlockCommand",
+                   f"sent reason {reason} (seq {stop.seq})")
+
+    with case.step("the cable is taken out: Available"):
+        before = time.monotonic_ns()
+        await bench.unplug(n)
+        await expect_status(case, n, "Available", after=before)

@@ -1,0 +1,61 @@
+"""TC_018_2_CS Unlock Connector – With Charging Session (Fixed cable) (catalogue §1.1;
+PW id, EV `..._with_charging_session_fixed_cable`; steps INF). Requires a fixed cable.
+
+Charging; UnlockConnector -> NotSupported; the transaction goes on (no StopTransaction, the
+connector stays Charging); then the bench ends it: RemoteStopTransaction -> Accepted,
+StopTransaction (reason Remote) and StatusNotification(Finishing), either order; UNPLUG-EV ->
+StatusNotification(Available).
+"""
+
+import asyncio
+import time
+
+import pytest
+
+from testplans.ocpp import check_answer, expect_any_order, expect_status
+from testplans.states import charging
+
+pytestmark = pytest.mark.octt(
+    "TC_018_2_CS", "Unlock Connector – With Charging Session (Fixed cable)",
+    requires=("fixed_cable", "instrument:ev", "instrument:card"),
+)
+
+HOLD_S = 2.0  # the transaction must still run this long after the UnlockConnector answer
+
+
+async def test_tc_018_2_cs(case, station, bench):
+    session = await charging(case)
+    n, tx = session.connector, session.transaction_id
+
+    with case.step(f"UnlockConnector({n}): NotSupported, the transaction goes on"):
+        res = await station.call("UnlockConnector", {"connectorId": n})
+        check_answer(case, res, "NotSupported", "UnlockConnector")
+        await asyncio.sleep(HOLD_S)
+        stops = [m for m in station.received("StopTransaction")
+                 if m.mono_ns >= res.sent_mono_ns and m.payload.get("transactionId") == tx]
+        case.check(not stops, f"transaction {tx} to go on after UnlockConnector (fixed cable)",
+                   "stopped it: " + ", ".join(f"StopTransaction seq {m.seq} reason "
+                                              f"{m.payload.get('reason', 'Local')}"
+                                              for m in stops))
+        changes = [m for m in station.received("StatusNotification")
+                   if m.mono_ns >= res.sent_mono_ns and m.payload.get("connectorId") == n
+                   and m.payload.get("status") != "Charging"]
+        case.check(not changes, f"connector {n} to stay Charging",
+                   "reported " + ", ".join(f"{m.payload.get('status')} (seq {m.seq})"
+                                           for m in changes))
+
+    with case.step(f"RemoteStopTransaction({tx}): StopTransaction(Remote) and Finishing"):
+        res = await station.call("RemoteStopTransaction", {"transactionId": tx})
+        check_answer(case, res, "Accepted", "RemoteStopTransaction")
+        stop, _ = await expect_any_order(
+            case, ("StopTransaction", {"transactionId": tx}),
+            ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
+            after=res.sent_mono_ns)
+        reason = stop.payload.get("reason", "Local")
+        case.check(reason == "Remote", "StopTransaction reason Remote",
+                   f"sent reason {reason} (seq {stop.seq})")
+
+    with case.step("unplug the EV: Available"):
+        before = time.monotonic_ns()
+        await bench.unplug(n)
+        await expect_status(case, n, "Available", after=before)
