@@ -71,6 +71,7 @@ class PcscCardSource:
     def __init__(self, reader: str) -> None:
         self.reader = reader
         self._conn = None
+        self._reader = None
         self._missing_logged = False
 
     def _where(self) -> str:
@@ -79,23 +80,26 @@ class PcscCardSource:
 
     def _read_uid(self) -> str | None:
         from smartcard.Exceptions import CardConnectionException, NoCardException
-        from smartcard.System import readers
 
         if self._conn is None:
+            reader = self._find_reader()
+            if reader is None:
+                return None
             try:
-                found = [r for r in readers() if self.reader in str(r)]
-            except Exception as exc:  # pcscd down or restarting
-                self._log_missing(f"listing readers failed: {exc}")
+                conn = reader.createConnection()  # establishes a PC/SC context: release it
+            except CardConnectionException as exc:
+                self._log_missing(f"no PC/SC context: {exc}")
+                self._reader = None
                 return None
-            if not found:
-                self._log_missing("no such reader")
-                return None
-            self._missing_logged = False
-            conn = found[0].createConnection()
             try:
                 conn.connect()
-            except (NoCardException, CardConnectionException):
+            except NoCardException:
+                _release(conn)
                 return None  # no card on the reader
+            except CardConnectionException:
+                _release(conn)
+                self._reader = None  # the reader may have gone: list again next time
+                return None
             self._conn = conn
         try:
             data, sw1, sw2 = self._conn.transmit(GET_UID_APDU)
@@ -106,6 +110,23 @@ class PcscCardSource:
             log.warning("%s: GET UID answered SW %02X%02X", self._where(), sw1, sw2)
             return None
         return bytes(data).hex().upper()
+
+    def _find_reader(self):
+        if self._reader is not None:
+            return self._reader
+        from smartcard.System import readers
+
+        try:
+            found = [r for r in readers() if self.reader in str(r)]
+        except Exception as exc:  # pcscd down or restarting
+            self._log_missing(f"listing readers failed: {exc}")
+            return None
+        if not found:
+            self._log_missing("no such reader")
+            return None
+        self._missing_logged = False
+        self._reader = found[0]
+        return self._reader
 
     def _log_missing(self, why: str) -> None:
         if not self._missing_logged:
@@ -119,9 +140,20 @@ class PcscCardSource:
                 conn.disconnect()
             except Exception:  # already gone with the card
                 pass
+            _release(conn)
 
     async def poll(self) -> str | None:
         return await asyncio.to_thread(self._read_uid)
 
     def close(self) -> None:
         self._drop()
+
+
+def _release(conn) -> None:
+    """Free the connection's PC/SC context (pcscd limits contexts per client)."""
+    release = getattr(conn, "release", None)
+    if release is not None:
+        try:
+            release()
+        except Exception:  # a context already released or a dead pcscd
+            pass
