@@ -65,6 +65,10 @@ def derive_status(c: ConnectorState, phys: Any) -> tuple[str, str]:
     fault = getattr(phys, "fault", None)
     if fault:
         return "Faulted", fault if fault in VALID_ERROR_CODES else "OtherError"
+    if str(getattr(phys, "cp_state", "A")) == "E":
+        # the station measures 0 V on its own CP generator: CP shorted to PE (IEC 61851-1
+        # state E), a hardware fault of the pilot circuit; no dedicated OCPP 1.6 errorCode
+        return "Faulted", "OtherError"
     ev_letter = str(getattr(phys, "cp_state", "A"))[:1]
     if c.tx is not None:
         if c.tx.deauthorized:
