@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from sim.station.cards import CardSource
 from sim.station.config import StationConfig
@@ -246,7 +246,8 @@ class StationSimulator:
                 ws = await connect(self.url, subprotocols=["ocpp1.6"], proxy=None,
                                    open_timeout=self._s(10), ping_interval=None,
                                    close_timeout=2)
-            except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            except (OSError, InvalidHandshake, InvalidURI, TimeoutError, EOFError,
+                    ConnectionClosed) as exc:
                 log.info("station: CSMS %s not reachable (%s); retry in %.1f s",
                          self.url, exc, backoff)
                 await self.sleep(backoff)
