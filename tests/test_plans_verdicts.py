@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 from test_plans_support import plan_env, run_cases
 
+from bench.plugin import BenchPlugin
+from bench.record.reader import load_run
+
 pytest_plugins = ["pytester"]
 
 CASES = '''
@@ -92,3 +95,43 @@ def test_station_that_never_booted_blocks_everything(pytester: pytest.Pytester,
     assert {x["verdict"] for x in others.values()} == {"BLOCKED"}
     assert {x["cause"] for x in others.values()} == {"boot"}
     assert "did not boot" in v["TC_900_CS"]["message"]
+
+
+REPEATED = '''
+import pytest
+
+
+@pytest.mark.octt("TC_960_CS", "repeated")
+async def test_repeated(case, station):
+    res = await station.call("GetConfiguration", {"key": ["HeartbeatInterval"]})
+    case.check(res.error is None, "GetConfiguration answered", "sent a CALLERROR")
+'''
+
+
+def test_repeat_records_every_attempt_and_run_wide_response_times(
+        pytester: pytest.Pytester, tmp_path) -> None:
+    with plan_env(tmp_path) as env:
+        pytester.makepyfile(test_repeated=REPEATED)
+        plugin = BenchPlugin(env.ctx, repeat=3)
+        pytester.runpytest_inprocess("-p", "no:asyncio", "-p", "no:cacheprovider",
+                                     plugins=[plugin])
+        plugin.finalize()
+        run = load_run(env.record.path)
+    assert [(v["case"], v["attempt"], v["verdict"]) for v in run.verdicts] == [
+        ("TC_960_CS", n, "PASS") for n in (1, 2, 3)]
+    rt = next(m for m in run.measurements if m["name"] == "ocpp.response_time.GetConfiguration")
+    assert rt["stats"]["n"] >= 3 and rt["limits"]["high"] == 30 and rt["outcome"] == "PASS"
+    assert rt["case"] is None and "TC_960_CS" in rt["series_index"]
+
+
+def test_a_broken_bench_makes_later_cases_error_with_the_cause(pytester: pytest.Pytester,
+                                                               tmp_path) -> None:
+    class BrokenBench:
+        broken = "ev1 at 127.0.0.1:1502 device 1: no response within 1.0 s"
+
+    with plan_env(tmp_path) as env:
+        env.ctx.bench = BrokenBench()
+        run_cases(pytester, env, test_repeated=REPEATED)
+        v = env.verdicts()["TC_960_CS"]
+    assert v["verdict"] == "ERROR"
+    assert "broken by an earlier instrument fault: ev1 at 127.0.0.1:1502" in v["message"]
