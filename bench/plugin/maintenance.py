@@ -41,6 +41,7 @@ async def run_maintenance(case: Case) -> list[str]:
     station, bench, tracker = ctx.station, ctx.bench, ctx.tracker
     settle = float(ctx.settings["settle_timeout_s"])
     wait = float(ctx.settings["message_timeout_s"])
+    answer = call_deadline_s(ctx)  # how long one CALL of the bench may wait for its answer
     if station is None:
         return notes
     responders = getattr(station, "responders", None)
@@ -59,7 +60,9 @@ async def run_maintenance(case: Case) -> list[str]:
                                      within=wait, after=after)
             tracker.forget_transaction(tx.transaction_id)
 
-    await _step(case, "stop open transactions", stop_transactions, wait + 35, notes)
+    open_count = len(tracker.open_transactions())
+    await _step(case, "stop open transactions", stop_transactions,
+                open_count * (answer + wait) + 5, notes)
 
     if bench is not None:
         async def unplug_all() -> None:
@@ -83,13 +86,14 @@ async def run_maintenance(case: Case) -> list[str]:
                 raise RuntimeError(f"ChangeAvailability(0, Operative) answered "
                                    f"{res.get('status') if res.error is None else res.error}")
 
-    await _step(case, "availability Operative", operative, wait + 5, notes)
+    await _step(case, "availability Operative", operative, answer + 5, notes)
 
     if ctx.rig.hardware.get("authorization_cache"):
-        await _step(case, "cache cleared", lambda: station.call("ClearCache", {}), wait + 5, notes)
+        await _step(case, "cache cleared", lambda: station.call("ClearCache", {}), answer + 5,
+                    notes)
 
     await _step(case, "configuration restored", lambda: restore_case_config(station, case),
-                wait * 2 + 10, notes)
+                (2 + len(case.config_original)) * answer + 10, notes)
 
     async def all_available() -> None:
         deadline = time.monotonic() + settle
@@ -106,3 +110,8 @@ async def run_maintenance(case: Case) -> list[str]:
     await _step(case, "connectors Available", all_available, settle + 5, notes)
     return notes
 
+
+
+def call_deadline_s(ctx: Any) -> float:
+    """The response timeout of one CALL of the bench (the rig's [csms] response_timeout_s)."""
+    return float(getattr(getattr(ctx.rig, "csms", None), "response_timeout_s", 30.0))

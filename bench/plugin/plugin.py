@@ -28,7 +28,7 @@ import pytest
 
 from bench.plugin.applicability import not_applicable_reason
 from bench.plugin.context import BenchContext, Case, describe_measurement
-from bench.plugin.maintenance import run_maintenance, wait_connected
+from bench.plugin.maintenance import call_deadline_s, run_maintenance, wait_connected
 from bench.plugin.prestate import apply_case_config, resolve_config
 from bench.plugin.verdicts import BenchFault, Blocked, classify, describe
 from bench.record import Verdict, VerdictRecord
@@ -118,7 +118,8 @@ class BenchPlugin:
         wanted = resolve_config(state.options.get("config", {}), self.ctx.settings, case.id)
         if wanted:
             self.ctx.run(apply_case_config(self.ctx.station, case, wanted),
-                         timeout=float(self.ctx.settings["message_timeout_s"]) * 4 + 10,
+                         # two GetConfiguration and one ChangeConfiguration per key
+                         timeout=(2 + len(wanted)) * call_deadline_s(self.ctx) + 10,
                          what=f"{case.id} configuration pre-state")
         yield case
         if self.ctx.progress:
