@@ -1,0 +1,94 @@
+"""TC_039_CS Offline Transaction (catalogue §1.1; OL p51).
+
+AllowOfflineTxForUnknownId=true (SmartDC's offline authorisation: no cache, no local list);
+NET−; offline: PLUG, card -> the transaction starts (current flows), card again -> it stops
+(current stops), UNPLUG; NET+ -> StartTransaction (answered Accepted), then StopTransaction
+(reason Local or absent) for the transactionId the bench gave; both timestamps lie in the
+offline window, the start before the stop.
+"""
+
+import asyncio
+import time
+
+import pytest
+
+from bench.plugin import BenchFault
+from testplans.ocpp import bench_utc_at, expect_any_order, station_time
+from testplans.states import check_start_payload, plug_in, swipe
+
+pytestmark = pytest.mark.octt(
+    "TC_039_CS", "Offline Transaction",
+    requires=("offline_auth", "local_stop", "instrument:ev", "instrument:card",
+              "instrument:network"),
+    config={"AllowOfflineTxForUnknownId": "true"},
+)
+
+OFFLINE_S = 6.0  # the network stays down this long: time for the offline steps
+
+
+async def current_flows(case, n: int, flowing: bool) -> int | None:
+    """Poll the EV emulator's measured current until it flows (or stopped); its stamp."""
+    deadline = time.monotonic() + case.timeout
+    while time.monotonic() < deadline:
+        if ((await case.bench.ev_state(n)).measured_current_a > 0.5) == flowing:
+            return time.monotonic_ns()
+        await asyncio.sleep(0.2)
+    return None
+
+
+def given_id(station, start) -> int | None:
+    """The transactionId the bench answered to `start` (the transaction is over by now)."""
+    p = start.payload
+    for tx in [*station.finished_transactions, *station.transactions.values()]:
+        if (tx.connector_id, tx.id_tag, tx.timestamp) == (p.get("connectorId"), p.get("idTag"),
+                                                          p.get("timestamp")):
+            return tx.transaction_id
+    return None
+
+
+async def test_tc_039_cs(case, station, bench):
+    n, card = case.connector, case.card()
+    with case.step(f"network cut for {OFFLINE_S:g} s"):
+        cut = await bench.cut_network(OFFLINE_S)
+    with case.step(f"offline: plug in, present card {card.tag}: the transaction starts"):
+        await plug_in(case, n)
+        await swipe(case, card.tag)
+        case.check(await current_flows(case, n, True) is not None,
+                   "current to flow (transaction started offline)",
+                   f"delivered no current within {case.timeout:g} s")
+    with case.step(f"offline: present card {card.tag} again, unplug: the transaction stops"):
+        await swipe(case, card.tag)
+        case.check(await current_flows(case, n, False) is not None,
+                   "current to stop (transaction stopped offline)",
+                   f"still delivered current after {case.timeout:g} s")
+        await bench.unplug(n)
+    if station.connected:
+        raise BenchFault(f"the station was back online before the offline steps were done "
+                         f"(OFFLINE_S {OFFLINE_S:g} s too short)")
+    with case.step("network restored: the station reconnects"):
+        await bench.restore_network(reconnect_timeout_s=float(case.setting("boot_timeout_s")))
+        back_station = bench_utc_at(station.connected_mono_ns)
+
+    with case.step("queued StartTransaction, then StopTransaction"):
+        start, stop = await expect_any_order(
+            case, ("StartTransaction", {"connectorId": n}), ("StopTransaction", None),
+            after=cut)
+        case.check(start.mono_ns < stop.mono_ns, "the queued StartTransaction before the "
+                   "StopTransaction", f"sent StopTransaction (seq {stop.seq}) before "
+                   f"StartTransaction (seq {start.seq})")
+        check_start_payload(case, start, n, card.uid)
+        tx_id = given_id(station, start)
+        got = stop.payload.get("transactionId")
+        case.check(got == tx_id, f"StopTransaction for transactionId {tx_id} (StartTransaction"
+                   ".conf)", f"sent transactionId {got} (seq {stop.seq})")
+        reason = stop.payload.get("reason", "Local")
+        case.check(reason == "Local", "StopTransaction reason Local (or absent)",
+                   f"sent reason {reason} (seq {stop.seq})")
+    started = station_time(start.payload.get("timestamp", ""))
+    stopped = station_time(stop.payload.get("timestamp", ""))
+    slack = float(case.setting("max_time_deviation_s"))
+    case.check(started is not None and stopped is not None and started <= stopped
+               and (stopped - back_station).total_seconds() <= slack,
+               "start and stop timestamps in the offline window, start first",
+               f"sent start {start.payload.get('timestamp')} and stop "
+               f"{stop.payload.get('timestamp')} (reconnected at {back_station.isoformat()})")
