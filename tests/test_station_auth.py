@@ -82,3 +82,13 @@ async def test_hardware_fault_is_reported_as_faulted(tmp_path: Path):
         assert sn.payload["errorCode"] == "GroundFailure"
         rig.model.connector(2).fault = None
         await rig.cs.expect("StatusNotification", {"connectorId": 2, "status": "Available"}, 5)
+
+
+async def test_cp_shorted_to_pe_is_faulted(tmp_path: Path):
+    async with station_rig(tmp_path) as rig:
+        await rig.cs.expect("StatusNotification", {"connectorId": 2}, 5)
+        rig.model.connector(2).force_e = True
+        sn = await rig.cs.expect("StatusNotification", {"connectorId": 2, "status": "Faulted"}, 5)
+        assert sn.payload["errorCode"] == "OtherError"
+        rig.model.connector(2).force_e = False
+        await rig.cs.expect("StatusNotification", {"connectorId": 2, "status": "Available"}, 5)

@@ -78,9 +78,11 @@ async def test_power_loss_without_backup_ends_the_transaction_after_boot(tmp_pat
 async def test_power_loss_with_backup_power_stops_first(tmp_path: Path):
     async with station_rig(tmp_path, station={"backup_power": True}) as rig:
         await rig.charging(1)
+        rig.model.mains_on = False  # the rig cuts the mains, then tells the station
         await rig.power_off()
         stop = await rig.cs.expect("StopTransaction", within=1)
         assert stop.payload["reason"] == "PowerLoss"
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Finishing"}, 1)
 
 
 async def test_charge_point_unavailable_survives_power_loss(tmp_path: Path):

@@ -60,12 +60,12 @@ class ConnectorState:
     error_sent: str = "NoError"
 
 
-def derive_status(c: ConnectorState, phys: Any) -> tuple[str, str]:
+def derive_status(c: ConnectorState, phys: Any, mains_on: bool = True) -> tuple[str, str]:
     """(status, errorCode) the connector is in, from its state and the physics."""
     fault = getattr(phys, "fault", None)
     if fault:
         return "Faulted", fault if fault in VALID_ERROR_CODES else "OtherError"
-    if str(getattr(phys, "cp_state", "A")) == "E":
+    if str(getattr(phys, "cp_state", "A")) == "E" and mains_on:  # mains off: no generator
         # the station measures 0 V on its own CP generator: CP shorted to PE (IEC 61851-1
         # state E), a hardware fault of the pilot circuit; no dedicated OCPP 1.6 errorCode
         return "Faulted", "OtherError"

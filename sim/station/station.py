@@ -111,11 +111,21 @@ class StationSimulator:
                     self.stop_transaction(c, "PowerLoss")
             if self.online:  # offline, the StopTransaction waits in the journal
                 await self.txq.drained(self._s(self.cfg.reset_flush_s))
+                await self._statuses_sent(self._s(self.cfg.reset_flush_s))
         self._save_journal()
         if self.link is not None:
             self.link.abort()
         if getattr(self, "_off", None) is not None:
             self._off.set()
+
+    async def _statuses_sent(self, within: float) -> None:
+        """Let the physics loop see the last changes, then wait for their StatusNotifications."""
+        await asyncio.sleep(2 * self.physics_poll_s)
+        notices = self._notices
+        if notices is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(within):
+                    await notices.join()
 
     # --- state -------------------------------------------------------------------------
 
@@ -372,6 +382,7 @@ class StationSimulator:
                 self.station_status_confirmed = status
             else:
                 self.connectors[n].status_confirmed = status
+            self._notices.task_done()
 
     async def _heartbeat_loop(self, link: Link) -> None:
         while True:
@@ -395,7 +406,8 @@ class StationSimulator:
     # --- physics and status ------------------------------------------------------------
 
     def _derived(self, c: ConnectorState) -> tuple[str, str]:
-        return derive_status(c, self.model.connector(c.number))
+        return derive_status(c, self.model.connector(c.number),
+                             bool(getattr(self.model, "mains_on", True)))
 
     def _station_status(self) -> str:
         return "Available" if self.station_operative else "Unavailable"
