@@ -1,0 +1,64 @@
+"""TC_032_2_CS Power failure boot charging point – configured to stop transaction(s)
+(catalogue §1.1; OL p44). Requires no back-up power.
+
+Charging; [power off and on] BootNotification; then, in any order: StatusNotification for
+connector 0 and every connector (the others Available; the transaction's connector Finishing,
+Preparing, or Charging when the station resumed the transaction); StopTransaction of the
+transaction with reason PowerLoss, or, when the station resumed it, the driver presents the
+start card and the transaction stops (reason Local); StatusNotification(Finishing) unless
+already reported. The EV stays plugged in throughout.
+"""
+
+import time
+
+import pytest
+
+from testplans.core.test_tc_015_cs import boot_statuses
+from testplans.ocpp import expect, expect_status
+from testplans.states import charging, swipe
+
+pytestmark = pytest.mark.octt(
+    "TC_032_2_CS", "Power failure boot charging point-configured to stop transaction(s)",
+    requires=("not:backup_power", "instrument:mains", "instrument:ev", "instrument:card"),
+)
+
+RESUMED = ("Charging", "SuspendedEV", "SuspendedEVSE")
+
+
+async def test_tc_032_2_cs(case, station, bench):
+    session = await charging(case)
+    n, tid = session.connector, session.transaction_id
+    with case.step("power cycle the station (no back-up power)"):
+        before = time.monotonic_ns()
+        powered = await bench.power_cycle(float(case.setting("power_off_s")))
+    with case.step("BootNotification after power-on"):
+        boot = await expect(case, "BootNotification", after=before,
+                            within=case.setting("boot_timeout_s"))
+        boot_s = (boot.mono_ns - powered) / 1e9
+        case.measure("boot.time_after_power_on", boot_s, evidence=[boot.seq])
+        case.collect("boot.time_after_power_on", boot_s, evidence=boot.seq)
+
+    with case.step(f"after the boot: connector {n} Finishing, Preparing or resumed, the others "
+                   "Available"):
+        statuses = await boot_statuses(case, boot, {n: ("Finishing", "Preparing", *RESUMED)})
+    status = statuses[n].payload.get("status")
+    stopped = any(m.payload.get("transactionId") == tid and m.mono_ns >= boot.mono_ns
+                  for m in station.received("StopTransaction"))
+
+    if status in RESUMED and not stopped:
+        with case.step(f"the transaction resumed ({status}): the driver presents the start card"):
+            swiped, _ = await swipe(case, case.setting("card"))
+            stop = await expect(case, "StopTransaction", {"transactionId": tid}, after=swiped)
+            reason = stop.payload.get("reason", "Local")
+            case.check(reason == "Local", "StopTransaction reason Local (or left out) for the "
+                       "driver's stop", f"sent reason {reason} (seq {stop.seq})")
+    else:
+        with case.step(f"StopTransaction({tid}, reason PowerLoss)"):
+            stop = await expect(case, "StopTransaction", {"transactionId": tid}, after=before)
+            reason = stop.payload.get("reason", "Local")  # absent means Local (OCPP 1.6 §7.47)
+            case.check(reason == "PowerLoss", "StopTransaction reason PowerLoss",
+                       f"sent reason {reason}{'' if 'reason' in stop.payload else ' (left out)'}"
+                       f" (seq {stop.seq})")
+    if status != "Finishing":
+        with case.step(f"StatusNotification(connector {n}, Finishing)"):
+            await expect_status(case, n, "Finishing", after=statuses[n].mono_ns + 1)
