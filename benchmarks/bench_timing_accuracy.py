@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import math
 import random
 import sys
 import tempfile
@@ -44,8 +45,8 @@ from bench.record import RunRecord
 STATION = "TIMING01"
 AIM_MS = 2.0
 # injected delay (ms) -> CALLs; nominal MeterValues interval (ms) -> intervals
-DELAYS = {0: 200, 10: 100, 100: 30, 1000: 10}
-INTERVALS = {100: 50, 1000: 10}
+DELAYS = {0: 150, 10: 80, 100: 20, 1000: 6}
+INTERVALS = {100: 40, 1000: 6}
 UNDELAYED_NS = 100_000
 UNKNOWN_WAIT = 1 << 62
 PROBE_LEAD_MS = 5
@@ -240,12 +241,16 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
                  "|bench part| p99 (undelayed)", "|bench part| max (undelayed)"], irows))
     print(f"\n{machine.describe()}\n")
     for label, call_col, interval_col in (("all samples", 10, 9), ("undelayed samples", 13, 12)):
-        worst_call = max(r[call_col] for r in rows)
-        worst_interval = max(r[interval_col] for r in irows)
+        calls = [r[call_col] for r in rows if not math.isnan(r[call_col])]
+        spans = [r[interval_col] for r in irows if not math.isnan(r[interval_col])]
+        if not calls or not spans:
+            print(f"Aim, {label}: not judged (no such samples in a group; the machine was busy).")
+            continue
+        worst_call, worst_interval = max(calls), max(spans)
         met = worst_call < AIM_MS and worst_interval < AIM_MS
-        print(f"Aim, the bench's part under {AIM_MS:g} ms at p99, {label}: worst p99 "
-              f"{worst_call:.3f} ms (response times), {worst_interval:.3f} ms (intervals): "
-              f"{'met' if met else 'NOT met'}.")
+        print(f"Aim, the bench's part under {AIM_MS:g} ms at p99, {label} (groups that have "
+              f"some): worst p99 {worst_call:.3f} ms (response times), {worst_interval:.3f} ms "
+              f"(intervals): {'met' if met else 'NOT met'}.")
     return 0
 
 
