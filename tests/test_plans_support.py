@@ -117,6 +117,7 @@ max_time_deviation_s = 1
 clock_aligned_data_interval_s = 3
 message_timeout_s = 4
 boot_timeout_s = 8
+settle_timeout_s = 8
 """
 
 
