@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 import time
@@ -128,6 +129,8 @@ async def main_async(url: str, station_id: str, spin_ns: int) -> int:
         if answer[0] != 3 or answer[2].get("status") != "Accepted":
             raise RuntimeError(f"BootNotification at {url}: answered {answer!r}")
         injector = Injector(ws, spin_ns)
+        gc.freeze()  # an instrument: no collector pauses in its stamps (bounded run)
+        gc.disable()
         serving = asyncio.create_task(injector.serve())
         print("READY " + json.dumps({"rq_ns": runqueue_wait_ns()}), flush=True)
         commands = await stdin_lines()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import math
@@ -105,6 +106,41 @@ async def measure_intervals(station: Any,
     return arrivals
 
 
+class GcPauses:
+    """Garbage-collection pauses of this process (the endpoint's): a stamp taken right after
+    one is late by it, and the scheduler does not see it."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, int, int]] = []  # (start ns, end ns, generation)
+        self._start = 0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.monotonic_ns()
+        else:
+            self.pauses.append((self._start, time.monotonic_ns(), info["generation"]))
+
+    def within(self, start_ns: int, end_ns: int) -> int:
+        """ns of GC pause inside [start_ns, end_ns]."""
+        return sum(max(0, min(b, end_ns) - max(a, start_ns)) for a, b, _ in self.pauses)
+
+    def describe(self) -> str:
+        if not self.pauses:
+            return "no garbage collection in the endpoint's process during the run"
+        longest = max(self.pauses, key=lambda p: p[1] - p[0])
+        gen2 = sum(1 for p in self.pauses if p[2] == 2)
+        return (f"{len(self.pauses)} garbage collections in the endpoint's process during the "
+                f"run ({gen2} full), longest {(longest[1] - longest[0]) / 1e6:.2f} ms "
+                f"(generation {longest[2]})")
+
+
 async def _read_runqueue_wait_after(seconds: float) -> tuple[int, int, int]:
     """(counter once the CALL has been sent, counter after `seconds`, monotonic then)."""
     await asyncio.sleep(0)  # the CALL's send runs first
@@ -128,7 +164,7 @@ def injector_waits(stamps: list[dict[str, Any]], baseline: int) -> dict[str, int
 
 
 def delay_rows(results: list[tuple[int, Any, int]], stamps: list[dict[str, Any]],
-               rq_baseline: int) -> tuple[list[list[Any]], list[list[Any]]]:
+               rq_baseline: int, gcs: GcPauses) -> tuple[list[list[Any]], list[list[Any]]]:
     by_id = {s["msg_id"]: s for s in stamps}
     inj_wait = injector_waits(stamps, rq_baseline)
     rows, split_rows = [], []
@@ -143,7 +179,8 @@ def delay_rows(results: list[tuple[int, Any, int]], stamps: list[dict[str, Any]]
             total.append(measured - delay_ms)
             injector.append(hold - delay_ms)
             bench.append(measured - hold)
-            if bench_wait + inj_wait[res.msg_id] < UNDELAYED_NS:
+            gc_ns = gcs.within(res.sent_mono_ns - 1_000_000, res.answered_mono_ns)
+            if bench_wait + gc_ns + inj_wait[res.msg_id] < UNDELAYED_NS:
                 clean.append(measured - hold)
             out.append((s["recv_ns"] - res.sent_mono_ns) / 1e6)
             back.append((res.answered_mono_ns - s["send_ns"]) / 1e6)
@@ -156,7 +193,7 @@ def delay_rows(results: list[tuple[int, Any, int]], stamps: list[dict[str, Any]]
 
 
 def interval_rows(arrivals: list[tuple[int, Any, int]], stamps: list[dict[str, Any]],
-                  rq_baseline: int) -> list[list[Any]]:
+                  rq_baseline: int, gcs: GcPauses) -> list[list[Any]]:
     by_id = {s["msg_id"]: s for s in stamps}
     inj_wait = injector_waits(stamps, rq_baseline)
     rows = []
@@ -171,7 +208,8 @@ def interval_rows(arrivals: list[tuple[int, Any, int]], stamps: list[dict[str, A
             total.append(measured - interval_ms)
             injector.append(sent - interval_ms)
             bench.append(measured - sent)
-            if b0 + b1 + w0 + w1 < UNDELAYED_NS:  # both frames' transits undisturbed
+            gc_ns = gcs.within(a0 - 1_000_000, a1)
+            if b0 + b1 + w0 + w1 + gc_ns < UNDELAYED_NS:  # both transits undisturbed
                 clean.append(measured - sent)
         t, i, b = Summary.of(total), Summary.of(injector), Summary.of(bench)
         ab, ac = Summary.of_abs(bench), Summary.of_abs(clean)
@@ -193,8 +231,9 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
                                          STATION, "--spin-us", str(spin_us))
             inj_baseline = json.loads(await injector.expect("READY ", 60))["rq_ns"]
             station = await csms.wait_for_station(STATION, timeout=30)
-            results = await measure_delays(station, delays)
-            arrivals = await measure_intervals(station, intervals)
+            with GcPauses() as gcs:
+                results = await measure_delays(station, delays)
+                arrivals = await measure_intervals(station, intervals)
             machine.stop()
             rq_bench = runqueue_wait_ns() - rq_start
             injector.proc.stdin.close()  # type: ignore[union-attr]  # its cue to report
@@ -208,8 +247,10 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
     rq_injector -= inj_baseline
     undelayed = (f"'undelayed' = samples during which neither process waited more than "
                  f"{UNDELAYED_NS / 1e3:.0f} us in total for a CPU (schedstat run_delay of the "
-                 "bench's event-loop thread and of the injector's)")
-    rows, split_rows = delay_rows(results, stamps["delay"], inj_baseline)
+                 "bench's event-loop thread and of the injector's) or for the endpoint's "
+                 "garbage collector (the injector runs with GC off). Hypervisor steal is "
+                 "invisible per sample")
+    rows, split_rows = delay_rows(results, stamps["delay"], inj_baseline, gcs)
     print(f"Response times: the bench sends DataTransfer CALLs, the injector answers each one "
           f"exactly the injected delay after its arrival stamp (asyncio sleep, then a "
           f"{spin_us} us busy wait); measured = CallResult.response_time_s. Error = measured - "
@@ -221,7 +262,7 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
                  "bench part p99", "bench part max", "undelayed CALLs",
                  "bench part p99 (undelayed)", "bench part max (undelayed)"], rows))
     print(f"\n{machine.describe()} Waited for a CPU during the run: bench event loop "
-          f"{rq_bench / 1e6:.0f} ms, injector {rq_injector / 1e6:.0f} ms.\n")
+          f"{rq_bench / 1e6:.0f} ms, injector {rq_injector / 1e6:.0f} ms; {gcs.describe()}.\n")
     print("Where the bench part goes (CLOCK_MONOTONIC is shared by both processes): out = "
           "CSMS 'sent' stamp (after websockets' send returned) -> injector's arrival stamp; "
           "back = injector's stamp before its send -> CSMS arrival stamp. out can be below zero: "
@@ -229,7 +270,7 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
     print(table(["injected (ms)", "out p50 (ms)", "out p99", "out max", "out min",
                  "back p50 (ms)", "back p99", "back max"], split_rows))
     print(f"\n{machine.describe()}\n")
-    irows = interval_rows(arrivals, stamps["meter"], inj_baseline)
+    irows = interval_rows(arrivals, stamps["meter"], inj_baseline, gcs)
     print("MeterValues intervals: the injector sends MeterValues due every nominal interval "
           "(from one start, no drift); measured = difference of consecutive arrival stamps "
           "(Received.mono_ns). Error = measured - nominal; injector = its send-stamp interval - "
