@@ -1,5 +1,6 @@
 """BENCH_TX_RETRY Transaction message retry (bench measurement; catalogue §3.1
-TransactionMessageAttempts / TransactionMessageRetryInterval; OCPP 1.6 §4.10).
+TransactionMessageAttempts / TransactionMessageRetryInterval; OCPP 1.6, transaction-related
+messages: the wait before a resend is the interval x the sends so far).
 
 TransactionMessageAttempts=N, TransactionMessageRetryInterval=I. The bench answers
 StartTransaction with a CALLERROR N-1 times, then accepts it: the station must resend it after
@@ -47,8 +48,8 @@ async def sends(case, action: str, match, first, count: int) -> list:
     for k in range(1, count):
         wait_s = k * RETRY_INTERVAL_S
         try:
-            msg = await case.station.expect(action, match=match, after=got[-1].mono_ns + 1,
-                                            within=2 * wait_s + case.timeout)
+            msg = await expect(case, action, match, after=got[-1].mono_ns + 1,
+                               within=2 * wait_s + case.timeout)
         except TimeoutError:
             case.check(False, f"{action} resent {wait_s:g} s (attempt {k} x "
                        f"TransactionMessageRetryInterval {RETRY_INTERVAL_S} s) after the "
