@@ -7,7 +7,7 @@ verdicts, case durations, frames), then times `reports.build_reports` on that ru
 `make bench` runs as well.
 
     .venv/bin/python benchmarks/bench_campaign.py [--plan core] [--cases A,B] [--quick]
-                                                 [--repeat-report 3] [--timeout 300]
+                                                 [--repeat-report 3] [--timeout 900]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> int:
     p.add_argument("--cases", default="", help="comma-separated case ids (default: the plan's)")
     p.add_argument("--quick", action="store_true", help=f"only {QUICK_CASES}")
     p.add_argument("--repeat-report", type=int, default=3, help="report builds to time")
-    p.add_argument("--timeout", type=float, default=300.0, help="limit of the campaign (s)")
+    p.add_argument("--timeout", type=float, default=900.0, help="limit of the campaign (s)")
     args = p.parse_args()
     cases = QUICK_CASES if args.quick and not args.cases else args.cases
     machine = MachineWindow()
