@@ -26,7 +26,9 @@ def require_real_part(name: str, present: bool, hint: str) -> None:
 
 @pytest.fixture
 def pcscd_binary() -> str:
-    path = shutil.which("pcscd") or ("/usr/sbin/pcscd" if os.path.exists("/usr/sbin/pcscd") else None)
+    path = shutil.which("pcscd")
+    if path is None and os.path.exists("/usr/sbin/pcscd"):  # root's PATH may lack sbin
+        path = "/usr/sbin/pcscd"
     require_real_part("pcscd", path is not None, "apt-get install pcscd vsmartcard-vpcd")
     assert path
     return path

@@ -196,6 +196,9 @@ class Station:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self.pending = PendingCall(msg_id, action, ws, fut)
             try:
+                # Stamped as the frame is handed to the socket: a stamp taken after send()
+                # returns can be late by a preemption and make response times read short.
+                sent_ns = time.monotonic_ns()
                 try:
                     async with asyncio.timeout(timeout):  # a station that stops reading
                         await ws.send(raw)
@@ -207,7 +210,6 @@ class Station:
                         f"station {self.id}: {action} (msg id {msg_id}) could not be handed to "
                         f"the socket within {timeout:g} s (station not reading)",
                         action, msg_id, timeout) from None
-                sent_ns = time.monotonic_ns()
                 sent_seq = self._record.frame(FrameRecord(
                     sent_ns, self.id, Direction.OUT, raw, CALL, msg_id, action, verdict))
                 self.recent.append(("out", CALL, action, body))
