@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 # chromium renders the HTML report in its test.
 DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev chromium
 
-.PHONY: setup system-packages run test lint bench clean
+.PHONY: setup system-packages run test lint bench bench-campaign clean
+# `make bench` times a two-case campaign; `make bench-campaign` times the whole core plan.
+BENCH_CAMPAIGN_ARGS ?= --quick
 
 setup: system-packages $(STAMP)
 
@@ -31,7 +33,12 @@ lint: setup
 	$(PY) -m ruff check .
 
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "## $$b"; $(PY) $$b || exit 1; done
+	@rc=0; for b in benchmarks/bench_*.py; do echo "## $$b"; \
+	  if [ "$$b" = benchmarks/bench_campaign.py ]; then $(PY) $$b $(BENCH_CAMPAIGN_ARGS) || rc=1; \
+	  else $(PY) $$b || rc=1; fi; done; exit $$rc
+
+bench-campaign: setup
+	$(PY) benchmarks/bench_campaign.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
