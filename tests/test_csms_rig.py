@@ -9,6 +9,7 @@ from test_csms_support import bench_serve, boot, exchange
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from bench.config.rig import load_rig
 from bench.csms import Csms
 from bench.record import RunRecord
 
@@ -17,8 +18,7 @@ SIM_RIG = Path(__file__).resolve().parents[1] / "rigs" / "sim.toml"
 
 @pytest.fixture
 def rig():
-    rig_module = pytest.importorskip("bench.config.rig")
-    return rig_module.load_rig(SIM_RIG)
+    return load_rig(SIM_RIG)
 
 
 async def test_from_rig_takes_identity_cards_and_interval(tmp_path, rig):
