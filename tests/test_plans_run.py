@@ -41,8 +41,10 @@ def test_bench_run_one_case_end_to_end(tmp_path, real_parts) -> None:
     assert {"StartTransaction", "Authorize"} <= {f["action"] for f in case_frames}
     names = {m["name"] for m in run.measurements}
     assert {"ocpp.response_time.GetConfiguration", "status_latency.plug_in"} <= names
-    assert any(e["kind"] == "safe_state" and e["name"] == "done" and e["detail"]["ok"]
-               for e in run.events)
+    done = [e for e in run.events if e["kind"] == "safe_state" and e["name"] == "done"]
+    assert [e["detail"]["ok"] for e in done] == [True, True]  # before the first case, at the end
+    first_case_seq = min(f["seq"] for f in case_frames)
+    assert done[0]["seq"] < first_case_seq < done[1]["seq"]
     assert any(e["name"] == "sim-stopped" for e in run.events)
 
 

@@ -179,6 +179,14 @@ class Run:
         self.bench = Bench.from_rig(rig, self.record, self.csms)
         ctx.bench = self.bench
         self.loop.run(self.bench.activate(), 60, "instrument activation")
+        # A known state before the first case: a lab rig may have been left plugged or powered.
+        from bench.safestate import bring_to_safe_state
+
+        initial = self.loop.run(bring_to_safe_state(self.bench, self.record), 60,
+                                "initial safe state")
+        if not initial.ok:
+            self.progress.note("initial safe state incomplete: "
+                               + ", ".join(s.step for s in initial.failed))
         boot_s = float(self.settings["boot_timeout_s"])
         self.progress.note(f"waiting up to {boot_s:.0f} s for station {rig.station.id} to boot")
         try:
