@@ -1,4 +1,9 @@
-"""The EV emulator register map: data read from `instruments/maps/<name>.toml`, never hard-coded."""
+"""The EV emulator register map: data read from `instruments/maps/<name>.toml`, never hard-coded.
+
+Read independently of `instruments/regmap.py` on purpose: the twin stands for the device and
+the driver for the bench, and one shared decoder would hide a misreading of the map (scale,
+word order, sign) on both sides at once; the driver tests against the twin catch it this way.
+"""
 
 from __future__ import annotations
 
