@@ -9,13 +9,12 @@ on this connector); local stop with the same card -> StopTransaction (reason Loc
 """
 
 import asyncio
-import time
 
 import pytest
 
-from bench.plugin import BenchFault
 from testplans.ocpp import expect, expect_status
-from testplans.states import plug_in, swipe, transaction_id_of
+from testplans.offline import current_flows, unknown_card_started_offline
+from testplans.states import swipe
 
 pytestmark = pytest.mark.octt(
     "TC_037_2_CS", "Offline Start Transaction – Invalid IdTag, StopTransactionOnInvalidId=false",
@@ -29,36 +28,9 @@ WATCH_S = 2.0  # the de-authorised transaction is watched this long: it must sta
 IDLE_W = 50.0  # reference meter: below this the output counts as off
 
 
-async def current_flows(case, n: int, flowing: bool) -> int | None:
-    """Poll the EV emulator's measured current until it flows (or stopped); its stamp."""
-    deadline = time.monotonic() + case.timeout
-    while time.monotonic() < deadline:
-        if ((await case.bench.ev_state(n)).measured_current_a > 0.5) == flowing:
-            return time.monotonic_ns()
-        await asyncio.sleep(0.2)
-    return None
-
-
 async def test_tc_037_2_cs(case, station, bench):
-    n, card = case.connector, case.card("unknown")
-    if card.status == "Accepted":
-        raise BenchFault(f"card {card.tag} must not be Accepted by the bench's CSMS")
-    with case.step(f"network cut for {OFFLINE_S:g} s"):
-        cut = await bench.cut_network(OFFLINE_S)
-    with case.step(f"offline: plug in, present card {card.tag} (unknown to the CSMS)"):
-        await plug_in(case, n)
-        await swipe(case, card.tag)
-        case.check(await current_flows(case, n, True) is not None,
-                   "current to flow (transaction started offline, AllowOfflineTxForUnknownId)",
-                   f"delivered no current within {case.timeout:g} s")
-    if station.connected:
-        raise BenchFault(f"the station was back online before the offline start was done "
-                         f"(OFFLINE_S {OFFLINE_S:g} s too short)")
-    with case.step("network restored: the queued StartTransaction is answered Invalid"):
-        await bench.restore_network(reconnect_timeout_s=float(case.setting("boot_timeout_s")))
-        start = await expect(case, "StartTransaction", {"connectorId": n, "idTag": card.uid},
-                             after=cut)
-        tx_id = await transaction_id_of(case, start)
+    n = case.connector
+    card, start, tx_id = await unknown_card_started_offline(case, OFFLINE_S)
 
     with case.step("the transaction stays, SuspendedEVSE, the energy stops"), \
             station.forbid("StopTransaction", {"transactionId": tx_id}):

@@ -7,14 +7,10 @@ answered Invalid -> StopTransaction (reason DeAuthorized) and StatusNotification
 either order; the energy stops.
 """
 
-import asyncio
-import time
-
 import pytest
 
-from bench.plugin import BenchFault
-from testplans.ocpp import expect, expect_any_order
-from testplans.states import plug_in, swipe, transaction_id_of
+from testplans.ocpp import expect_any_order
+from testplans.offline import current_flows, unknown_card_started_offline
 
 pytestmark = pytest.mark.octt(
     "TC_037_3_CS", "Offline Start Transaction – Invalid IdTag, StopTransactionOnInvalidId=true",
@@ -25,36 +21,9 @@ pytestmark = pytest.mark.octt(
 OFFLINE_S = 5.0  # the network stays down this long: time for the offline start
 
 
-async def current_flows(case, n: int, flowing: bool) -> int | None:
-    """Poll the EV emulator's measured current until it flows (or stopped); its stamp."""
-    deadline = time.monotonic() + case.timeout
-    while time.monotonic() < deadline:
-        if ((await case.bench.ev_state(n)).measured_current_a > 0.5) == flowing:
-            return time.monotonic_ns()
-        await asyncio.sleep(0.2)
-    return None
-
-
-async def test_tc_037_3_cs(case, station, bench):
-    n, card = case.connector, case.card("unknown")
-    if card.status == "Accepted":
-        raise BenchFault(f"card {card.tag} must not be Accepted by the bench's CSMS")
-    with case.step(f"network cut for {OFFLINE_S:g} s"):
-        cut = await bench.cut_network(OFFLINE_S)
-    with case.step(f"offline: plug in, present card {card.tag} (unknown to the CSMS)"):
-        await plug_in(case, n)
-        await swipe(case, card.tag)
-        case.check(await current_flows(case, n, True) is not None,
-                   "current to flow (transaction started offline, AllowOfflineTxForUnknownId)",
-                   f"delivered no current within {case.timeout:g} s")
-    if station.connected:
-        raise BenchFault(f"the station was back online before the offline start was done "
-                         f"(OFFLINE_S {OFFLINE_S:g} s too short)")
-    with case.step("network restored: the queued StartTransaction is answered Invalid"):
-        await bench.restore_network(reconnect_timeout_s=float(case.setting("boot_timeout_s")))
-        start = await expect(case, "StartTransaction", {"connectorId": n, "idTag": card.uid},
-                             after=cut)
-        tx_id = await transaction_id_of(case, start)
+async def test_tc_037_3_cs(case):
+    n = case.connector
+    _, start, tx_id = await unknown_card_started_offline(case, OFFLINE_S)
 
     with case.step("StopTransaction(reason DeAuthorized) and StatusNotification(Finishing)"):
         stop, _ = await expect_any_order(

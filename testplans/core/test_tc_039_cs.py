@@ -7,14 +7,11 @@ NET−; offline: PLUG, card -> the transaction starts (current flows), card agai
 offline window, the start before the stop.
 """
 
-import asyncio
-import time
-
 import pytest
 
-from bench.plugin import BenchFault
-from testplans.ocpp import bench_utc_at, expect_any_order, station_time
-from testplans.states import check_start_payload, plug_in, swipe
+from testplans.ocpp import expect_any_order, station_time
+from testplans.offline import current_flows, cut_network, reconnected, start_offline
+from testplans.states import check_start_payload, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_039_CS", "Offline Transaction",
@@ -24,16 +21,6 @@ pytestmark = pytest.mark.octt(
 )
 
 OFFLINE_S = 6.0  # the network stays down this long: time for the offline steps
-
-
-async def current_flows(case, n: int, flowing: bool) -> int | None:
-    """Poll the EV emulator's measured current until it flows (or stopped); its stamp."""
-    deadline = time.monotonic() + case.timeout
-    while time.monotonic() < deadline:
-        if ((await case.bench.ev_state(n)).measured_current_a > 0.5) == flowing:
-            return time.monotonic_ns()
-        await asyncio.sleep(0.2)
-    return None
 
 
 def given_id(station, start) -> int | None:
@@ -48,26 +35,15 @@ def given_id(station, start) -> int | None:
 
 async def test_tc_039_cs(case, station, bench):
     n, card = case.connector, case.card()
-    with case.step(f"network cut for {OFFLINE_S:g} s"):
-        cut = await bench.cut_network(OFFLINE_S)
-    with case.step(f"offline: plug in, present card {card.tag}: the transaction starts"):
-        await plug_in(case, n)
-        await swipe(case, card.tag)
-        case.check(await current_flows(case, n, True) is not None,
-                   "current to flow (transaction started offline)",
-                   f"delivered no current within {case.timeout:g} s")
+    cut = await cut_network(case, OFFLINE_S)
+    await start_offline(case, card)
     with case.step(f"offline: present card {card.tag} again, unplug: the transaction stops"):
         await swipe(case, card.tag)
         case.check(await current_flows(case, n, False) is not None,
                    "current to stop (transaction stopped offline)",
                    f"still delivered current after {case.timeout:g} s")
         await bench.unplug(n)
-    if station.connected:
-        raise BenchFault(f"the station was back online before the offline steps were done "
-                         f"(OFFLINE_S {OFFLINE_S:g} s too short)")
-    with case.step("network restored: the station reconnects"):
-        await bench.restore_network(reconnect_timeout_s=float(case.setting("boot_timeout_s")))
-        back_station = bench_utc_at(station.connected_mono_ns)
+    back_online = await reconnected(case, "offline steps", OFFLINE_S)
 
     with case.step("queued StartTransaction, then StopTransaction"):
         start, stop = await expect_any_order(
@@ -88,7 +64,7 @@ async def test_tc_039_cs(case, station, bench):
     stopped = station_time(stop.payload.get("timestamp", ""))
     slack = float(case.setting("max_time_deviation_s"))
     case.check(started is not None and stopped is not None and started <= stopped
-               and (stopped - back_station).total_seconds() <= slack,
+               and (stopped - back_online).total_seconds() <= slack,
                "start and stop timestamps in the offline window, start first",
                f"sent start {start.payload.get('timestamp')} and stop "
-               f"{stop.payload.get('timestamp')} (reconnected at {back_station.isoformat()})")
+               f"{stop.payload.get('timestamp')} (reconnected at {back_online.isoformat()})")
