@@ -113,6 +113,16 @@ def intervals_s(msgs: list[Any]) -> list[float]:
     return [(b.mono_ns - a.mono_ns) / 1e9 for a, b in itertools.pairwise(msgs)]
 
 
+def measure_periods(case: Case, name: str, msgs: list[Any], nominal_s: float) -> None:
+    """The periods between `msgs` as series `name`, and their distance to `nominal_s` as
+    `name`_error (both have limits in limits.toml)."""
+    periods = intervals_s(msgs)
+    evidence = [m.seq for m in msgs]
+    case.measure(name, series=periods, evidence=evidence)
+    case.measure(f"{name}_error", series=[abs(p - nominal_s) for p in periods],
+                 evidence=evidence)
+
+
 def utc_timestamp() -> str:
     """Bench UTC as OCPP writes it (for responders a case overrides)."""
     now = dt.datetime.now(dt.UTC)

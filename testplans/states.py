@@ -65,6 +65,14 @@ def check_start_payload(case: Case, start: Any, connector: int, id_tag: str) -> 
                f"left out {', '.join(missing)}")
 
 
+def check_stop_reason(case: Case, stop: Any, reason: str) -> None:
+    """The StopTransaction's reason is `reason`; a left-out reason means Local (OCPP 1.6 §7.47)."""
+    got = stop.payload.get("reason", "Local")
+    case.check(got == reason, f"StopTransaction reason {reason}",
+               f"sent reason {got}{'' if 'reason' in stop.payload else ' (left out)'} "
+               f"(seq {stop.seq})")
+
+
 async def started(case: Case, connector: int, id_tag: str, after: int) -> Session:
     """StartTransaction and StatusNotification(Charging), either order (OCTT allows the swap)."""
     start, sn = await expect_any_order(

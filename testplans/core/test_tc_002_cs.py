@@ -8,20 +8,11 @@ every connector; Heartbeat every interval.
 """
 
 import contextlib
-import time
 
 import pytest
 
-from bench.plugin.prestate import remember_config
-from testplans.ocpp import (
-    check_answer,
-    check_answer_ok,
-    clock_offset_s,
-    expect,
-    expect_status,
-    intervals_s,
-    utc_timestamp,
-)
+from testplans.boot import answer_boots, available_then_heartbeats, power_cycled
+from testplans.ocpp import check_answer, check_answer_ok, expect
 
 pytestmark = pytest.mark.octt(
     "TC_002_CS", "Cold Boot Charge Point – Pending", requires=("instrument:mains",),
@@ -34,30 +25,13 @@ NOT_WHILE_PENDING = ("StatusNotification", "Heartbeat", "MeterValues", "Authoriz
                      "StartTransaction", "StopTransaction", "DataTransfer")
 
 
-async def test_tc_002_cs(case, station, bench):
+async def test_tc_002_cs(case, station):
     retry_s = int(case.setting("boot_retry_interval_s"))
-    heartbeat_s = int(case.setting("heartbeat_interval_s"))
     value = str(int(float(case.setting("meter_value_sample_interval_s"))))
-    answers = iter(["Pending"])  # the first boot is pending, every later one accepted
+    await answer_boots(case, "Pending")  # the first boot is pending, every later one accepted
 
-    def boot_answer(payload):
-        status = next(answers, "Accepted")
-        return {"status": status, "currentTime": utc_timestamp(),
-                "interval": retry_s if status == "Pending" else heartbeat_s}
-
-    station.responders.override("BootNotification", boot_answer)
-    if station.connected and station.booted:  # the Accepted interval changes it: restore it
-        await remember_config(station, case, "HeartbeatInterval")
-
-    with case.step("power cycle the station"):
-        before = time.monotonic_ns()
-        powered = await bench.power_cycle(float(case.setting("power_off_s")))
-    with case.step("BootNotification after power-on, answered Pending"):
-        first = await expect(case, "BootNotification", after=before,
-                             within=case.setting("boot_timeout_s"))
-        boot_s = (first.mono_ns - powered) / 1e9
-        case.measure("boot.time_after_power_on", boot_s, evidence=[first.seq])
-        case.collect("boot.time_after_power_on", boot_s, evidence=first.seq)
+    _, first = await power_cycled(
+        case, boot_step="BootNotification after power-on, answered Pending")
 
     with contextlib.ExitStack() as pending:
         for action in NOT_WHILE_PENDING:
@@ -78,21 +52,4 @@ async def test_tc_002_cs(case, station, bench):
     case.measure("boot.retry_after_pending", (second.mono_ns - first.mono_ns) / 1e9,
                  evidence=[first.seq, second.seq])
 
-    with case.step("StatusNotification(Available) for connector 0 and every connector"):
-        last = second.mono_ns
-        for n in range(0, case.rig.station.connectors + 1):
-            sn = await expect_status(case, n, "Available", after=second.mono_ns)
-            clock_offset_s(case, sn)
-            last = max(last, sn.mono_ns)
-
-    with case.step(f"Heartbeat every {heartbeat_s} s"):
-        beats = []
-        for _ in range(4):
-            beats.append(await expect(case, "Heartbeat", after=last + 1,
-                                      within=2 * heartbeat_s + case.timeout))
-            last = beats[-1].mono_ns
-    periods = intervals_s(beats)
-    evidence = [b.seq for b in beats]
-    case.measure("heartbeat.period", series=periods, evidence=evidence)
-    case.measure("heartbeat.period_error", series=[abs(p - heartbeat_s) for p in periods],
-                 evidence=evidence)
+    await available_then_heartbeats(case, second)

@@ -9,13 +9,13 @@ connector Finishing or Preparing, the others Available. The EV stays plugged in.
 
 import pytest
 
-from testplans.core.test_tc_015_cs import reset_with_transaction
+from testplans.reset import reset_with_transaction
 from testplans.states import charging
 
 pytestmark = pytest.mark.octt("TC_016_CS", "Soft Reset With Transaction",
                               requires=("instrument:ev", "instrument:card"))
 
 
-async def test_tc_016_cs(case, station):
+async def test_tc_016_cs(case):
     session = await charging(case)
-    await reset_with_transaction(case, station, session, "Soft")
+    await reset_with_transaction(case, session, "Soft")

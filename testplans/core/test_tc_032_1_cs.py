@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from testplans.core.test_tc_015_cs import boot_statuses
-from testplans.ocpp import expect, expect_any_order
-from testplans.states import charging
+from testplans.boot import boot_statuses, booted
+from testplans.ocpp import expect_any_order
+from testplans.states import charging, check_stop_reason
 
 pytestmark = pytest.mark.octt(
     "TC_032_1_CS",
@@ -35,10 +35,7 @@ async def test_tc_032_1_cs(case, station, bench):
                 case, ("StopTransaction", {"transactionId": tid}),
                 ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
                 after=before)
-            reason = stop.payload.get("reason", "Local")  # absent means Local (OCPP 1.6 §7.47)
-            case.check(reason == "PowerLoss", "StopTransaction reason PowerLoss",
-                       f"sent reason {reason}{'' if 'reason' in stop.payload else ' (left out)'}"
-                       f" (seq {stop.seq})")
+            check_stop_reason(case, stop, "PowerLoss")
             case.measure("power_loss.stop_transaction", (stop.mono_ns - off) / 1e9, unit="s",
                          evidence=[stop.seq], description="mains off (verb stamp) -> "
                          "StopTransaction(PowerLoss) received")
@@ -47,12 +44,7 @@ async def test_tc_032_1_cs(case, station, bench):
                                 - (time.monotonic_ns() - off) / 1e9))
         on_before = time.monotonic_ns()
         powered = await bench.power_on()
-    with case.step("power on: BootNotification"):
-        boot = await expect(case, "BootNotification", after=on_before,
-                            within=case.setting("boot_timeout_s"))
-        boot_s = (boot.mono_ns - powered) / 1e9
-        case.measure("boot.time_after_power_on", boot_s, evidence=[boot.seq])
-        case.collect("boot.time_after_power_on", boot_s, evidence=boot.seq)
+    boot = await booted(case, on_before, powered, "power on: BootNotification")
     with case.step(f"after the boot: connector {n} Finishing or Preparing, the others "
                    "Available"):
         await boot_statuses(case, boot, {n: ("Finishing", "Preparing")})

@@ -9,13 +9,11 @@ start card and the transaction stops (reason Local); StatusNotification(Finishin
 already reported. The EV stays plugged in throughout.
 """
 
-import time
-
 import pytest
 
-from testplans.core.test_tc_015_cs import boot_statuses
+from testplans.boot import boot_statuses, power_cycled
 from testplans.ocpp import expect, expect_status
-from testplans.states import charging, swipe
+from testplans.states import charging, check_stop_reason, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_032_2_CS", "Power failure boot charging point-configured to stop transaction(s)",
@@ -25,18 +23,10 @@ pytestmark = pytest.mark.octt(
 RESUMED = ("Charging", "SuspendedEV", "SuspendedEVSE")
 
 
-async def test_tc_032_2_cs(case, station, bench):
+async def test_tc_032_2_cs(case, station):
     session = await charging(case)
     n, tid = session.connector, session.transaction_id
-    with case.step("power cycle the station (no back-up power)"):
-        before = time.monotonic_ns()
-        powered = await bench.power_cycle(float(case.setting("power_off_s")))
-    with case.step("BootNotification after power-on"):
-        boot = await expect(case, "BootNotification", after=before,
-                            within=case.setting("boot_timeout_s"))
-        boot_s = (boot.mono_ns - powered) / 1e9
-        case.measure("boot.time_after_power_on", boot_s, evidence=[boot.seq])
-        case.collect("boot.time_after_power_on", boot_s, evidence=boot.seq)
+    before, boot = await power_cycled(case, "power cycle the station (no back-up power)")
 
     with case.step(f"after the boot: connector {n} Finishing, Preparing or resumed, the others "
                    "Available"):
@@ -55,10 +45,7 @@ async def test_tc_032_2_cs(case, station, bench):
     else:
         with case.step(f"StopTransaction({tid}, reason PowerLoss)"):
             stop = await expect(case, "StopTransaction", {"transactionId": tid}, after=before)
-            reason = stop.payload.get("reason", "Local")  # absent means Local (OCPP 1.6 §7.47)
-            case.check(reason == "PowerLoss", "StopTransaction reason PowerLoss",
-                       f"sent reason {reason}{'' if 'reason' in stop.payload else ' (left out)'}"
-                       f" (seq {stop.seq})")
+            check_stop_reason(case, stop, "PowerLoss")
     if status != "Finishing":
         with case.step(f"StatusNotification(connector {n}, Finishing)"):
             await expect_status(case, n, "Finishing", after=statuses[n].mono_ns + 1)

@@ -7,17 +7,16 @@ the power loss. Maintenance makes the station Operative again afterwards.
 Measures ChangeAvailability -> StatusNotification and power on -> BootNotification.
 """
 
-import time
-
 import pytest
 
-from testplans.ocpp import check_answer, expect, expect_status, triggered
+from testplans.boot import power_cycled
+from testplans.ocpp import check_answer, expect_status, triggered
 
 pytestmark = pytest.mark.octt("TC_034_CS", "Power Failure with Unavailable Status",
                               requires=("instrument:mains",))
 
 
-async def test_tc_034_cs(case, station, bench):
+async def test_tc_034_cs(case, station):
     connectors = range(0, case.rig.station.connectors + 1)
     with case.step("ChangeAvailability(0, Inoperative): every connector Unavailable"):
         res = await station.call("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"})
@@ -26,15 +25,7 @@ async def test_tc_034_cs(case, station, bench):
                for c in connectors]
         triggered(case, "triggered.change_availability", res, max(sns, key=lambda m: m.mono_ns))
 
-    with case.step("power cycle the station"):
-        before = time.monotonic_ns()
-        powered = await bench.power_cycle(float(case.setting("power_off_s")))
-    with case.step("BootNotification after power-on"):
-        boot = await expect(case, "BootNotification", after=before,
-                            within=case.setting("boot_timeout_s"))
-        boot_s = (boot.mono_ns - powered) / 1e9
-        case.measure("boot.time_after_power_on", boot_s, evidence=[boot.seq])
-        case.collect("boot.time_after_power_on", boot_s, evidence=boot.seq)
+    _, boot = await power_cycled(case)
 
     with case.step("after the boot: connector 0 and every connector still Unavailable"):
         for c in connectors:
