@@ -8,6 +8,9 @@
     st.add_status_listener(fn)            # fn(connector, status, errorCode) per StatusNotification
     await st.power_off()                  # mains cut; run() returns; run() again = power on
 
+Security profile (from the rig file, never from a station TOML): cfg.security =
+StationSecurity(profile, authorization_key, csms_ca, client_cert, client_key).
+
 Station TOML (overrides of the SmartDC defaults):
 
     [station]                 # fields of StationConfig
@@ -27,6 +30,7 @@ status, meter values), handlers (the CSMS's CALLs), station (the whole), faults 
 from sim.station.cards import CardSource, ManualCardSource, PcscCardSource
 from sim.station.config import StationConfig
 from sim.station.faults import FAULTS, Fault, format_faults, print_faults
+from sim.station.security import StationSecurity
 from sim.station.station import StationSimulator
 from sim.station.store import PersistentStore
 
@@ -38,6 +42,7 @@ __all__ = [
     "PcscCardSource",
     "PersistentStore",
     "StationConfig",
+    "StationSecurity",
     "StationSimulator",
     "format_faults",
     "print_faults",

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from sim.station.keys import KeySpec, cache_key, smartdc_keys, spec_from_toml
+from sim.station.security import StationSecurity
+
+# not settable from a station TOML: the security settings come from the rig file (a secret)
+_NOT_FROM_TOML = ("keys", "security")
 
 
 @dataclass(slots=True)
@@ -33,6 +37,7 @@ class StationConfig:
     late_remote_start_s: float = 12.0  # fault late_remote_start
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
     keys: dict[str, KeySpec] = field(default_factory=dict)
+    security: StationSecurity = field(default_factory=StationSecurity)  # profile 0 by default
 
     @classmethod
     def smartdc(cls) -> StationConfig:
@@ -54,7 +59,7 @@ class StationConfig:
         return (base or cls.smartdc()).with_overrides(data, origin=str(path))
 
     def with_overrides(self, data: dict, origin: str = "<dict>") -> StationConfig:
-        known = {f.name for f in fields(self) if f.name != "keys"}
+        known = {f.name for f in fields(self) if f.name not in _NOT_FROM_TOML}
         station = dict(data.get("station", {}))
         bad = sorted(set(station) - known)
         if bad:

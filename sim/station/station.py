@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from sim.station.cards import CardSource
 from sim.station.config import StationConfig
@@ -22,6 +23,7 @@ from sim.station.handlers import CsmsCalls
 from sim.station.keys import KeySpec
 from sim.station.link import CallTimeout, Link, LinkDown, PeerError
 from sim.station.meter import iso_utc, measurand_list, meter_value
+from sim.station.security import websocket_logger
 from sim.station.store import PersistentStore
 from sim.station.txqueue import RetryPolicy, TxMessage, TxQueue
 
@@ -45,6 +47,11 @@ class StationSimulator:
                  store: PersistentStore | None = None, time_scale: float = 1.0) -> None:
         self.cfg, self.model, self.card_source, self.url = cfg, model, card_source, csms_url
         self.faults = check_fault_names(set(faults))
+        # the security profile: checked and its TLS context built now, so a bad file or a
+        # ws:// URL for a TLS profile fails at start, not on every reconnect
+        cfg.security.check_url(csms_url)
+        self._auth_headers = cfg.security.headers(csms_url)
+        self._ssl = cfg.security.ssl_context(csms_url)
         model_connectors = len(getattr(model, "connectors", [])) or cfg.connectors
         if model_connectors != cfg.connectors:
             raise ValueError(f"station config has {cfg.connectors} connectors, the rig model "
@@ -255,11 +262,15 @@ class StationSimulator:
             try:
                 ws = await connect(self.url, subprotocols=["ocpp1.6"], proxy=None,
                                    open_timeout=self._s(10), ping_interval=None,
-                                   close_timeout=2)
+                                   close_timeout=2, additional_headers=self._auth_headers,
+                                   ssl=self._ssl, logger=websocket_logger())
             except (OSError, InvalidHandshake, InvalidURI, TimeoutError, EOFError,
                     ConnectionClosed) as exc:
-                log.info("station: CSMS %s not reachable (%s); retry in %.1f s",
-                         self.url, exc, backoff)
+                # a refusal (HTTP 401/403) or a TLS failure is a set-up mistake: show it
+                refused = isinstance(exc, InvalidStatus | ssl.SSLError)
+                log.log(logging.WARNING if refused else logging.INFO,
+                        "station: CSMS %s %s (%s); retry in %.1f s", self.url,
+                        "refused the connection" if refused else "not reachable", exc, backoff)
                 await self.sleep(backoff)
                 backoff = min(backoff * 2, self.cfg.reconnect_max_s)
                 continue
