@@ -59,6 +59,11 @@ class SimulatorConfig:
     station_config: Path | None = None
     faults: list[str] = field(default_factory=list)
     meter_noise_pct: float = 0.0
+    # the simulated station's side of the security profile (see _simulated_station_security)
+    csms_ca: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    authorization_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ class Rig:
             "path": str(self.path),
             "station": station,
             "csms": dataclasses.asdict(self.csms),
-            "simulator": dataclasses.asdict(self.simulator) if self.simulator else None,
+            "simulator": self._simulator_redacted(),
             "instruments": {
                 n: {"driver": i.driver, **i.params} for n, i in self.instruments.items()
             },
@@ -147,6 +152,14 @@ class Rig:
             "bench": self.bench,
             "endpoints": self.endpoints,
         })
+
+    def _simulator_redacted(self) -> dict[str, Any] | None:
+        if self.simulator is None:
+            return None
+        sim = dataclasses.asdict(self.simulator)
+        if sim["authorization_key"] is not None:
+            sim["authorization_key"] = "<redacted>"
+        return sim
 
     def with_ports(self, endpoints: dict[str, Any]) -> Rig:
         """A copy pointing at the simulated rig's actual (ephemeral) ports.
@@ -264,7 +277,8 @@ _TOP_TABLES = ("bench", "station", "csms", "simulator", "instruments", "cards", 
 _STATION_KEYS = ("id", "security_profile", "authorization_key_hex", "connectors")
 _CSMS_KEYS = ("listen", "path_prefix", "response_timeout_s", "heartbeat_interval_s",
               "max_frame_bytes", "tls_cert", "tls_key", "tls_ca")
-_SIM_KEYS = ("station_config", "faults", "meter_noise_pct")
+_SIM_KEYS = ("station_config", "faults", "meter_noise_pct", "csms_ca", "client_cert",
+             "client_key", "authorization_key_hex")
 _CARD_KEYS = ("uid", "status", "parent")
 
 
@@ -342,7 +356,7 @@ def load_rig(path: str | Path) -> Rig:
                        + ", ".join(_TOP_TABLES))
     station = _station(ctx, ctx.table(data, "station", required=True))
     csms = _csms(ctx, ctx.table(data, "csms"), station)
-    simulator = _simulator(ctx, data) if "simulator" in data else None
+    simulator = _simulator(ctx, data, station, csms) if "simulator" in data else None
     cards = _cards(ctx, ctx.table(data, "cards"))
     instruments = _instruments(ctx, ctx.table(data, "instruments"), station, cards)
     return Rig(
@@ -364,20 +378,24 @@ def _station(ctx: _Ctx, t: dict) -> StationIdentity:
     connectors = ctx.get("station", t, "connectors", int, default=1)
     if not 1 <= connectors <= 99:
         raise ctx.fail("station", "connectors", f"= {connectors}: must be 1 to 99")
-    key_hex = ctx.get("station", t, "authorization_key_hex", str, default=None)
-    key: bytes | None = None
-    if key_hex is not None:
-        # the value itself is never echoed: it is a secret
-        if not _HEX.match(key_hex) or len(key_hex) % 2 or not 32 <= len(key_hex) <= 40:
-            raise ctx.fail("station", "authorization_key_hex",
-                           f"(value hidden, {len(key_hex)} characters): must be 32 to 40 hex "
-                           "characters (16-20 bytes), an even number")
-        key = bytes.fromhex(key_hex)
+    key = _authorization_key(ctx, "station", t)
     if profile in (1, 2) and key is None:
         raise ctx.fail("station", "authorization_key_hex",
                        f"missing: security_profile {profile} (Basic auth) needs 32 to 40 hex "
                        "characters")
     return StationIdentity(sid, profile, key, connectors)
+
+
+def _authorization_key(ctx: _Ctx, table: str, t: dict) -> bytes | None:
+    """authorization_key_hex of `table` as bytes; the value itself is never echoed."""
+    key_hex = ctx.get(table, t, "authorization_key_hex", str, default=None)
+    if key_hex is None:
+        return None
+    if not _HEX.match(key_hex) or len(key_hex) % 2 or not 32 <= len(key_hex) <= 40:
+        raise ctx.fail(table, "authorization_key_hex",
+                       f"(value hidden, {len(key_hex)} characters): must be 32 to 40 hex "
+                       "characters (16-20 bytes), an even number")
+    return bytes.fromhex(key_hex)
 
 
 def parse_listen(ctx: _Ctx, value: str) -> tuple[str, int]:
@@ -418,7 +436,8 @@ def _csms(ctx: _Ctx, t: dict, station: StationIdentity) -> CsmsConfig:
     return CsmsConfig(host, port, prefix, float(timeout), hb, max_frame, **files)
 
 
-def _simulator(ctx: _Ctx, data: dict) -> SimulatorConfig:
+def _simulator(ctx: _Ctx, data: dict, station: StationIdentity,
+               csms: CsmsConfig) -> SimulatorConfig:
     t = ctx.table(data, "simulator")
     ctx.only("simulator", t, _SIM_KEYS)
     faults = ctx.get("simulator", t, "faults", list, default=[])
@@ -429,7 +448,33 @@ def _simulator(ctx: _Ctx, data: dict) -> SimulatorConfig:
         raise ctx.fail("simulator", "meter_noise_pct", f"= {noise}: must be 0 to 10 (%)")
     station_config = ctx.file("simulator", "station_config",
                               ctx.get("simulator", t, "station_config", str, default=None))
-    return SimulatorConfig(station_config, list(faults), float(noise))
+    return SimulatorConfig(station_config, list(faults), float(noise),
+                           **_simulated_station_security(ctx, t, station, csms))
+
+
+def _simulated_station_security(ctx: _Ctx, t: dict, station: StationIdentity,
+                                 csms: CsmsConfig) -> dict[str, Any]:
+    """The simulated station's TLS files and, for refusal tests, a key of its own.
+
+    csms_ca: the CA the station verifies the CSMS certificate with (profiles 2, 3); default
+    [csms] tls_ca (one test CA signing both sides). client_cert/client_key: the station's
+    certificate, CN = [station] id (profile 3). authorization_key_hex: the key the station
+    sends instead of [station]'s (a wrong key the CSMS must refuse).
+    """
+    files = {k: ctx.file("simulator", k, ctx.get("simulator", t, k, str, default=None))
+             for k in ("csms_ca", "client_cert", "client_key")}
+    profile = station.security_profile
+    if profile in (2, 3) and files["csms_ca"] is None and csms.tls_ca is None:
+        raise ctx.fail("simulator", "csms_ca", f"missing: security_profile {profile} (TLS): "
+                       "the simulated station verifies the CSMS certificate against a CA; "
+                       "set csms_ca or [csms] tls_ca")
+    if profile == 3:
+        for k in ("client_cert", "client_key"):
+            if files[k] is None:
+                raise ctx.fail("simulator", k, "missing: security_profile 3 needs the "
+                               "simulated station's client certificate (CN = [station] id) "
+                               "and its key: client_cert and client_key")
+    return {**files, "authorization_key": _authorization_key(ctx, "simulator", t)}
 
 
 def _cards(ctx: _Ctx, t: dict) -> dict[str, Card]:
