@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ class RigLayout:
 
 def default_csms_url(rig: Rig) -> str:
     c = rig.csms
-    scheme = "wss" if c.tls_cert else "ws"
+    scheme = "wss" if rig.station.security_profile >= 2 else "ws"  # as the CSMS serves it
     prefix = c.path_prefix.strip("/")
     return f"{scheme}://{c.host}:{c.port}" + (f"/{prefix}" if prefix else "")
 
@@ -321,8 +321,27 @@ def build_station(rig: Rig, model: RigModel, csms_url: str, reader: str | None,
                                  origin=f"{rig.path} [station] connectors")
     if station_config is not None:
         cfg = StationConfig.load(station_config, base=cfg)
+    cfg = replace(cfg, security=station_security(rig))
     cards = PcscCardSource(reader) if reader else ManualCardSource()
     url = f"{csms_url.rstrip('/')}/{rig.station.id}"
     # the store object lives as long as the rig: non-volatile memory across power cycles
     station = StationSimulator(cfg, model, cards, url, faults=faults, store=PersistentStore(None))
     return station, cards
+
+
+def station_security(rig: Rig) -> Any:
+    """The station's side of [station] security_profile: its key ([simulator]
+    authorization_key_hex if set, else [station]'s), the CA it trusts for the CSMS ([simulator]
+    csms_ca, else [csms] tls_ca) and its client certificate ([simulator] client_cert/key)."""
+    from sim.station.security import StationSecurity
+
+    sim = rig.simulator
+    profile = rig.station.security_profile
+    return StationSecurity(
+        profile=profile,
+        authorization_key=(sim.authorization_key if sim and sim.authorization_key
+                           else rig.station.authorization_key) if profile in (1, 2) else None,
+        csms_ca=(sim.csms_ca if sim and sim.csms_ca else rig.csms.tls_ca),
+        client_cert=sim.client_cert if sim and profile == 3 else None,
+        client_key=sim.client_key if sim and profile == 3 else None,
+    )
