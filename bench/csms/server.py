@@ -15,6 +15,7 @@ from bench.csms.receiver import Receiver
 from bench.csms.responders import DefaultAnswers
 from bench.csms.settings import CsmsSettings, settings_from_rig
 from bench.csms.station import Station
+from bench.logredact import redacting_logger
 from bench.record import RunRecord
 
 
@@ -56,6 +57,7 @@ class Csms:
             max_size=max(16 * s.max_frame_bytes, 1 << 20),
             ping_interval=s.ping_interval_s,
             server_header="ocpp-hil-bench",
+            logger=redacting_logger("bench.csms.websocket"),  # debug logs show headers
         )
         self._port = self._server.sockets[0].getsockname()[1]
         self.record.event("connection", "listening", url=self.url,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from bench.logredact import redacting_logger
+
 PROFILES = (0, 1, 2, 3)
 
 
@@ -80,20 +82,6 @@ class StationSecurity:
         return ctx
 
 
-class _RedactAuthorization(logging.Filter):
-    """websockets logs each request header at DEBUG ("> %s: %s"): hide the credentials."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if (isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str)
-                and args[0].lower() == "authorization"):
-            record.args = (args[0], "<redacted>")
-        return True
-
-
 def websocket_logger() -> logging.Logger:
     """The logger handed to websockets' connect(): its header lines never show a password."""
-    logger = logging.getLogger("sim.station.websocket")
-    if not any(isinstance(f, _RedactAuthorization) for f in logger.filters):
-        logger.addFilter(_RedactAuthorization())
-    return logger
+    return redacting_logger("sim.station.websocket")
