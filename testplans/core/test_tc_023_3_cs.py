@@ -7,7 +7,7 @@ transaction. The flow is TC_023_1_CS's.
 
 import pytest
 
-from testplans.core.test_tc_023_1_cs import refused_card_no_start
+from testplans.refused_card import refused_card_no_start
 
 pytestmark = pytest.mark.octt(
     "TC_023_3_CS", "Start Charging Session – Authorize blocked",

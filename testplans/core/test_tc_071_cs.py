@@ -8,7 +8,13 @@ The alignment offsets and the intervals are measured series with limits.
 
 import pytest
 
-from testplans.ocpp import expect, get_config, intervals_s, station_time
+from testplans.meter_values import (
+    check_measurands,
+    configured_measurands,
+    sampled_values,
+    transaction_meter_values,
+)
+from testplans.ocpp import measure_periods, station_time
 from testplans.states import charging
 
 pytestmark = pytest.mark.octt(
@@ -22,40 +28,27 @@ SAMPLES = 4  # 3 intervals: OCTT watches at least 3 x the interval
 
 async def test_tc_071_cs(case):
     interval = float(case.setting("clock_aligned_data_interval_s"))
-    configured = (await get_config(case, "MeterValuesAlignedData"))["MeterValuesAlignedData"]
-    wanted = [m.strip() for m in (configured or "").split(",") if m.strip()] \
-        or ["Energy.Active.Import.Register"]
+    wanted = await configured_measurands(case, "MeterValuesAlignedData")
     session = await charging(case)
 
     with case.step(f"{SAMPLES} clock-aligned MeterValues, one every {interval:g} s"):
-        samples, offsets, after = [], [], session.start.mono_ns
-        for _ in range(SAMPLES):
-            mv = await expect(case, "MeterValues",
-                              {"connectorId": session.connector,
-                               "transactionId": session.transaction_id},
-                              after=after, within=2 * interval + case.timeout)
-            offsets.append(check_aligned(case, mv, wanted, interval))
-            samples.append(mv)
-            after = mv.mono_ns + 1
-    evidence = [m.seq for m in samples]
-    case.measure("meter_values.clock_alignment_offset", series=offsets, evidence=evidence)
-    periods = intervals_s(samples)
-    case.measure("meter_values.clock_aligned_interval", series=periods, evidence=evidence)
-    case.measure("meter_values.clock_aligned_interval_error",
-                 series=[abs(p - interval) for p in periods], evidence=evidence)
+        offsets: list[float] = []
+        samples = await transaction_meter_values(
+            case, session, SAMPLES, interval,
+            lambda mv: offsets.append(check_aligned(case, mv, wanted, interval)))
+    case.measure("meter_values.clock_alignment_offset", series=offsets,
+                 evidence=[m.seq for m in samples])
+    measure_periods(case, "meter_values.clock_aligned_interval", samples, interval)
 
 
 def check_aligned(case, mv, wanted, interval):
     """Checks one Sample.Clock MeterValues; returns its timestamp's distance to the boundary."""
     entries = mv.payload.get("meterValue", [])
-    values = [sv for entry in entries for sv in entry["sampledValue"]]
+    values = sampled_values(mv)
     contexts = {sv.get("context", "Sample.Periodic") for sv in values}
     case.check(contexts == {"Sample.Clock"}, "every value with context Sample.Clock",
                f"sent contexts {sorted(contexts)} (seq {mv.seq})")
-    present = {sv.get("measurand", "Energy.Active.Import.Register") for sv in values}
-    missing = [m for m in wanted if m not in present]
-    case.check(not missing, f"every configured measurand ({', '.join(wanted)})",
-               f"left out {', '.join(missing)} (seq {mv.seq})")
+    check_measurands(case, mv, values, wanted)
     stamp = station_time(entries[0].get("timestamp", "")) if entries else None
     case.check(stamp is not None, "a readable meterValue timestamp",
                f"sent {entries[0].get('timestamp') if entries else 'no meterValue'}")
