@@ -65,12 +65,15 @@ def check_start_payload(case: Case, start: Any, connector: int, id_tag: str) -> 
                f"left out {', '.join(missing)}")
 
 
-def check_stop_reason(case: Case, stop: Any, reason: str) -> None:
-    """The StopTransaction's reason is `reason`; a left-out reason means Local (OCPP 1.6 §7.47)."""
+def check_stop_reason(case: Case, stop: Any, reason: str, expected: str | None = None, *,
+                      note_left_out: bool = False) -> None:
+    """The StopTransaction's reason is `reason`; a left-out reason means Local (OCPP 1.6 §7.47).
+    `expected`: the check's wording where it says more than the reason; `note_left_out`: the
+    failure also says when the station left the reason out."""
     got = stop.payload.get("reason", "Local")
-    case.check(got == reason, f"StopTransaction reason {reason}",
-               f"sent reason {got}{'' if 'reason' in stop.payload else ' (left out)'} "
-               f"(seq {stop.seq})")
+    left_out = " (left out)" if note_left_out and "reason" not in stop.payload else ""
+    case.check(got == reason, expected or f"StopTransaction reason {reason}",
+               f"sent reason {got}{left_out} (seq {stop.seq})")
 
 
 async def started(case: Case, connector: int, id_tag: str, after: int) -> Session:

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from testplans.ocpp import check_answer, expect_any_order, expect_status
-from testplans.states import charging
+from testplans.states import charging, check_stop_reason
 
 pytestmark = pytest.mark.octt(
     "TC_005_2_CS",
@@ -41,9 +41,7 @@ async def test_tc_005_2_cs(case, station, bench):
             case, ("StopTransaction", {"transactionId": session.transaction_id}),
             ("StatusNotification", {"connectorId": n, "status": not_suspended}),
             after=before)
-        reason = stop.payload.get("reason", "Local")  # absent means Local (OCPP 1.6 §7.47)
-        case.check(reason == "EVDisconnected", "StopTransaction reason EVDisconnected",
-                   f"sent reason {reason} (seq {stop.seq})")
+        check_stop_reason(case, stop, "EVDisconnected")
         status = sn.payload.get("status")
         case.check(status in after_stop,
                    f"StatusNotification(connector {n}, {' or '.join(after_stop)}) after the stop",

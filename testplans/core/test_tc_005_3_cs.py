@@ -14,7 +14,7 @@ import time
 import pytest
 
 from testplans.ocpp import check_answer, expect, expect_any_order
-from testplans.states import charging
+from testplans.states import charging, check_stop_reason
 
 pytestmark = pytest.mark.octt(
     "TC_005_3_CS",
@@ -58,9 +58,7 @@ async def test_tc_005_3_cs(case, station, bench):
         stop, sn = await expect_any_order(
             case, ("StopTransaction", {"transactionId": tx}),
             ("StatusNotification", {"connectorId": n}), after=res.sent_mono_ns)
-        reason = stop.payload.get("reason", "Local")
-        case.check(reason == "Remote", "StopTransaction reason Remote",
-                   f"sent reason {reason} (seq {stop.seq})")
+        check_stop_reason(case, stop, "Remote")
         status = sn.payload.get("status")
         case.check(status in after_stop,
                    f"StatusNotification(connector {n}, {' or '.join(after_stop)}) after the stop",

@@ -7,7 +7,7 @@ and StatusNotification(Finishing), either order; the power drops (reference mete
 import pytest
 
 from testplans.ocpp import check_answer, expect_any_order
-from testplans.states import charging
+from testplans.states import charging, check_stop_reason
 
 pytestmark = pytest.mark.octt("TC_012_CS", "Remote Stop Charging Session",
                               requires=("instrument:ev", "instrument:card"))
@@ -25,8 +25,6 @@ async def test_tc_012_cs(case, station):
             case, ("StopTransaction", {"transactionId": session.transaction_id}),
             ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
             after=res.sent_mono_ns)
-        reason = stop.payload.get("reason", "Local")  # absent means Local (OCPP 1.6 §7.47)
-        case.check(reason == "Remote", "StopTransaction reason Remote",
-                   f"sent reason {reason} (seq {stop.seq})")
+        check_stop_reason(case, stop, "Remote")
     case.measure("triggered.remote_stop", (stop.mono_ns - res.sent_mono_ns) / 1e9,
                  evidence=[res.frame_seqs[0], stop.seq])

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from testplans.ocpp import check_answer, expect_any_order, expect_status
-from testplans.states import charging
+from testplans.states import charging, check_stop_reason
 
 pytestmark = pytest.mark.octt(
     "TC_018_2_CS", "Unlock Connector – With Charging Session (Fixed cable)",
@@ -51,9 +51,7 @@ async def test_tc_018_2_cs(case, station, bench):
             case, ("StopTransaction", {"transactionId": tx}),
             ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
             after=res.sent_mono_ns)
-        reason = stop.payload.get("reason", "Local")
-        case.check(reason == "Remote", "StopTransaction reason Remote",
-                   f"sent reason {reason} (seq {stop.seq})")
+        check_stop_reason(case, stop, "Remote")
 
     with case.step("unplug the EV: Available"):
         before = time.monotonic_ns()

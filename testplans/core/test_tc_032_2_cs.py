@@ -39,13 +39,12 @@ async def test_tc_032_2_cs(case, station):
         with case.step(f"the transaction resumed ({status}): the driver presents the start card"):
             swiped, _ = await swipe(case, case.setting("card"))
             stop = await expect(case, "StopTransaction", {"transactionId": tid}, after=swiped)
-            reason = stop.payload.get("reason", "Local")
-            case.check(reason == "Local", "StopTransaction reason Local (or left out) for the "
-                       "driver's stop", f"sent reason {reason} (seq {stop.seq})")
+            check_stop_reason(case, stop, "Local", "StopTransaction reason Local (or left out) "
+                              "for the driver's stop")
     else:
         with case.step(f"StopTransaction({tid}, reason PowerLoss)"):
             stop = await expect(case, "StopTransaction", {"transactionId": tid}, after=before)
-            check_stop_reason(case, stop, "PowerLoss")
+            check_stop_reason(case, stop, "PowerLoss", note_left_out=True)
     if status != "Finishing":
         with case.step(f"StatusNotification(connector {n}, Finishing)"):
             await expect_status(case, n, "Finishing", after=statuses[n].mono_ns + 1)

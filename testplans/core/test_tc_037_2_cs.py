@@ -14,7 +14,7 @@ import pytest
 
 from testplans.ocpp import expect, expect_status
 from testplans.offline import current_flows, unknown_card_started_offline
-from testplans.states import swipe
+from testplans.states import check_stop_reason, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_037_2_CS", "Offline Start Transaction – Invalid IdTag, StopTransactionOnInvalidId=false",
@@ -51,7 +51,5 @@ async def test_tc_037_2_cs(case, station, bench):
     with case.step(f"local stop: present card {card.tag} again"):
         before, _ = await swipe(case, card.tag)
         stop = await expect(case, "StopTransaction", {"transactionId": tx_id}, after=before)
-        reason = stop.payload.get("reason", "Local")
-        case.check(reason == "Local", "StopTransaction reason Local (or absent)",
-                   f"sent reason {reason} (seq {stop.seq})")
+        check_stop_reason(case, stop, "Local", "StopTransaction reason Local (or absent)")
         await expect_status(case, n, "Finishing", after=before)

@@ -9,7 +9,7 @@ import pytest
 
 from testplans.ocpp import expect_any_order
 from testplans.offline import check_in_offline_window, current_flows, cut_network, reconnected
-from testplans.states import charging, swipe
+from testplans.states import charging, check_stop_reason, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_038_CS", "Offline Stop Transaction",
@@ -34,7 +34,5 @@ async def test_tc_038_cs(case):
         stop, _ = await expect_any_order(
             case, ("StopTransaction", {"transactionId": session.transaction_id}),
             ("StatusNotification", {"connectorId": n, "status": "Finishing"}), after=cut)
-        reason = stop.payload.get("reason", "Local")
-        case.check(reason == "Local", "StopTransaction reason Local (or absent)",
-                   f"sent reason {reason} (seq {stop.seq})")
+        check_stop_reason(case, stop, "Local", "StopTransaction reason Local (or absent)")
     check_in_offline_window(case, stop, "StopTransaction", back_online)

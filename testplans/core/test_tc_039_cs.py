@@ -11,7 +11,7 @@ import pytest
 
 from testplans.ocpp import expect_any_order, station_time
 from testplans.offline import current_flows, cut_network, reconnected, start_offline
-from testplans.states import check_start_payload, swipe
+from testplans.states import check_start_payload, check_stop_reason, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_039_CS", "Offline Transaction",
@@ -57,9 +57,7 @@ async def test_tc_039_cs(case, station, bench):
         got = stop.payload.get("transactionId")
         case.check(got == tx_id, f"StopTransaction for transactionId {tx_id} (StartTransaction"
                    ".conf)", f"sent transactionId {got} (seq {stop.seq})")
-        reason = stop.payload.get("reason", "Local")
-        case.check(reason == "Local", "StopTransaction reason Local (or absent)",
-                   f"sent reason {reason} (seq {stop.seq})")
+        check_stop_reason(case, stop, "Local", "StopTransaction reason Local (or absent)")
     started = station_time(start.payload.get("timestamp", ""))
     stopped = station_time(stop.payload.get("timestamp", ""))
     slack = float(case.setting("max_time_deviation_s"))
