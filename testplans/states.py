@@ -85,6 +85,17 @@ async def started(case: Case, connector: int, id_tag: str, after: int) -> Sessio
     return Session(await transaction_id_of(case, start), connector, id_tag, start, sn)
 
 
+async def stopped(case: Case, transaction_id: int, connector: int, reason: str, *, after: int,
+                  expected: str | None = None, note_left_out: bool = False) -> Any:
+    """StopTransaction(reason) and StatusNotification(Finishing), either order (OCTT allows the
+    swap); returns the StopTransaction. `expected`, `note_left_out`: see check_stop_reason."""
+    stop, _ = await expect_any_order(
+        case, ("StopTransaction", {"transactionId": transaction_id}),
+        ("StatusNotification", {"connectorId": connector, "status": "Finishing"}), after=after)
+    check_stop_reason(case, stop, reason, expected, note_left_out=note_left_out)
+    return stop
+
+
 async def transaction_id_of(case: Case, start: Any, within: float = 5.0) -> int:
     """The transactionId the bench gave in its answer to this StartTransaction."""
     deadline = time.monotonic() + within

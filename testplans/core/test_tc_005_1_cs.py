@@ -7,8 +7,8 @@ UNPLUG-CP -> StatusNotification(Available).
 
 import pytest
 
-from testplans.ocpp import expect_any_order, expect_status
-from testplans.states import charging, check_stop_reason
+from testplans.ocpp import expect_status
+from testplans.states import charging, stopped
 
 pytestmark = pytest.mark.octt(
     "TC_005_1_CS",
@@ -25,9 +25,6 @@ async def test_tc_005_1_cs(case, bench):
     n = session.connector
     with case.step("unplug at the EV side"):
         unplugged = await bench.unplug(n)
-        stop, _ = await expect_any_order(
-            case, ("StopTransaction", {"transactionId": session.transaction_id}),
-            ("StatusNotification", {"connectorId": n, "status": "Finishing"}), after=unplugged)
-        check_stop_reason(case, stop, "EVDisconnected")
+        stop = await stopped(case, session.transaction_id, n, "EVDisconnected", after=unplugged)
     with case.step("unplug the cable at the station"):
         await expect_status(case, n, "Available", after=stop.mono_ns)

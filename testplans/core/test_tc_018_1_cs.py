@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from testplans.ocpp import check_answer, expect_any_order, expect_status
-from testplans.states import charging, check_stop_reason
+from testplans.ocpp import check_answer, expect_status
+from testplans.states import charging, stopped
 
 pytestmark = pytest.mark.octt(
     "TC_018_1_CS", "Unlock Connector – With Charging Session (Not fixed cable)",
@@ -27,11 +27,7 @@ async def test_tc_018_1_cs(case, station, bench):
         res = await station.call("UnlockConnector", {"connectorId": n})
         check_answer(case, res, "Unlocked", "UnlockConnector")
     with case.step("StopTransaction(reason UnlockCommand) and StatusNotification(Finishing)"):
-        stop, _ = await expect_any_order(
-            case, ("StopTransaction", {"transactionId": tx}),
-            ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
-            after=res.sent_mono_ns)
-        check_stop_reason(case, stop, "UnlockCommand")
+        await stopped(case, tx, n, "UnlockCommand", after=res.sent_mono_ns)
 
     with case.step("the cable is taken out: Available"):
         before = time.monotonic_ns()

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from testplans.ocpp import check_answer, expect_any_order, expect_status
-from testplans.states import charging, check_stop_reason
+from testplans.ocpp import check_answer, expect_status
+from testplans.states import charging, stopped
 
 pytestmark = pytest.mark.octt(
     "TC_018_2_CS", "Unlock Connector – With Charging Session (Fixed cable)",
@@ -47,11 +47,7 @@ async def test_tc_018_2_cs(case, station, bench):
     with case.step(f"RemoteStopTransaction({tx}): StopTransaction(Remote) and Finishing"):
         res = await station.call("RemoteStopTransaction", {"transactionId": tx})
         check_answer(case, res, "Accepted", "RemoteStopTransaction")
-        stop, _ = await expect_any_order(
-            case, ("StopTransaction", {"transactionId": tx}),
-            ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
-            after=res.sent_mono_ns)
-        check_stop_reason(case, stop, "Remote")
+        await stopped(case, tx, n, "Remote", after=res.sent_mono_ns)
 
     with case.step("unplug the EV: Available"):
         before = time.monotonic_ns()

@@ -13,8 +13,7 @@ import time
 import pytest
 
 from testplans.boot import boot_statuses, booted
-from testplans.ocpp import expect_any_order
-from testplans.states import charging, check_stop_reason
+from testplans.states import charging, stopped
 
 pytestmark = pytest.mark.octt(
     "TC_032_1_CS",
@@ -31,11 +30,7 @@ async def test_tc_032_1_cs(case, station, bench):
     try:
         with case.step("power off: StopTransaction(reason PowerLoss) and StatusNotification"
                        "(Finishing) before going down"):
-            stop, _ = await expect_any_order(
-                case, ("StopTransaction", {"transactionId": tid}),
-                ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
-                after=before)
-            check_stop_reason(case, stop, "PowerLoss", note_left_out=True)
+            stop = await stopped(case, tid, n, "PowerLoss", after=before, note_left_out=True)
             case.measure("power_loss.stop_transaction", (stop.mono_ns - off) / 1e9, unit="s",
                          evidence=[stop.seq], description="mains off (verb stamp) -> "
                          "StopTransaction(PowerLoss) received")

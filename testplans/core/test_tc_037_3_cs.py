@@ -9,9 +9,8 @@ either order; the energy stops.
 
 import pytest
 
-from testplans.ocpp import expect_any_order
 from testplans.offline import current_flows, unknown_card_started_offline
-from testplans.states import check_stop_reason
+from testplans.states import stopped
 
 pytestmark = pytest.mark.octt(
     "TC_037_3_CS", "Offline Start Transaction – Invalid IdTag, StopTransactionOnInvalidId=true",
@@ -27,11 +26,7 @@ async def test_tc_037_3_cs(case):
     _, start, tx_id = await unknown_card_started_offline(case, OFFLINE_S)
 
     with case.step("StopTransaction(reason DeAuthorized) and StatusNotification(Finishing)"):
-        stop, _ = await expect_any_order(
-            case, ("StopTransaction", {"transactionId": tx_id}),
-            ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
-            after=start.mono_ns)
-        check_stop_reason(case, stop, "DeAuthorized")
+        stop = await stopped(case, tx_id, n, "DeAuthorized", after=start.mono_ns)
         case.check(await current_flows(case, n, False) is not None,
                    "the energy to stop (transaction de-authorised)",
                    f"still delivered current {case.timeout:g} s after the StopTransaction")

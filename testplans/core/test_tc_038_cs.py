@@ -7,9 +7,8 @@ StatusNotification(Finishing), either order.
 
 import pytest
 
-from testplans.ocpp import expect_any_order
 from testplans.offline import check_in_offline_window, current_flows, cut_network, reconnected
-from testplans.states import charging, check_stop_reason, swipe
+from testplans.states import charging, stopped, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_038_CS", "Offline Stop Transaction",
@@ -31,8 +30,6 @@ async def test_tc_038_cs(case):
     back_online = await reconnected(case, "offline stop", OFFLINE_S)
 
     with case.step("queued StopTransaction and StatusNotification(Finishing)"):
-        stop, _ = await expect_any_order(
-            case, ("StopTransaction", {"transactionId": session.transaction_id}),
-            ("StatusNotification", {"connectorId": n, "status": "Finishing"}), after=cut)
-        check_stop_reason(case, stop, "Local", "StopTransaction reason Local (or absent)")
+        stop = await stopped(case, session.transaction_id, n, "Local", after=cut,
+                             expected="StopTransaction reason Local (or absent)")
     check_in_offline_window(case, stop, "StopTransaction", back_online)
