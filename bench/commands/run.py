@@ -1,11 +1,14 @@
 """`bench run`: run a test plan against the rig's station and write the run directory.
 
-Order: rig and plan -> run record (+ snapshots) -> CSMS -> (simulated rig: `bench sim`
-subprocess on ephemeral ports) -> instruments activated -> station booted -> its
-configuration snapshot -> the cases (pytest in-process with the bench plugin) -> safe state
--> sim stopped -> record closed -> reports. Whatever ends the run (pass, fail, exception,
-Ctrl-C, SIGTERM), safe state runs and run.json says how it ended. Exit 0 only if every
-applicable case passed.
+Order: rig and plan -> rig lock (not on the simulated rig) -> run record (+ snapshots) ->
+CSMS -> (simulated rig: `bench sim` subprocess on ephemeral ports) -> instruments activated
+-> station booted -> its configuration snapshot -> the cases (pytest in-process with the
+bench plugin) -> safe state -> sim stopped -> record closed -> reports. Whatever ends the run
+(pass, fail, exception, Ctrl-C, SIGTERM), safe state runs and run.json says how it ended.
+Exit 0 only if every applicable case passed.
+
+`--resume RUN_DIR` re-runs the cases of RUN_DIR without a final verdict (bench/plugin/resume.py)
+with its plan and rig, appending to its record; the reports are rebuilt from the whole record.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config.rig import Rig, RigError, load_rig
+from bench.lock import LOCK_DIR_ENV, POLL_S, BenchLock, LockBusy, acquire, rig_resources
 from bench.plugin.context import BenchContext
 from bench.plugin.limits import LimitError, LimitMap
 from bench.plugin.loop import BenchLoop
@@ -35,81 +40,186 @@ from bench.plugin.plan import (
 )
 from bench.plugin.plugin import BenchPlugin
 from bench.plugin.progress import Progress
+from bench.plugin.resume import (
+    ResumeError,
+    ResumeState,
+    finish_resume_entry,
+    read_run,
+    reopen_record,
+)
 from bench.record import RunRecord, Verdict
+from bench.record.writer import git_revision
 
 REPO = Path(__file__).resolve().parents[2]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SIM_READY_TIMEOUT_S = 60.0
+RUN_DIR_RESOURCE = ".run-writer"  # a hidden lock file in the run dir
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--plan", default="core", help="plan name (testplans/plans) or .toml path")
-    p.add_argument("--rig", type=Path, default=Path("rigs/sim.toml"), help="rig file")
+    p.add_argument("--plan", default=None, help="plan name (testplans/plans) or .toml path "
+                   "(default: core)")
+    p.add_argument("--rig", type=Path, default=None, help="rig file (default: rigs/sim.toml)")
     p.add_argument("--cases", default="", help="comma-separated case ids (default: the plan's)")
     p.add_argument("--repeat", type=int, default=None, help="run each case N times")
     p.add_argument("--runs-dir", type=Path, default=None, help="where run directories go")
     p.add_argument("--fault", action="append", default=[], metavar="NAME",
                    help="station fault profile (simulated rig only; passed to bench sim)")
     p.add_argument("--no-reports", action="store_true", help="skip building report.html")
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                   help="re-run the cases of RUN_DIR without a final PASS/FAIL (ERROR, BLOCKED, "
+                        "cut off) with its plan and rig, appending to RUN_DIR")
+    p.add_argument("--lock-dir", type=Path, default=None,
+                   help=f"where the rig locks live (default: ${LOCK_DIR_ENV} or "
+                        "<runs dir>/.locks)")
+    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
+                   help="wait up to SECONDS for a rig another run holds (default: refuse at once)")
+    p.add_argument("--lock", action="store_true",
+                   help="take the rig lock even on the simulated rig (tests, a shared sim)")
     return p
+
+
+def _usage(message: str) -> int:
+    print(f"bench run: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.wait_lock < 0:
+        return _usage("--wait-lock must be >= 0 seconds")
+    resume = None
+    if args.resume is not None:
+        given = [o for o, v in (("--plan", args.plan), ("--rig", args.rig),
+                                ("--cases", args.cases), ("--repeat", args.repeat),
+                                ("--fault", args.fault)) if v]
+        if given:
+            return _usage(f"--resume takes plan, rig, cases, repetitions and faults from "
+                          f"{args.resume}/run.json; drop {', '.join(given)}")
+        try:
+            resume = read_run(args.resume, REPO)
+        except ResumeError as exc:
+            return _usage(str(exc))
+        args.plan, args.rig = resume.plan_ref, resume.rig_path
+        args.cases, args.repeat, args.fault = ",".join(resume.cases), resume.repeat, resume.faults
+    args.plan = args.plan or "core"
+    args.rig = args.rig or Path("rigs/sim.toml")
     try:
         rig = load_rig(args.rig)
         plan = load_plan(args.plan)
         limits = LimitMap.load()
     except (RigError, PlanError, LimitError) as exc:
-        print(f"bench run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        where = f" (the rig and plan of {args.resume})" if resume else ""
+        return _usage(f"{exc}{where}")
     if args.fault and rig.simulator is None:
-        print(f"bench run: --fault works only with a simulated rig ({args.rig} has no "
-              "[simulator] table)", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage(f"--fault works only with a simulated rig ({args.rig} has no "
+                      "[simulator] table)")
     if args.fault:
         from sim.station.faults import check_fault_names
 
         try:
             check_fault_names(args.fault)
         except ValueError as exc:
-            print(f"bench run: --fault: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return _usage(f"--fault: {exc}")
     if args.repeat is not None and args.repeat < 1:
-        print("bench run: --repeat must be >= 1", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage("--repeat must be >= 1")
     cases = [c.strip().upper() for c in args.cases.split(",") if c.strip()]
     known = case_index(plan)
     unknown = [c for c in cases + plan.cases if c not in known]
     if unknown:
-        print(f"bench run: no such case(s) in the suites of plan {plan.name} "
-              f"({', '.join(plan.suites)}): {', '.join(unknown)}; known: "
-              f"{', '.join(sorted(known))}", file=sys.stderr)
-        return EXIT_USAGE
-    runs_dir = args.runs_dir or Path(rig.bench.get("runs_dir", "runs"))
-    return Run(rig, plan, limits, runs_dir, cases, args.repeat, args.fault,
-               not args.no_reports).execute()
+        return _usage(f"no such case(s) in the suites of plan {plan.name} "
+                      f"({', '.join(plan.suites)}): {', '.join(unknown)}; known: "
+                      f"{', '.join(sorted(known))}")
+    run_dir_lock: BenchLock | None = None
+    if resume is not None:
+        try:  # a run still writing RUN_DIR holds this; two writers would corrupt the record
+            run_dir_lock = acquire(resume.run_dir, [RUN_DIR_RESOURCE], run_dir=str(resume.run_dir))
+        except LockBusy as exc:
+            return _usage(f"--resume {resume.run_dir}: the run is still going: {exc}")
+        runs_dir = resume.run_dir.parent
+        selection = cases or [c for c in known if c not in plan.exclude]
+        cases = resume.to_run(selection)
+        if not cases:
+            run_dir_lock.release()
+            print(f"bench run: nothing to resume in {resume.run_dir}: every case has a final "
+                  "verdict", file=sys.stderr)
+            return EXIT_OK
+    else:
+        runs_dir = args.runs_dir or Path(rig.bench.get("runs_dir", "runs"))
+    simulated = rig.simulator is not None
+    lock: BenchLock | None = None
+    if not simulated or args.lock:
+        lock_dir = args.lock_dir or Path(os.environ.get(LOCK_DIR_ENV) or runs_dir / ".locks")
+        resources = rig_resources(rig)
+        if args.wait_lock:
+            print(f"bench run: waiting up to {args.wait_lock:g} s for the rig "
+                  f"({', '.join(resources)})", file=sys.stderr, flush=True)
+        try:
+            lock = acquire(lock_dir, resources, wait_s=args.wait_lock,
+                           rig=str(Path(args.rig).resolve()))
+        except LockBusy as exc:
+            return _usage(f"the rig {args.rig} is in use: {exc}")
+        except OSError as exc:
+            return _usage(f"cannot take the rig lock in {lock_dir}: {exc}")
+    try:
+        return Run(rig, plan, limits, runs_dir, cases, args.repeat, args.fault,
+                   not args.no_reports, lock=lock, resume=resume).execute()
+    finally:
+        for held in (lock, run_dir_lock):
+            if held is not None:
+                held.release()
 
 
 class Run:
     def __init__(self, rig: Rig, plan: Plan, limits: LimitMap, runs_dir: Path,
                  cases: list[str], repeat: int | None, faults: list[str],
-                 reports: bool) -> None:
+                 reports: bool, lock: BenchLock | None = None,
+                 resume: ResumeState | None = None) -> None:
         self.rig, self.plan, self.limits = rig, plan, limits
         self.cases, self.repeat, self.faults, self.reports = cases, repeat, faults, reports
         self.simulated = rig.simulator is not None
         self.settings = effective_settings(rig.pics, plan, self.simulated)
         self.progress = Progress()
-        self.record = RunRecord.create(
-            runs_dir, plan.name, rig=str(rig.path), plan=plan.name,
-            station_id=rig.station.id, simulated=self.simulated, cases=cases or plan.cases,
-            faults=faults, repeat=repeat or plan.repeat, operator=rig.bench.get("operator"))
+        self.lock, self.resume = lock, resume
+        self.resume_n = 0
+        self._run_dir_lock: BenchLock | None = None
+        if resume is None:
+            self.record = RunRecord.create(
+                runs_dir, plan.name, rig=str(rig.path), rig_path=str(rig.path.resolve()),
+                plan=plan.name, plan_path=str(plan.path.resolve()) if plan.path else None,
+                station_id=rig.station.id, simulated=self.simulated, cases=cases or plan.cases,
+                faults=faults, repeat=repeat or plan.repeat,
+                operator=rig.bench.get("operator"))
+            # held for the process's life (released by the kernel): --resume of a live run
+            # is refused
+            self._run_dir_lock = acquire(self.record.path, [RUN_DIR_RESOURCE])
+        else:
+            self.record, self.resume_n = reopen_record(
+                resume, cases=cases, pid=os.getpid(), git_revision=git_revision())
+        self._record_lock()
         self.loop: BenchLoop | None = None
         self.sim: subprocess.Popen[bytes] | None = None
         self.csms: Any = None
         self.bench: Any = None
         self.plugin: BenchPlugin | None = None
+
+    def _suffix(self) -> str:
+        """File names of a resumed session: the first session's files stay as they were."""
+        return f"-resume{self.resume_n}" if self.resume_n else ""
+
+    def _record_lock(self) -> None:
+        rec = self.record
+        if self.lock is None:
+            why = "simulated rig: it runs on ephemeral ports of its own, nothing to share"
+            rec.event("log", "rig-lock-skipped", reason=why)
+            rec.update_meta(rig_lock={"taken": False, "reason": why})
+            return
+        self.lock.set_owner(run_dir=str(rec.path.resolve()))
+        rec.event("log", "rig-lock", **self.lock.as_dict())
+        rec.update_meta(rig_lock={"taken": True, **self.lock.as_dict()})
+        if self.lock.waited_s >= POLL_S:
+            self.progress.note(f"rig lock taken after {self.lock.waited_s:.1f} s")
 
     # -- the run ---------------------------------------------------------------------------
     def execute(self) -> int:
@@ -136,19 +246,42 @@ class Run:
                     self._shut_down()
         except KeyboardInterrupt:  # a second signal during shut-down: finish closing anyway
             status = "interrupted"
+        if self.lock is not None and self.lock.lost():
+            # someone removed a lock file: another run may have driven the rig meanwhile
+            self.record.event("log", "rig-lock-lost", resources=self.lock.lost())
+            self.progress.note("rig lock lost (lock file removed): "
+                               + ", ".join(self.lock.lost()))
+            status = "error" if status == "complete" else status
+        if self.resume_n:
+            finish_resume_entry(self.record, self.resume_n, status)
         self.record.close(status)
+        if self._run_dir_lock is not None:
+            self._run_dir_lock.release()
         report = self._build_reports()
-        verdicts = self.plugin.verdicts if self.plugin else []
+        verdicts = [v.verdict for v in self.plugin.verdicts] if self.plugin else []
+        if self.resume is not None and verdicts:  # the campaign's final verdicts, not this part's
+            assert self.plugin is not None
+            final = {**self.resume.outcomes(), **self.plugin.ctx.outcomes}
+            verdicts = list(final.values())
         self.progress.note(f"{status}: {self.progress.summary() or 'no verdicts'}")
         print(report or self.record.path, flush=True)
         ok = (status == "complete" and verdicts
-              and all(v.verdict in (Verdict.PASS, Verdict.NA) for v in verdicts))
+              and all(v in (Verdict.PASS, Verdict.NA) for v in verdicts))
         if status == "interrupted":
             return EXIT_INTERRUPTED
         return EXIT_OK if ok else EXIT_FAILED
 
     def _snapshots(self) -> None:
         rec = self.record
+        if self.resume_n:
+            # keep what the earlier session(s) saw; reports read snapshots/*.json only
+            keep = rec.path / "snapshots" / f"before-resume{self.resume_n}"
+            keep.mkdir(exist_ok=True)
+            for snap in (rec.path / "snapshots").glob("*.json"):
+                shutil.copy2(snap, keep / snap.name)
+            rec.event("log", "resumed", n=self.resume_n, cases=self.cases,
+                      attempts_before={c: self.resume.attempts(c) for c in self.cases}
+                      if self.resume else {}, earlier_snapshots=str(keep))
         rec.snapshot("rig", self.rig.redacted())
         rec.snapshot("pics", self.rig.pics)
         rec.snapshot("hardware", self.rig.hardware)
@@ -216,8 +349,9 @@ class Run:
 
     def _start_sim(self, csms_url: str) -> dict[str, Any]:
         # absolute: the sim runs in the repository, the bench in the caller's folder
-        endpoints_file = (self.record.path / "sim-endpoints.json").resolve()
-        log_path = self.record.path / "sim.log"
+        endpoints_file = (self.record.path / f"sim-endpoints{self._suffix()}.json").resolve()
+        endpoints_file.unlink(missing_ok=True)  # READY is its appearance
+        log_path = self.record.path / f"sim{self._suffix()}.log"
         cmd = [sys.executable, "-m", "bench.cli", "sim", "--rig", str(self.rig.path.resolve()),
                "--ephemeral", "--csms-url", csms_url, "--endpoints-file", str(endpoints_file)]
         for fault in self.faults:
@@ -247,14 +381,19 @@ class Run:
     def _run_cases(self, ctx: BenchContext) -> int:
         import pytest
 
-        self.plugin = BenchPlugin(ctx, cases=self.cases or None, repeat=self.repeat)
-        run_dir = self.record.path
+        attempts_before = {}
+        if self.resume is not None:
+            ctx.outcomes.update(self.resume.outcomes())
+            attempts_before = {c: self.resume.attempts(c) for c in self.cases}
+        self.plugin = BenchPlugin(ctx, cases=self.cases or None, repeat=self.repeat,
+                                  attempts_before=attempts_before)
+        run_dir, sfx = self.record.path, self._suffix()
         args = [*(str(p) for p in self.plan.paths()),
                 "-c", str(TESTPLANS_DIR / "pytest.ini"), "--rootdir", str(REPO),
                 "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:timeout",
                 "-p", "no:terminal",
-                f"--html={run_dir / 'pytest-report.html'}", "--self-contained-html",
-                f"--junitxml={run_dir / 'pytest-junit.xml'}"]
+                f"--html={run_dir / f'pytest-report{sfx}.html'}", "--self-contained-html",
+                f"--junitxml={run_dir / f'pytest-junit{sfx}.xml'}"]
         self.record.event("log", "pytest", args=args)
         rc = int(pytest.main(args, plugins=[self.plugin]))
         self.plugin.finalize()

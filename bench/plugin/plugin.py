@@ -62,10 +62,13 @@ def octt_marker(item: pytest.Item) -> tuple[str, str, dict[str, Any]] | None:
 
 class BenchPlugin:
     def __init__(self, ctx: BenchContext, cases: list[str] | None = None,
-                 repeat: int | None = None) -> None:
+                 repeat: int | None = None,
+                 attempts_before: dict[str, int] | None = None) -> None:
         self.ctx = ctx
         self.cases = [c.upper() for c in (cases or ctx.plan.cases)]
         self.repeat = repeat or ctx.plan.repeat
+        # a resumed run numbers its attempts on from those already in the record
+        self.attempts_before = dict(attempts_before or {})
         self._finalized = False
         self._boot_cases_run: list[str] = []
         self.verdicts: list[VerdictRecord] = []
@@ -112,7 +115,7 @@ class BenchPlugin:
     @pytest.fixture
     def case(self, request: pytest.FixtureRequest, bench_attempt: int) -> Any:
         state: _ItemState = request.node.stash[_STATE]
-        state.attempt = bench_attempt
+        state.attempt = self.attempts_before.get(state.case_id, 0) + bench_attempt
         case = Case(self.ctx, state.case_id, state.name, state.options)
         state.case = case
         wanted = resolve_config(state.options.get("config", {}), self.ctx.settings, case.id)
@@ -154,12 +157,14 @@ class BenchPlugin:
         if info is None:
             return
         case_id, name, options = info
-        state = _ItemState(case_id, name, options)
+        callspec = getattr(item, "callspec", None)
+        n = callspec.params.get("bench_attempt") if callspec else None
+        # set here too: an N/A or BLOCKED case never reaches the `case` fixture
+        state = _ItemState(case_id, name, options,
+                           attempt=self.attempts_before.get(case_id, 0) + (n or 1))
         item.stash[_STATE] = state
         self.ctx.record.current_case = case_id
         if self.ctx.progress:
-            callspec = getattr(item, "callspec", None)
-            n = callspec.params.get("bench_attempt") if callspec else None
             self.ctx.progress(case_id, f"start (run {n}/{self.repeat})" if n else "start")
         reason = not_applicable_reason(options.get("requires", ()), self.ctx.rig,
                                        self.ctx.station_config)
