@@ -7,10 +7,13 @@ the way, so a case that starts from "Charging" says `tx = await charging(case)`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from bench.config.rig import DRIVERS
 from bench.plugin import BenchFault, Case
 from testplans.ocpp import expect, expect_any_order, expect_status
 
@@ -122,3 +125,109 @@ async def charging(case: Case, card: str | None = None, connector: int | None = 
                      evidence=auth.seq)
     with case.step("transaction starts"):
         return await started(case, n, c.uid, after=auth.mono_ns)
+
+
+# -- the output current: is energy flowing? ----------------------------------------------------
+
+CURRENT_THRESHOLD_A = 1.0  # bench default of the `current_threshold_a` setting (rig [pics]/plan)
+CURRENT_POLL_S = 0.1  # time resolution of a current edge (plus one instrument read)
+
+
+def current_threshold_a(case: Case) -> float:
+    """Output current above which energy counts as flowing (setting `current_threshold_a`)."""
+    return float(case.ctx.settings.get("current_threshold_a", CURRENT_THRESHOLD_A))
+
+
+def instrument_on(case: Case, role: str, n: int) -> str | None:
+    """The name of the rig's instrument of `role` (meter, ev) on connector n, if it has one."""
+    for name, cfg in case.rig.instruments.items():
+        spec = DRIVERS.get(cfg.driver)
+        if spec is not None and spec.role == role and cfg.get("connector") == n:
+            return name
+    return None
+
+
+@dataclass
+class CurrentEdge:
+    """When the output current crossed the threshold, as the bench saw it."""
+
+    stamp_ns: int | None  # the reading that first showed it came back then; None: never
+    current_a: float  # that reading, or the last one when the wait ended
+    source: str  # "reference meter 'meter'" or "EV emulator 'ev1'"
+    watched_s: float  # how long the bench had watched by then
+
+
+async def output_current(case: Case, n: int) -> tuple[float, str]:
+    """Connector n's output current: the reference meter's if one sits there (it measures the
+    DC output itself), else the EV emulator's measured current; and which of them it was."""
+    meter = instrument_on(case, "meter", n)
+    if meter is not None:
+        return (await case.bench.meter_read(n)).current_a, f"reference meter {meter!r}"
+    ev = instrument_on(case, "ev", n)
+    return (await case.bench.ev_state(n)).measured_current_a, f"EV emulator {ev!r}"
+
+
+class CurrentWatch:
+    """Polls connector n's output current in the background until it is above (flowing) or
+    below the threshold, while the case sends a command and waits for the station's messages:
+    the energy may start or stop before the message that announces it. The edge's stamp is
+    when the first reading that showed it came back (late by at most one poll and one read)."""
+
+    def __init__(self, case: Case, n: int, flowing: bool) -> None:
+        self.case, self.n, self.flowing = case, n, flowing
+        self.started = time.monotonic()
+        self.last = CurrentEdge(None, float("nan"), "no reading yet", 0.0)
+        self.task = asyncio.create_task(self._poll())
+
+    async def _poll(self) -> CurrentEdge:
+        threshold = current_threshold_a(self.case)
+        while True:
+            current, source = await output_current(self.case, self.n)
+            stamp = time.monotonic_ns()
+            self.last = CurrentEdge(None, current, source, time.monotonic() - self.started)
+            if (current > threshold) == self.flowing:
+                return CurrentEdge(stamp, current, source, self.last.watched_s)
+            await asyncio.sleep(CURRENT_POLL_S)
+
+    async def edge(self, within_s: float) -> CurrentEdge:
+        """The edge, waiting at most within_s more; else the last reading (stamp None)."""
+        done, _ = await asyncio.wait({self.task}, timeout=within_s)
+        if done:
+            return self.task.result()  # an instrument error is raised here
+        await self.stop()
+        return self.last
+
+    async def stop(self) -> None:
+        if not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        elif not self.task.cancelled():
+            self.task.exception()  # retrieved: when the block failed first, its error stands
+
+
+@contextlib.asynccontextmanager
+async def watching_current(case: Case, n: int, flowing: bool) -> AsyncIterator[CurrentWatch]:
+    """A CurrentWatch for the block; it never outlives it (the block's waits bound it)."""
+    watch = CurrentWatch(case, n, flowing)
+    try:
+        yield watch
+    finally:
+        await watch.stop()
+
+
+def describe_current(case: Case, flowing: bool) -> str:
+    """The check's wording: `output current above 1 A` / `below 1 A`."""
+    return f"output current {'above' if flowing else 'below'} {current_threshold_a(case):g} A"
+
+
+async def check_current_flows(case: Case, n: int, after: str) -> CurrentEdge:
+    """Energy flows: the output current rises above the threshold within the message timeout
+    (FAIL if not, naming the last reading). `after`: what the wait starts from, for the text."""
+    async with watching_current(case, n, True) as watch:
+        edge = await watch.edge(case.timeout)
+    case.check(edge.stamp_ns is not None,
+               f"{describe_current(case, True)} on connector {n} ({edge.source}) within "
+               f"{case.timeout:g} s {after}",
+               f"delivered {edge.current_a:.2f} A for {edge.watched_s:.1f} s")
+    return edge
