@@ -3,9 +3,11 @@
 GetConfiguration(AuthorizeRemoteTxRequests); PLUG -> StatusNotification(Preparing);
 RemoteStartTransaction(connectorId, idTag) -> Accepted; [Authorize only if
 AuthorizeRemoteTxRequests=true, before StartTransaction]; StartTransaction and
-StatusNotification(Charging), either order.
+StatusNotification(Charging), either order; the energy flows: the output current (reference
+meter on the connector, else the EV emulator) rises above the `current_threshold_a` setting.
 Measures the RemoteStartTransaction response time (CALL -> CALLRESULT, PICS "Response time
-RemoteStartTransaction") and RemoteStartTransaction -> StartTransaction (triggered function).
+RemoteStartTransaction"), RemoteStartTransaction -> StartTransaction (triggered function) and
+RemoteStartTransaction -> current on (catalogue §2.2, HIL: t(P_dc > threshold) - t(RemoteStart)).
 """
 
 import time
@@ -13,7 +15,7 @@ import time
 import pytest
 
 from testplans.ocpp import check_answer, expect, get_config, is_true
-from testplans.states import plugged_preparing, started
+from testplans.states import describe_current, plugged_preparing, started, watching_current
 
 pytestmark = pytest.mark.octt(
     "TC_010_CS", "Remote Start Charging Session – Cable Plugged in First",
@@ -26,30 +28,44 @@ async def test_tc_010_cs(case, station):
                                ["AuthorizeRemoteTxRequests"])
     await plugged_preparing(case, n)
 
-    with case.step("RemoteStartTransaction: Accepted"):
-        sent = time.monotonic_ns()
-        if authorize_remote:
-            res = await station.call("RemoteStartTransaction", {"connectorId": n,
-                                                                "idTag": card.uid})
-        else:  # [A]: no Authorize may come when the key is false
-            with station.forbid("Authorize"):
+    # the watch starts before the CALL: the energy may flow before the messages arrive
+    async with watching_current(case, n, True) as power_on:
+        with case.step("RemoteStartTransaction: Accepted"):
+            sent = time.monotonic_ns()
+            if authorize_remote:
                 res = await station.call("RemoteStartTransaction", {"connectorId": n,
                                                                     "idTag": card.uid})
-        check_answer(case, res, "Accepted", "RemoteStartTransaction")
-        case.measure("remote_start.response_time", res.response_time_s,
-                     evidence=list(res.frame_seqs))
-        sent = res.sent_mono_ns or sent
+            else:  # [A]: no Authorize may come when the key is false
+                with station.forbid("Authorize"):
+                    res = await station.call("RemoteStartTransaction", {"connectorId": n,
+                                                                        "idTag": card.uid})
+            check_answer(case, res, "Accepted", "RemoteStartTransaction")
+            case.measure("remote_start.response_time", res.response_time_s,
+                         evidence=list(res.frame_seqs))
+            sent = res.sent_mono_ns or sent
 
-    if authorize_remote:
-        with case.step("Authorize (AuthorizeRemoteTxRequests=true), before StartTransaction"):
-            auth = await expect(case, "Authorize", {"idTag": card.uid}, after=sent)
-        with case.step("transaction starts"):
-            session = await started(case, n, card.uid, after=sent)
-        case.check(auth.mono_ns < session.start.mono_ns, "Authorize before StartTransaction",
-                   f"sent StartTransaction (seq {session.start.seq}) before Authorize "
-                   f"(seq {auth.seq})")
-    else:
-        with case.step("transaction starts without Authorize"), station.forbid("Authorize"):
-            session = await started(case, n, card.uid, after=sent)
-    case.measure("triggered.remote_start", (session.start.mono_ns - sent) / 1e9,
+        if authorize_remote:
+            with case.step("Authorize (AuthorizeRemoteTxRequests=true), before StartTransaction"):
+                auth = await expect(case, "Authorize", {"idTag": card.uid}, after=sent)
+            with case.step("transaction starts"):
+                session = await started(case, n, card.uid, after=sent)
+            case.check(auth.mono_ns < session.start.mono_ns, "Authorize before StartTransaction",
+                       f"sent StartTransaction (seq {session.start.seq}) before Authorize "
+                       f"(seq {auth.seq})")
+        else:
+            with case.step("transaction starts without Authorize"), station.forbid("Authorize"):
+                session = await started(case, n, card.uid, after=sent)
+        case.measure("triggered.remote_start", (session.start.mono_ns - sent) / 1e9,
+                     evidence=[res.frame_seqs[0], session.start.seq])
+        with case.step(f"the energy flows on connector {n}"):
+            edge = await power_on.edge(case.timeout)
+            case.check(edge.stamp_ns is not None,
+                       f"{describe_current(case, True)} on connector {n} ({edge.source}) "
+                       f"within {case.timeout:g} s of StartTransaction",
+                       f"delivered {edge.current_a:.2f} A for {edge.watched_s:.1f} s after "
+                       "RemoteStartTransaction")
+            case.check(edge.stamp_ns >= sent, "no energy before RemoteStartTransaction",
+                       f"delivered {edge.current_a:.2f} A {(sent - edge.stamp_ns) / 1e9:.3f} s "
+                       "before the CALL was sent")
+    case.measure("triggered.remote_start_power_on", (edge.stamp_ns - sent) / 1e9,
                  evidence=[res.frame_seqs[0], session.start.seq])
