@@ -142,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         cases = resume.to_run(selection)
         if not cases:
             run_dir_lock.release()
+            final = resume.outcomes()
             print(f"bench run: nothing to resume in {resume.run_dir}: every case has a final "
                   "verdict", file=sys.stderr)
-            return EXIT_OK
+            ok = all(final.get(c) in (Verdict.PASS, Verdict.NA) for c in selection)
+            return EXIT_OK if ok else EXIT_FAILED
     else:
         runs_dir = args.runs_dir or Path(rig.bench.get("runs_dir", "runs"))
     simulated = rig.simulator is not None
