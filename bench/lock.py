@@ -192,7 +192,7 @@ def acquire(lock_dir: Path, resources: list[str], wait_s: float = 0.0,
                     _write_owner(held.fd, lock.owner)
                     break
                 if time.monotonic() >= deadline:
-                    raise _busy(path, resource, wait_s, lock_dir)
+                    raise _busy(path, resource, wait_s)
                 time.sleep(POLL_S)
     except BaseException:
         lock.release()
@@ -201,14 +201,13 @@ def acquire(lock_dir: Path, resources: list[str], wait_s: float = 0.0,
     return lock
 
 
-def _busy(path: Path, resource: str, wait_s: float, lock_dir: Path) -> LockBusy:
+def _busy(path: Path, resource: str, wait_s: float) -> LockBusy:
     holder = None
     for _ in range(5):  # the holder may be between flock and writing its name
         holder = read_holder(path)
         if holder:
             break
         time.sleep(0.05)
-    waited = (f"waited {wait_s:g} s for it; " if wait_s > 0 else "")
-    msg = (f"the rig's {resource} is in use: {waited}held by {describe_holder(holder)}; "
-           f"lock file {path} (lock directory {lock_dir})")
+    waited = f"still, after waiting {wait_s:g} s for it, " if wait_s > 0 else ""
+    msg = (f"{resource} is {waited}held by {describe_holder(holder)} (lock file {path})")
     return LockBusy(msg, resource, holder)
