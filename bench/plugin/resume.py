@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.record import RunRecord, Verdict
 from bench.record.reader import read_jsonl
-from bench.record.writer import FILES, utc_now
+from bench.record.writer import utc_now
 
 SETTLED = {str(Verdict.PASS), str(Verdict.FAIL), str(Verdict.NA)}
 
@@ -106,12 +106,7 @@ def reopen_record(state: ResumeState, **session: Any) -> tuple[RunRecord, int]:
     """The run's record, appended to: sequence numbers continue (the reports order verdicts by
     seq, so the resumed attempt is the final one), and run.json gets a `resumed` entry.
     Returns the record and the resume number (1 for the first resume)."""
-    rec = RunRecord(state.run_dir, dict(state.meta))
-    last = 0
-    for name in FILES:
-        rows, _ = read_jsonl(state.run_dir / f"{name}.jsonl")
-        last = max([last, *(int(r.get("seq") or 0) for r in rows)])
-    rec._seq = last  # RunRecord has no public way to continue a record; see the task report
+    rec = RunRecord.reopen(state.run_dir)
     resumed = list(state.meta.get("resumed") or [])
     entry = {"n": len(resumed) + 1, "started_utc": utc_now(),
              "previous_status": state.meta.get("status"),

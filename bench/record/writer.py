@@ -67,9 +67,7 @@ class RunRecord:
         (self.path / "snapshots").mkdir(exist_ok=True)
         self._lock = threading.Lock()
         self._seq = 0
-        self._files: dict[str, TextIO] = {
-            name: open(self.path / f"{name}.jsonl", "a", encoding="utf-8") for name in FILES
-        }
+        self._files: dict[str, TextIO] = {name: self._open_append(name) for name in FILES}
         self.current_case: str | None = None
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self.meta: dict[str, Any] = {
@@ -87,6 +85,39 @@ class RunRecord:
     @classmethod
     def create(cls, runs_dir: Path | str, label: str, **meta: Any) -> RunRecord:
         return cls(new_run_dir(Path(runs_dir), label), meta)
+
+    def _open_append(self, name: str) -> TextIO:
+        """Open for appending; a line torn by a killed process is ended first, so the next
+        line is not glued to it (the reader then drops only the torn one)."""
+        target = self.path / f"{name}.jsonl"
+        torn = False
+        if target.exists() and target.stat().st_size:
+            with open(target, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"
+        f = open(target, "a", encoding="utf-8")  # closed by close()
+        if torn:
+            f.write("\n")
+        return f
+
+    @classmethod
+    def reopen(cls, path: Path | str) -> RunRecord:
+        """Append to an existing run (bench run --resume): meta kept, sequence numbers go on."""
+        path = Path(path)
+        meta = json.loads((path / "run.json").read_text("utf-8"))
+        rec = cls(path, meta)
+        last = 0
+        for name in FILES:
+            if not (path / f"{name}.jsonl").exists():
+                continue
+            with open(path / f"{name}.jsonl", encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        last = max(last, int(json.loads(line).get("seq") or 0))
+                    except (json.JSONDecodeError, ValueError, AttributeError):
+                        continue  # a torn last line of a killed run
+        rec._seq = last
+        return rec
 
     # -- listeners (live console, pytest plugin) -------------------------------------------
     def subscribe(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
