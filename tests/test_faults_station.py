@@ -46,6 +46,7 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "queued_out_of_order": ("TC_039_CS", "expected the queued StartTransaction before the "
                                          "StopTransaction"),
     "no_transaction_retry": ("BENCH_TX_RETRY", "the station did not resend it"),
+    "contactor_stays_closed": ("TC_012_CS", "expected output current below 1 A"),
     # TC_061 is N/A on the SmartDC (no cache): this one runs on cache_rig()
     "no_authorize_after_clear_cache": ("TC_061_CS", "sent no Authorize within"),
 }

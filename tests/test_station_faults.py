@@ -230,6 +230,18 @@ async def _(tmp: Path) -> None:
         assert stop.payload["reason"] == "EVDisconnected"
 
 
+@check("contactor_stays_closed")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"contactor_stays_closed"}) as rig:
+        tx_id = await rig.charging(1)
+        c = rig.model.connector(1)
+        await wait_until(lambda: c.current_a > 0, 5, "current flowing while charging")
+        await remote_stop(rig, tx_id)
+        await asyncio.sleep(0.3)
+        rig.model.tick()
+        assert c.contactor_closed and c.current_a > 0
+
+
 def test_every_fault_has_a_check_and_is_listed():
     assert set(CHECKS) == set(FAULTS)
     assert len(FAULTS) >= 10

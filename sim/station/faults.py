@@ -79,6 +79,10 @@ _FAULTS = [
           "unplugging at the EV stops the transaction even with StopTransactionOnEVSideDisconnect"
           "=false",
           ["TC_005_3_CS"]),
+    Fault("contactor_stays_closed",
+          "after a transaction ends the contactor stays closed and current keeps flowing "
+          "until the EV is unplugged",
+          ["TC_012_CS"]),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

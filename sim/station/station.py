@@ -497,6 +497,9 @@ class StationSimulator:
         live = c.tx is not None and not c.tx.deauthorized and not c.tx.stopping
         want_contactor = live and phys.plugged and str(phys.cp_state)[:1] in "CD"
         want_current = self.cfg.max_current_a if live else 0.0
+        if (not live and phys.plugged and phys.contactor_closed
+                and self.fault("contactor_stays_closed")):
+            want_contactor, want_current = True, phys.offered_current_a  # power not cut
         want_pwm = 5.0 if phys.plugged else 100.0  # DC: high-level communication
         if self.model.mains_on:
             if phys.offered_current_a != want_current:
