@@ -129,13 +129,12 @@ async def charging(case: Case, card: str | None = None, connector: int | None = 
 
 # -- the output current: is energy flowing? ----------------------------------------------------
 
-CURRENT_THRESHOLD_A = 1.0  # bench default of the `current_threshold_a` setting (rig [pics]/plan)
 CURRENT_POLL_S = 0.1  # time resolution of a current edge (plus one instrument read)
 
 
 def current_threshold_a(case: Case) -> float:
     """Output current above which energy counts as flowing (setting `current_threshold_a`)."""
-    return float(case.ctx.settings.get("current_threshold_a", CURRENT_THRESHOLD_A))
+    return float(case.ctx.settings["current_threshold_a"])
 
 
 def instrument_on(case: Case, role: str, n: int) -> str | None:

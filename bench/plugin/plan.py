@@ -28,6 +28,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "power_off_s": 5.0,  # how long a power cycle keeps the mains off
     "ev_current_a": 32.0,  # what the EV emulator asks for when it charges
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
+    "current_threshold_a": 1.0,  # output current above which energy counts as flowing
 }
 
 _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "sim_settings",
