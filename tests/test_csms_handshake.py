@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import ipaddress
 import ssl
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from pki_support import make_pki
 from test_csms_support import boot, events, running_csms, station_connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
@@ -98,41 +93,10 @@ async def test_profile1_basic_auth(tmp_path):
 
 # -- TLS: a CA, a server certificate for 127.0.0.1 and client certificates, made here ----------
 
-def _cert(subject_cn, issuer_cert, issuer_key, key, *, ca=False, server=False):
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)])
-    now = dt.datetime.now(dt.UTC)
-    b = (x509.CertificateBuilder().subject_name(name)
-         .issuer_name(issuer_cert.subject if issuer_cert else name)
-         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(now - dt.timedelta(minutes=5))
-         .not_valid_after(now + dt.timedelta(days=1))
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if server:
-        b = b.add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    return b.sign(issuer_key, hashes.SHA256())
-
-
-def _write(path: Path, cert, key=None) -> Path:
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    if key is not None:
-        path.with_suffix(".key").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
-    return path
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("bench test CA", None, ca_key, ca_key, ca=True)
-    out = {"ca": _write(d / "ca.pem", ca)}
-    for name, cn, server in (("server", "127.0.0.1", True), ("cp1", "CP1", False),
-                             ("cp2", "CP2", False)):
-        key = ec.generate_private_key(ec.SECP256R1())
-        out[name] = _write(d / f"{name}.pem", _cert(cn, ca, ca_key, key, server=server), key)
-    return out
+    return make_pki(tmp_path_factory.mktemp("pki"), {
+        "server": ("127.0.0.1", "127.0.0.1"), "cp1": ("CP1", None), "cp2": ("CP2", None)})
 
 
 def client_tls(pki, client: str | None = None) -> ssl.SSLContext:

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
-import ipaddress
 import logging
 import re
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from pki_support import make_pki
 from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
 from bench.config.rig import RigError, load_rig
@@ -32,43 +27,11 @@ WRONG_KEY = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0ffeeddcc")
 
 # -- a test PKI: one CA signs the CSMS certificate (127.0.0.1) and the station's (CN = id) -----
 
-def _cert(cn: str, key, issuer=None, issuer_key=None, *, ca=False, ip=None):
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = dt.datetime.now(dt.UTC)
-    builder = (x509.CertificateBuilder().subject_name(name)
-               .issuer_name(issuer.subject if issuer else name)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(minutes=5))
-               .not_valid_after(now + dt.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if ip:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
-            critical=False)
-    return builder.sign(issuer_key or key, hashes.SHA256())
-
-
-def _save(folder: Path, name: str, cert, key=None) -> Path:
-    path = folder / f"{name}.pem"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    if key is not None:
-        (folder / f"{name}.key").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
-    return path
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("station-security test CA", ca_key, ca=True)
-    out = {"ca": _save(d, "ca", ca)}
-    for name, cn, ip in (("csms", "127.0.0.1", "127.0.0.1"), ("station", STATION_ID, None)):
-        key = ec.generate_private_key(ec.SECP256R1())
-        out[name] = _save(d, name, _cert(cn, key, ca, ca_key, ip=ip), key)
-        out[f"{name}_key"] = d / f"{name}.key"
-    return out
+    return make_pki(tmp_path_factory.mktemp("pki"), {
+        "csms": ("127.0.0.1", "127.0.0.1"), "station": (STATION_ID, None)},
+        ca_name="station-security test CA")
 
 
 # -- simulated rig files: rigs/sim.toml with a security profile -------------------------------
