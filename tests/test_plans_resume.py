@@ -4,15 +4,18 @@ cut-off run without a final PASS/FAIL, appends to its record and rebuilds its re
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from test_plans_support import REPO, bench_run, fast_plan, plan_env
+from test_plans_support import (
+    REPO,
+    bench_run,
+    bench_run_sigterm_while_charging,
+    fast_plan,
+    plan_env,
+)
 
 from bench.commands.run import RUN_DIR_RESOURCE
 from bench.lock import acquire
@@ -110,27 +113,9 @@ def test_cut_off_campaign_resumes_only_the_missing_cases(tmp_path: Path, pcscd_b
                                                          vpcd_driver) -> None:
     runs, lock_dir = tmp_path / "runs", tmp_path / "locks"
     plan = str(fast_plan(tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", "run", "--plan", plan, "--cases", CASES,
-         "--runs-dir", str(runs), "--lock", "--lock-dir", str(lock_dir)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # cut it off while TC_070_CS charges
-            events = list(runs.glob("*/events.jsonl"))
-            if events and "ev_start_charging" in events[0].read_text("utf-8"):
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("TC_070_CS never started charging")
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-    assert proc.returncode == 130, out
+    rc, out = bench_run_sigterm_while_charging(  # cut off while TC_070_CS charges
+        runs, "--plan", plan, "--cases", CASES, "--lock", "--lock-dir", str(lock_dir))
+    assert rc == 130, out
     run_dir = next(p for p in runs.iterdir() if not p.name.startswith("."))
     first = load_run(run_dir)
     assert first.meta["status"] == "interrupted"

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
-from test_plans_support import REPO, bench_run, fast_plan
+from test_plans_support import bench_run, bench_run_sigterm_while_charging, fast_plan
 
 from bench.record.reader import load_run
 
@@ -50,27 +46,9 @@ def test_bench_run_one_case_end_to_end(tmp_path, real_parts) -> None:
 
 def test_sigterm_ends_in_safe_state_and_an_interrupted_record(tmp_path, real_parts) -> None:
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", "run", "--plan", str(fast_plan(tmp_path)),
-         "--cases", "TC_070_CS", "--runs-dir", str(runs), "--no-reports"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # wait until the case is charging
-            events = list(runs.glob("*/events.jsonl"))
-            if events and "ev_start_charging" in events[0].read_text("utf-8"):
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the case never started charging")
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-    assert proc.returncode == 130, out
+    rc, out = bench_run_sigterm_while_charging(
+        runs, "--plan", str(fast_plan(tmp_path)), "--cases", "TC_070_CS", "--no-reports")
+    assert rc == 130, out
     run_dir = next(runs.glob("*"))
     meta = json.loads((run_dir / "run.json").read_text("utf-8"))
     assert meta["status"] == "interrupted"

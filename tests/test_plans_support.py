@@ -159,3 +159,35 @@ def bench_run(tmp_path: Path, *args: str, timeout: float = 120) -> BenchRunResul
                              f"output: {out[-2000:]} {err[-2000:]}") from None
     dirs = sorted(runs.glob("*")) if runs.exists() else []
     return BenchRunResult(proc.returncode, out, err, dirs[-1] if dirs else None)
+
+
+def bench_run_sigterm_while_charging(runs: Path, *args: str,
+                                     timeout: float = 60) -> tuple[int, str]:
+    """`bench run ARGS --runs-dir RUNS`, cut off by SIGTERM once a case has started charging
+    (the EV verb is in the record); returns (exit code, output). Always reaped."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *args,
+                             "--runs-dir", str(runs)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = list(runs.glob("*/events.jsonl"))
+            if events and "ev_start_charging" in events[0].read_text("utf-8"):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"bench run {args}: no case started charging within "
+                                 f"{timeout} s")
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return proc.returncode, out
