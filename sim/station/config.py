@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from sim.station.keys import KeySpec, cache_key, smartdc_keys, spec_from_toml
+from sim.station.keys import KeySpec, cache_key, optional_key, smartdc_keys, spec_from_toml
 from sim.station.security import StationSecurity
 
 # not settable from a station TOML: the security settings come from the rig file (a secret)
@@ -34,6 +34,9 @@ class StationConfig:
     call_timeout_s: float = 30.0  # how long the station waits for a CSMS answer
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 30.0
+    # how long a WebSocket ping (key WebSocketPingInterval) waits for its pong before the link
+    # counts as lost: the vendor's choice, OCPP 1.6 sets none
+    ping_timeout_s: float = 10.0
     late_remote_start_s: float = 12.0  # fault late_remote_start
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
     keys: dict[str, KeySpec] = field(default_factory=dict)
@@ -77,5 +80,5 @@ class StationConfig:
         if not cfg.authorization_cache:
             cfg.keys.pop("AuthorizationCacheEnabled", None)
         for name, raw in data.get("keys", {}).items():
-            cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name))
+            cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name) or optional_key(name))
         return cfg

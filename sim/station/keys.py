@@ -119,6 +119,15 @@ def smartdc_keys(connectors: int) -> dict[str, KeySpec]:
     return {k.name: k for k in keys}
 
 
+def optional_key(name: str) -> KeySpec | None:
+    """Type and limits of an optional OCPP key the SmartDC lacks, for a station TOML adding it.
+
+    WebSocketPingInterval: seconds between the station's WebSocket pings, 0 = none; negative
+    values are not allowed (OCPP 1.6 §9.1.34: ChangeConfiguration answers Rejected).
+    """
+    return {"WebSocketPingInterval": _int("WebSocketPingInterval", 0)}.get(name)
+
+
 def cache_key(enabled: bool = True) -> KeySpec:
     return _bool("AuthorizationCacheEnabled", enabled)
 

@@ -170,6 +170,32 @@ class Link:
         except LinkDown:
             pass
 
+    async def keepalive(self, interval_s: Callable[[], float], pong_timeout_s: float) -> None:
+        """A WebSocket ping every interval_s() seconds (<= 0: none, re-read as it changes).
+
+        A pong missing pong_timeout_s after its ping means the link is lost (a pulled cable
+        closes nothing): the connection is dropped and the station goes offline and reconnects.
+        """
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while not self.closed.is_set():
+            interval = interval_s()
+            wait = 0.5 if interval <= 0 else last + interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(min(wait, 0.5))  # short naps: a new interval applies soon
+                continue
+            last = loop.time()
+            try:
+                async with asyncio.timeout(pong_timeout_s):
+                    await (await self.ws.ping())
+            except ConnectionClosed:
+                return
+            except TimeoutError:
+                log.info("station: no pong from %s within %.1f s of a ping: the link is lost",
+                         self.url, pong_timeout_s)
+                self.abort()
+                return
+
     async def close(self) -> None:
         await self.ws.close()
 

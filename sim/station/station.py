@@ -282,11 +282,15 @@ class StationSimulator:
             self.link = link
             reader = asyncio.create_task(link.serve())
             session = asyncio.create_task(self._online_session(link))
+            keepalive = asyncio.create_task(link.keepalive(
+                lambda: self._s(self.key_int("WebSocketPingInterval")),
+                self._s(self.cfg.ping_timeout_s)))
             try:
                 await asyncio.wait({reader, session}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 session.cancel()
-                await asyncio.gather(session, return_exceptions=True)
+                keepalive.cancel()
+                await asyncio.gather(session, keepalive, return_exceptions=True)
                 if not reader.done():
                     await link.close()
                     reader.cancel()
