@@ -46,6 +46,8 @@ def rig_resources(rig: Any) -> list[str]:
             out.add(f"tcp:{p['host']}:{p.get('port', '')}")
         elif p.get("reader"):
             out.add(f"pcsc:{p['reader']}")
+        elif p.get("station_address"):  # nft-drop: the station's link on this host
+            out.add(f"net:{p['station_address']}")
         elif p.get("device") or p.get("interface"):
             out.add(f"{inst.driver}:{p.get('device') or p.get('interface')}")
     return sorted(out)

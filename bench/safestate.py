@@ -6,9 +6,10 @@
         await bring_to_safe_state(bench)       # never raises, never hides the verdict
 
 Steps: for every EV emulator power not allowed, no current request, unplugged (state A); the
-card removed; every reference integrator stopped. Each step has its own deadline, is read back
-and recorded as `record.event("safe_state", step, ok=..., readback=..., error=...)`; a failing
-step does not skip the others.
+card removed; every reference integrator stopped; a network cut on the bench host (nft-drop)
+lifted. Each step has its own deadline, is read back and recorded as
+`record.event("safe_state", step, ok=..., readback=..., error=...)`; a failing step does not
+skip the others.
 
 SIGTERM (a CI job cancelled, `kill`) takes the same path as Ctrl-C: `signals_cancel_main_task`
 (asyncio) or `sigterm_as_keyboard_interrupt` (synchronous runners such as pytest) turn it into
@@ -127,6 +128,10 @@ async def bring_to_safe_state(bench: Any, record: Any = None,
     for connector, meter in sorted(bench.meters.items()):
         await _run_step(report, record, f"meter{connector}.integrator_stopped",
                         _meter_step(meter), step_timeout_s)
+    network = getattr(bench, "network", None)
+    if network is not None and hasattr(network, "restore_now"):  # a cut that outlives us
+        await _run_step(report, record, f"{network.name}.restored", _network_step(network),
+                        step_timeout_s)
     if record is not None:
         with contextlib.suppress(Exception):
             record.event("safe_state", "done", ok=report.ok,
@@ -185,6 +190,14 @@ def _meter_step(meter: Any) -> Callable[[], Awaitable[Any]]:
         if state == "RUN":
             raise _NotSafe("integrator still running", {"state": state})
         return {"state": state}
+
+    return step
+
+
+def _network_step(network: Any) -> Callable[[], Awaitable[Any]]:
+    async def step() -> Any:
+        await _ensure_active(network)  # activation alone removes a table left by a crash
+        return await network.restore_now()  # raises when the read-back still shows drops
 
     return step
 

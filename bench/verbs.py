@@ -18,12 +18,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.config.rig import InstrumentConfig, Rig
+from bench.netcut import (
+    DEFAULT_DETECTION_TIMEOUT_S,
+    HandshakeWatch,
+    NetworkCut,
+    NftDropNetwork,
+    OfflineDetection,
+    csms_session,
+    csms_side_detection,
+)
 from instruments.base import Driver
 from instruments.card_presenters import ManualCardPresenter, RelayCardPresenter
 from instruments.errors import InstrumentError
 from instruments.interfaces import EvState, MeterReading
 from instruments.mains import ModbusCoilMains, ScpiSourceMains
 from instruments.modbus_ev import ModbusEvEmulator
+from instruments.nftables import NftDropFilter
 from instruments.pcsc_reader import PcscCardReader
 from instruments.scpi_meter import ScpiPowerMeter
 from instruments.vpcd_card import VpcdCardPresenter
@@ -45,7 +55,8 @@ class BenchConfigError(InstrumentError):
 class CsmsSideNetwork:
     """Network cut as seen from the CSMS: close the station's socket and refuse reconnects.
 
-    A relay in the station's Ethernet line would be another driver with the same two verbs.
+    The station sees a clean close at once, not a lost link: for rigs that cannot route the
+    station through the bench host (a pulled cable is `nft-drop`, bench/netcut.py).
     """
 
     driver = "csms-side"
@@ -57,19 +68,19 @@ class CsmsSideNetwork:
         self.station_id = station_id
         self.station: Any = None  # a CSMS station session, attached by the plan or looked up
         self.refuse_until_mono: float = 0.0
+        self.handshakes = HandshakeWatch(getattr(csms, "record", None), station_id)
+        self.cut_mono_ns: int | None = None
 
     async def _session(self, timeout_s: float) -> Any:
-        if self.station is not None:
-            return self.station
-        if self.csms is None:
-            raise InstrumentError(self.name, self.address, "network cut needs the CSMS: "
-                                  "the bench was built without one", fatal=False)
-        self.station = await self.csms.wait_for_station(self.station_id, timeout=timeout_s,
-                                                        boot=False)
+        if self.station is None:
+            self.station = await csms_session(self.csms, self.station_id, timeout_s,
+                                              self.name, self.address)
         return self.station
 
     async def cut(self, seconds: float, timeout_s: float = 10.0) -> None:
         station = await self._session(timeout_s)
+        self.cut_mono_ns = time.monotonic_ns()
+        self.handshakes.arm(self.cut_mono_ns)
         await station.disconnect(refuse_for=seconds)
         self.refuse_until_mono = time.monotonic() + seconds
 
@@ -80,6 +91,12 @@ class CsmsSideNetwork:
             await asyncio.sleep(remaining)
         if reconnect_timeout_s is not None and self.station is not None:
             await self.station.wait_reconnected(reconnect_timeout_s)
+
+    def detection(self) -> OfflineDetection | None:
+        """The station's first handshake after the cut (its reconnect attempt)."""
+        if self.cut_mono_ns is None:
+            return None
+        return csms_side_detection(self.cut_mono_ns, self.handshakes.first)
 
 
 # -- drivers from the rig file ---------------------------------------------------------------
@@ -115,6 +132,11 @@ def build_driver(cfg: InstrumentConfig, rig: Rig, csms: Any = None) -> Any:
                                timeout or 2.0)
     if cfg.driver == "csms-side":
         return CsmsSideNetwork(cfg.name, csms, rig.station.id)
+    if cfg.driver == "nft-drop":
+        packet_filter = NftDropFilter(cfg.name, p["station_address"], p.get("interface"),
+                                      timeout or 5.0)
+        return NftDropNetwork(cfg.name, packet_filter, csms, rig.station.id, rig.csms.port,
+                              p.get("detection_timeout_s", DEFAULT_DETECTION_TIMEOUT_S))
     raise ValueError(f"{rig.path}: [instruments.{cfg.name}] driver {cfg.driver!r} has no builder")
 
 
@@ -133,7 +155,7 @@ class Bench:
         self.card_presenter: Any = None
         self.card_reader: PcscCardReader | None = None
         self.mains: Any = None
-        self.network: CsmsSideNetwork | None = None
+        self.network: NetworkCut | None = None
         for d in drivers.values():
             if isinstance(d, ModbusEvEmulator):
                 self.evs[d.connector] = d
@@ -145,7 +167,7 @@ class Bench:
                 self.card_reader = d
             elif isinstance(d, ModbusCoilMains | ScpiSourceMains):
                 self.mains = d
-            elif isinstance(d, CsmsSideNetwork):
+            elif isinstance(d, CsmsSideNetwork | NftDropNetwork):
                 self.network = d
 
     @classmethod
@@ -155,7 +177,7 @@ class Bench:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def instruments(self) -> list[Driver]:
-        """The drivers with an I/O lifecycle (everything except the CSMS-side network)."""
+        """The drivers with an I/O lifecycle (everything except the csms-side network)."""
         return [d for d in self.drivers.values() if isinstance(d, Driver)]
 
     async def activate(self, readonly: bool = False) -> list[dict[str, Any]]:
@@ -181,7 +203,7 @@ class Bench:
                 if isinstance(d, PcscCardReader):
                     continue  # enrolment only: a campaign does not need the bench's reader
                 first_error = first_error or exc
-        if self.network is not None:
+        if self.network is not None and not isinstance(self.network, Driver):
             identities.append({"name": self.network.name, "driver": self.network.driver,
                                "address": self.network.address, "identity": "CSMS session API"})
         if self.record is not None:
@@ -413,12 +435,21 @@ class Bench:
     async def cut_network(self, seconds: float) -> int:
         net = self._need(self.network, "network driver")
         return await self._verb("cut_network", {"seconds": seconds, "driver": net.driver},
-                                lambda: net.cut(seconds))
+                                lambda: net.cut(seconds), self._detection_readback)
 
     async def restore_network(self, reconnect_timeout_s: float | None = None) -> int:
         net = self._need(self.network, "network driver")
         return await self._verb("restore_network", {"driver": net.driver},
-                                lambda: net.restore(reconnect_timeout_s))
+                                lambda: net.restore(reconnect_timeout_s),
+                                self._detection_readback)
+
+    def offline_detection(self) -> OfflineDetection | None:
+        """When the station was seen to notice the last cut (None: no cut yet)."""
+        return self._need(self.network, "network driver").detection()
+
+    async def _detection_readback(self) -> dict[str, Any] | None:
+        seen = self.offline_detection()
+        return seen.as_dict() if seen is not None else None
 
     # -- reference meter ---------------------------------------------------------------------
     async def meter_read(self, connector: int | None = None) -> MeterReading:

@@ -11,10 +11,12 @@ from instruments.interfaces import (
     EvEmulator,
     Instrument,
     MainsSwitch,
+    PacketFilter,
     PowerMeter,
 )
 from instruments.mains import ModbusCoilMains, ScpiSourceMains
 from instruments.modbus_ev import ModbusEvEmulator
+from instruments.nftables import NftDropFilter
 from instruments.pcsc_reader import PcscCardReader
 from instruments.scpi_meter import DIALECTS, ScpiPowerMeter
 from instruments.vpcd_card import VpcdCardPresenter
@@ -28,6 +30,7 @@ DRIVERS = [
     (PcscCardReader("r"), CardReader),
     (ModbusCoilMains("mains", "127.0.0.1", 1, 10), MainsSwitch),
     (ScpiSourceMains("mains", "TCPIP::h::1::SOCKET"), MainsSwitch),
+    (NftDropFilter("network", "10.0.0.2"), PacketFilter),
 ]
 
 

@@ -52,7 +52,7 @@ async def check_rig(rig: Rig) -> list[dict[str, Any]]:
         finally:
             await d.deactivate()
         results.append(row)
-    if bench.network is not None:
+    if bench.network is not None and bench.network not in bench.instruments():
         results.append({"name": bench.network.name, "driver": bench.network.driver,
                         "address": "csms", "ok": True,
                         "identity": "network cut by the CSMS (nothing to probe)"})

@@ -88,6 +88,9 @@ class InstrumentConfig:
             return addr
         if "reader" in p:
             return f"reader {p['reader']!r}"
+        if "station_address" in p:
+            return f"station {p['station_address']}" + (
+                f" on {p['interface']}" if p.get("interface") else "")
         return self.driver
 
 
@@ -267,6 +270,15 @@ DRIVERS: dict[str, DriverSpec] = {
     # not moved by with_ports: the simulated rig has no SCPI source (its mains is a coil)
     "scpi-source": DriverSpec("mains", None, {**_VISA, **_TIMEOUT}),
     "csms-side": DriverSpec("network", None, {}),
+    # the bench host drops the station's packets (a pulled cable); CSMS port: the bench's own
+    "nft-drop": DriverSpec("network", None, {
+        "station_address": Key(str, required=True,
+                               doc="the station's IP address as the bench host sees it"),
+        "interface": Key(str, doc="the bench host's interface towards the station (optional)"),
+        "detection_timeout_s": Key((int, float), doc="how long a cut waits for the station "
+                                   "to notice (its first reconnect attempt)"),
+        **_TIMEOUT,
+    }),
 }
 
 
@@ -561,6 +573,21 @@ def _check_instrument(ctx: _Ctx, table: str, p: dict, station: StationIdentity,
             if not isinstance(coil, int) or isinstance(coil, bool) or not 0 <= coil <= 65535:
                 raise ctx.fail(table, f"coils.{tag}", f"= {coil!r}: must be a coil number "
                                "0 to 65535")
+    from instruments.nftables import valid_interface
+
+    if "station_address" in p:
+        try:
+            ipaddress.ip_address(p["station_address"])
+        except ValueError:
+            raise ctx.fail(table, "station_address", f"= {p['station_address']!r}: must be "
+                           "an IPv4 or IPv6 address (no host name: the filter matches "
+                           "addresses)") from None
+    if "interface" in p and not valid_interface(p["interface"]):
+        raise ctx.fail(table, "interface", f"= {p['interface']!r}: must be a network "
+                       "interface name (1-15 letters, digits, _ . : -)")
+    if "detection_timeout_s" in p and p["detection_timeout_s"] <= 0:
+        raise ctx.fail(table, "detection_timeout_s",
+                       f"= {p['detection_timeout_s']}: must be > 0")
     if "register_map" in p:
         from instruments.regmap import resolve_map_path
 
