@@ -54,9 +54,19 @@ def check_still_offline(case: Case, what: str, offline_s: float) -> None:
                          f"(OFFLINE_S {offline_s:g} s too short)")
 
 
+def measure_offline_detection(case: Case) -> None:
+    """network.offline_detection of the last cut: when the station was seen to notice it (the
+    network driver says on what that rests: a SYN after a silent drop, or a refused
+    reconnect after a clean close)."""
+    seen = case.bench.offline_detection()
+    if seen is not None:
+        case.measure("network.offline_detection", seen.seconds, description=seen.basis)
+
+
 async def restore_network(case: Case) -> dt.datetime:
     """NET+: waits for the station to reconnect; returns the bench's UTC time of it."""
     await case.bench.restore_network(reconnect_timeout_s=float(case.setting("boot_timeout_s")))
+    measure_offline_detection(case)
     return bench_utc_at(case.station.connected_mono_ns)
 
 

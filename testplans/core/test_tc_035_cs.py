@@ -11,6 +11,7 @@ import time
 import pytest
 
 from testplans.ocpp import expect, intervals_s
+from testplans.offline import measure_offline_detection
 
 pytestmark = pytest.mark.octt(
     "TC_035_CS", "Idle Charge Point", requires=("instrument:network",),
@@ -48,6 +49,7 @@ async def test_tc_035_cs(case, station, bench):
         restored = await bench.restore_network()
         reconnect_s = float(case.setting("boot_timeout_s"))
         await station.wait_reconnected(reconnect_s)
+        measure_offline_detection(case)
         reconnected = station.connected_mono_ns
         case.measure("network.reconnect_after_restore", max(0.0, (reconnected - restored) / 1e9))
 

@@ -13,6 +13,7 @@ import itertools
 import pytest
 
 from testplans.ocpp import bench_utc_at, expect, station_time
+from testplans.offline import restore_network
 from testplans.states import charging
 
 pytestmark = pytest.mark.octt(
@@ -57,7 +58,7 @@ async def test_tc_036_cs(case, station, bench):
     cut_s = (OFFLINE_SAMPLES + 0.5) * interval
     with case.step(f"network cut for {cut_s:g} s ({OFFLINE_SAMPLES} sample intervals and more)"):
         cut = await bench.cut_network(cut_s)
-        await bench.restore_network(reconnect_timeout_s=float(case.setting("boot_timeout_s")))
+        await restore_network(case)
         back = station.connected_mono_ns
         back_station = bench_utc_at(back) + offset  # the reconnection on the station's clock
     case.log("offline", seconds=(back - cut) / 1e9)
