@@ -118,8 +118,10 @@ class SimRigProcess:
     """
 
     def __init__(self, args: list[str] | None = None, *, ready_timeout: float = 20.0,
-                 env: dict[str, str] | None = None, cwd: str | Path | None = None) -> None:
+                 env: dict[str, str] | None = None, cwd: str | Path | None = None,
+                 prefix: list[str] | None = None) -> None:
         self.args = list(args or [])
+        self.prefix = list(prefix or [])  # e.g. `ip netns exec NS`: it execs, the pid stays
         self.ready_timeout = ready_timeout
         self.env = env
         self.cwd = cwd
@@ -131,7 +133,7 @@ class SimRigProcess:
         self.stderr_text = ""
 
     def start(self) -> dict:
-        cmd = [sys.executable, "-m", "bench.cli", "sim", "--ephemeral", *self.args]
+        cmd = [*self.prefix, sys.executable, "-m", "bench.cli", "sim", "--ephemeral", *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr_file,
                                      stdin=subprocess.DEVNULL, text=True, env=env, cwd=self.cwd)

@@ -191,7 +191,7 @@ class Link:
             except ConnectionClosed:
                 return
             except TimeoutError:
-                log.info("station: no pong from %s within %.1f s of a ping: the link is lost",
+                log.warning("station: no pong from %s within %.1f s of a ping: link lost",
                          self.url, pong_timeout_s)
                 self.abort()
                 return
