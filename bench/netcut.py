@@ -162,8 +162,8 @@ class NftDropNetwork(Driver):
                                               self.name, self.address)
         port = self.csms_port()
         self._detection = None
-        cut_ns = time.monotonic_ns()
         await self.filter.drop(port)
+        cut_ns = time.monotonic_ns()  # the rules are in place: the station is cut from now
         try:
             # the bench's own end goes quietly too (its FIN/RST is dropped): the CSMS knows the
             # cable is out, the station does not

@@ -117,6 +117,7 @@ class NftDropFilter(Driver):
         self.timeout_s = timeout_s
         self._nft_given = nft
         self.nft = ""
+        self.version = ""
         self.stale_table: bool | None = None
 
     # -- lifecycle -------------------------------------------------------------------------

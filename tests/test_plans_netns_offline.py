@@ -36,7 +36,7 @@ CASES = ["TC_035_CS", "TC_036_CS", "TC_037_1_CS", "TC_037_2_CS", "TC_037_3_CS", 
 STATION_CONFIG = {"station": {"ping_timeout_s": 1.0, "reconnect_max_s": 2.0},
                   "keys": {"WebSocketPingInterval": 1}}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # a campaign of 7 cases: ~90 s
 
 
 @pytest.fixture

@@ -124,6 +124,20 @@ async def test_filter_drops_only_the_station_link_and_leaves_no_table(nft: str) 
         instrument.close()
 
 
+@pytest.mark.parametrize(("address", "interface", "match"), [
+    ("192.168.10.50", None, "ip saddr 192.168.10.50 tcp dport 9000"),
+    ("fd00::50", "eth1", 'iifname "eth1" ip6 saddr fd00::50 tcp dport 9000'),
+])
+def test_ruleset_is_accepted_by_nft(nft: str, address: str, interface: str | None,
+                                    match: str) -> None:
+    script = drop_ruleset(TABLE, address, 9000, interface)
+    assert match in script
+    check = subprocess.run([nft, "-c", "-f", "-"], input=script, text=True,
+                           capture_output=True, check=False)  # -c: parsed, never applied
+    assert check.returncode == 0, check.stderr
+    assert not table_exists(nft, TABLE)
+
+
 async def test_station_notices_a_silent_cut_by_its_own_ping(tmp_path: Path, nft: str,
                                                             caplog) -> None:
     caplog.set_level(logging.INFO, logger="sim.station.link")
