@@ -321,12 +321,20 @@ def build_station(rig: Rig, model: RigModel, csms_url: str, reader: str | None,
                                  origin=f"{rig.path} [station] connectors")
     if station_config is not None:
         cfg = StationConfig.load(station_config, base=cfg)
-    cfg = replace(cfg, security=station_security(rig))
+    # the rig's cards as the station's UID -> idTag table (its own entries win)
+    cfg = replace(cfg, security=station_security(rig),
+                  id_tags={**card_id_tags(rig), **cfg.id_tags})
     cards = PcscCardSource(reader) if reader else ManualCardSource()
     url = f"{csms_url.rstrip('/')}/{rig.station.id}"
     # the store object lives as long as the rig: non-volatile memory across power cycles
     station = StationSimulator(cfg, model, cards, url, faults=faults, store=PersistentStore(None))
     return station, cards
+
+
+def card_id_tags(rig: Rig) -> dict[str, str]:
+    """UID -> idTag of every card whose idTag is not its UID: what the operator configures
+    in a real station (or its back end) for such cards."""
+    return {c.uid: c.id_tag for c in rig.cards.values() if c.uid and c.id_tag != c.uid}
 
 
 def station_security(rig: Rig) -> Any:

@@ -458,7 +458,7 @@ class StationSimulator:
             log.warning("station: card reader poll failed: %s", exc)
             uid = None
         if uid and uid != self._last_card and self.boot_status is not None:
-            self.spawn(self.identify(uid.upper()))
+            self.spawn(self.identify(self.cfg.id_tag_for(uid)))
         self._last_card = uid
 
     def _step_connector(self, c: ConnectorState) -> None:
