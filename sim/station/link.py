@@ -57,6 +57,7 @@ class Link:
         self._tasks: set[asyncio.Task] = set()
         self.closed = asyncio.Event()
         self.last_activity = asyncio.get_running_loop().time()
+        self.last_sent: float | None = None  # loop time of the last frame we sent
 
     def touch(self) -> None:
         self.last_activity = asyncio.get_running_loop().time()
@@ -69,6 +70,7 @@ class Link:
         except ConnectionClosed as exc:
             raise LinkDown(f"connection to {self.url} closed: {exc}") from exc
         self.touch()
+        self.last_sent = self.last_activity
 
     async def call(self, action: str, payload: dict, wait_s: float | None = None) -> dict:
         """Send a CALL, return the CALLRESULT payload; PeerError, CallTimeout or LinkDown."""

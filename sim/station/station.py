@@ -9,12 +9,14 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from sim.station.behaviours import check_behaviour_names
 from sim.station.cards import CardSource
 from sim.station.config import StationConfig
 from sim.station.connector import ConnectorState, PendingStart, Transaction, derive_status
@@ -44,9 +46,11 @@ class StationSimulator:
 
     def __init__(self, cfg: StationConfig, model: Any, card_source: CardSource | None,
                  csms_url: str, faults: set[str] | frozenset[str] = frozenset(),
-                 store: PersistentStore | None = None, time_scale: float = 1.0) -> None:
+                 store: PersistentStore | None = None, time_scale: float = 1.0,
+                 behaviours: set[str] | frozenset[str] = frozenset()) -> None:
         self.cfg, self.model, self.card_source, self.url = cfg, model, card_source, csms_url
         self.faults = check_fault_names(set(faults))
+        self.behaviours = check_behaviour_names(set(behaviours))
         # the security profile: checked and its TLS context built now, so a bad file or a
         # ws:// URL for a TLS profile fails at start, not on every reconnect
         cfg.security.check_url(csms_url)
@@ -68,6 +72,10 @@ class StationSimulator:
 
     def fault(self, name: str) -> bool:
         return name in self.faults
+
+    def behaves(self, name: str) -> bool:
+        """A conformant-but-unusual behaviour profile is on (behaviours.py)."""
+        return name in self.behaviours
 
     def add_status_listener(self, callback: StatusListener) -> None:
         """`callback(connector, status, errorCode)` after each StatusNotification is sent."""
@@ -151,6 +159,7 @@ class StationSimulator:
         self._notices: asyncio.Queue | None = None
         self._bg: set[asyncio.Task] = set()
         self._last_card: str | None = None
+        self._heartbeat_due: float | None = None  # heartbeat_skips_and_queues: the cadence
         self.txq = TxQueue(
             RetryPolicy(lambda: self.key_int("TransactionMessageAttempts"),
                         lambda: self.key_int("TransactionMessageRetryInterval"),
@@ -396,6 +405,9 @@ class StationSimulator:
             self._notices.task_done()
 
     async def _heartbeat_loop(self, link: Link) -> None:
+        if self.behaves("heartbeat_skips_and_queues"):
+            await self._heartbeat_cadence(link)
+            return
         while True:
             interval = self.key_int("HeartbeatInterval")
             if self.fault("heartbeat_wrong_interval"):
@@ -408,11 +420,43 @@ class StationSimulator:
             if wait > 0:
                 await asyncio.sleep(min(wait, 1.0))  # short naps: a new interval applies soon
                 continue
-            try:
-                await link.call("Heartbeat", {})
-            except (PeerError, CallTimeout) as exc:
-                log.warning("station: Heartbeat failed: %s", exc)
-                link.touch()
+            await self._send_heartbeat(link)
+
+    async def _heartbeat_cadence(self, link: Link) -> None:
+        """Behaviour heartbeat_skips_and_queues: one Heartbeat cadence for the powered station,
+        across connections. Any other PDU sent pushes the next Heartbeat to an interval after
+        it (the skipped one); a Heartbeat that fell due while offline is sent first thing on
+        reconnect without moving the cadence."""
+        exempt: float | None = None  # last_sent of the queued Heartbeat: it moves nothing
+        if self._heartbeat_due is not None and self._heartbeat_due <= self._now():
+            await self._send_heartbeat(link)
+            exempt = link.last_sent
+            step = self._s(max(1, self.key_int("HeartbeatInterval")))
+            while self._heartbeat_due <= self._now():
+                self._heartbeat_due += step
+        while True:
+            interval = self.key_int("HeartbeatInterval")
+            if interval <= 0:
+                await asyncio.sleep(1)
+                continue
+            sent = link.last_sent
+            if self._heartbeat_due is None:
+                self._heartbeat_due = (sent if sent is not None else self._now()) \
+                    + self._s(interval)
+            elif sent is not None and sent != exempt:
+                self._heartbeat_due = max(self._heartbeat_due, sent + self._s(interval))
+            wait = self._heartbeat_due - self._now()
+            if wait > 0:
+                await asyncio.sleep(min(wait, 1.0))  # short naps: a new interval applies soon
+                continue
+            await self._send_heartbeat(link)
+
+    async def _send_heartbeat(self, link: Link) -> None:
+        try:
+            await link.call("Heartbeat", {})
+        except (PeerError, CallTimeout) as exc:
+            log.warning("station: Heartbeat failed: %s", exc)
+            link.touch()
 
     # --- physics and status ------------------------------------------------------------
 
@@ -732,6 +776,22 @@ class StationSimulator:
                 if c.tx is not None and not c.tx.stopping:
                     self._send_meter_values(c, c.tx, "Sample.Clock", "MeterValuesAlignedData",
                                             "StopTxnAlignedData", stamp)
+            if self.behaves("heartbeat_skips_and_queues") and all(
+                    c.tx is None for c in self.connectors.values()):
+                self.spawn(self._send_main_meter(stamp))
+
+    async def _send_main_meter(self, stamp: datetime) -> None:
+        """Clock-aligned MeterValues of the main meter (connectorId 0): the sum of the
+        connectors' registers. Not a transaction message: dropped while offline."""
+        link = self.link
+        if link is None or not self.online:
+            return
+        total = _MainMeter(sum(self.model.connector(c).energy_wh for c in self.connectors))
+        mv = meter_value(total, ["Energy.Active.Import.Register"], "Sample.Clock", stamp)
+        try:
+            await link.call("MeterValues", {"connectorId": 0, "meterValue": [mv]})
+        except (LinkDown, PeerError, CallTimeout) as exc:
+            log.info("station: main-meter MeterValues not delivered: %s", exc)
 
     # --- commands from the CSMS (see handlers.py) ----------------------------------------
 
@@ -744,6 +804,13 @@ class StationSimulator:
         self.reboot_requested = True
         if self.link is not None:
             await self.link.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _MainMeter:
+    """What meter_value reads from the station's main meter."""
+
+    energy_wh: float
 
 
 def _valid_cached(info: dict[str, Any]) -> bool:
