@@ -29,7 +29,7 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "meter_interval_12s": ("TC_070_CS", "meter_values.sample_interval_error"),
     "clock_aligned_off_boundary": ("TC_071_CS", "meter_values.clock_alignment_offset"),
     "no_connector0_status": ("TC_001_CS", "StatusNotification (connectorId=0)"),
-    "heartbeat_wrong_interval": ("TC_001_CS", "heartbeat.period"),
+    "heartbeat_wrong_interval": ("TC_001_CS", "heartbeat.idle_gap"),
     "invalid_boot_notification": ("TC_001_CS", "valid against the OCPP 1.6 schema"),
     "availability_not_persisted": ("TC_013_CS", "expected StatusNotification(connector 1, "
                                                 "Unavailable); the station sent status Available"),
