@@ -47,6 +47,7 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
                                          "StopTransaction"),
     "no_transaction_retry": ("BENCH_TX_RETRY", "the station did not resend it"),
     "contactor_stays_closed": ("TC_012_CS", "expected output current below 1 A"),
+    "timestamps_without_milliseconds": ("TC_001_CS", "timestamps with milliseconds"),
     # TC_061 is N/A on the SmartDC (no cache): this one runs on cache_rig()
     "no_authorize_after_clear_cache": ("TC_061_CS", "sent no Authorize within"),
 }

@@ -24,7 +24,7 @@ from sim.station.faults import check_fault_names
 from sim.station.handlers import CsmsCalls
 from sim.station.keys import KeySpec
 from sim.station.link import CallTimeout, Link, LinkDown, PeerError
-from sim.station.meter import iso_utc, measurand_list, meter_value
+from sim.station.meter import iso_utc, measurand_list, meter_value, whole_second_timestamps
 from sim.station.security import websocket_logger
 from sim.station.store import PersistentStore
 from sim.station.txqueue import RetryPolicy, TxMessage, TxQueue
@@ -287,7 +287,9 @@ class StationSimulator:
             if ws.subprotocol != "ocpp1.6":
                 log.warning("station: CSMS %s did not agree to ocpp1.6 (got %r)",
                             self.url, ws.subprotocol)
-            link = Link(ws, self.url, self.calls.handle, self._s(self.cfg.call_timeout_s))
+            link = Link(ws, self.url, self.calls.handle, self._s(self.cfg.call_timeout_s),
+                        rewrite=(whole_second_timestamps
+                                 if self.fault("timestamps_without_milliseconds") else None))
             self.link = link
             reader = asyncio.create_task(link.serve())
             session = asyncio.create_task(self._online_session(link))
