@@ -159,7 +159,7 @@ class StationSimulator:
         self._notices: asyncio.Queue | None = None
         self._bg: set[asyncio.Task] = set()
         self._last_card: str | None = None
-        self._heartbeat_due: float | None = None  # heartbeat_skips_and_queues: the cadence
+        self._heartbeat_from: float | None = None  # heartbeat_skips_and_queues: the cadence
         self.txq = TxQueue(
             RetryPolicy(lambda: self.key_int("TransactionMessageAttempts"),
                         lambda: self.key_int("TransactionMessageRetryInterval"),
@@ -426,28 +426,27 @@ class StationSimulator:
 
     async def _heartbeat_cadence(self, link: Link) -> None:
         """Behaviour heartbeat_skips_and_queues: one Heartbeat cadence for the powered station,
-        across connections. Any other PDU sent pushes the next Heartbeat to an interval after
-        it (the skipped one); a Heartbeat that fell due while offline is sent first thing on
-        reconnect without moving the cadence."""
+        across connections, counted from `_heartbeat_from` with the current interval. Any other
+        PDU sent moves it on (the Heartbeat it replaces is skipped); a Heartbeat that fell due
+        while offline is sent first thing on reconnect without moving the cadence."""
         exempt: float | None = None  # last_sent of the queued Heartbeat: it moves nothing
-        if self._heartbeat_due is not None and self._heartbeat_due <= self._now():
+        interval = self._s(max(1, self.key_int("HeartbeatInterval")))
+        if self._heartbeat_from is not None and self._heartbeat_from + interval <= self._now():
             await self._send_heartbeat(link)
             exempt = link.last_sent
-            step = self._s(max(1, self.key_int("HeartbeatInterval")))
-            while self._heartbeat_due <= self._now():
-                self._heartbeat_due += step
+            while self._heartbeat_from + interval <= self._now():
+                self._heartbeat_from += interval
         while True:
-            interval = self.key_int("HeartbeatInterval")
-            if interval <= 0:
+            interval_s = self.key_int("HeartbeatInterval")
+            if interval_s <= 0:
                 await asyncio.sleep(1)
                 continue
             sent = link.last_sent
-            if self._heartbeat_due is None:
-                self._heartbeat_due = (sent if sent is not None else self._now()) \
-                    + self._s(interval)
-            elif sent is not None and sent != exempt:
-                self._heartbeat_due = max(self._heartbeat_due, sent + self._s(interval))
-            wait = self._heartbeat_due - self._now()
+            if sent is not None and sent != exempt:
+                self._heartbeat_from = max(self._heartbeat_from or sent, sent)
+            elif self._heartbeat_from is None:
+                self._heartbeat_from = self._now()
+            wait = self._heartbeat_from + self._s(interval_s) - self._now()
             if wait > 0:
                 await asyncio.sleep(min(wait, 1.0))  # short naps: a new interval applies soon
                 continue
