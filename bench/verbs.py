@@ -117,7 +117,7 @@ def build_driver(cfg: InstrumentConfig, rig: Rig, csms: Any = None) -> Any:
     if cfg.driver == "vpcd-card":
         return VpcdCardPresenter(cfg.name, p["host"], p["port"], timeout or 5.0)
     if cfg.driver == "relay-card":
-        coils = {rig.card(tag).uid: coil for tag, coil in p["coils"].items()}
+        coils = {rig.card(tag).uid_bytes.hex().upper(): coil for tag, coil in p["coils"].items()}
         return RelayCardPresenter(cfg.name, p["host"], p["port"], p["device_id"], coils,
                                   timeout or 1.0)
     if cfg.driver == "manual-card":
@@ -382,6 +382,12 @@ class Bench:
         """
         presenter = self._need(self.card_presenter, "card presenter")
         card = self.rig.card(tag)
+        if card.uid is None:
+            raise BenchConfigError("bench", str(self.rig.path),
+                                   f"[cards.{tag}] (idTag {card.id_tag}) has no uid: a card "
+                                   "without a UID can be used by remote starts but not "
+                                   "presented to the station's reader")
+        uid = card.uid
 
         async def hold() -> None:
             if hold_s is not None:
@@ -394,8 +400,9 @@ class Bench:
                 out["reader_traffic"] = list(presenter.seen)[:20]
             return out
 
-        return await self._verb("present_card", {"tag": tag, "uid": card.uid, "hold_s": hold_s},
-                                lambda: presenter.present(card.uid), seen, after=hold)
+        return await self._verb("present_card", {"tag": tag, "uid": uid, "id_tag": card.id_tag,
+                                                 "hold_s": hold_s},
+                                lambda: presenter.present(uid), seen, after=hold)
 
     async def remove_card(self) -> int:
         presenter = self._need(self.card_presenter, "card presenter")

@@ -33,6 +33,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", default=[], metavar="NAME",
                    help="station fault profile (repeatable; --list-faults)")
     p.add_argument("--list-faults", action="store_true", help="list the fault profiles and exit")
+    p.add_argument("--behaviour", action="append", default=[], metavar="NAME",
+                   help="conformant-but-unusual station behaviour profile (repeatable; "
+                        "--list-behaviours)")
+    p.add_argument("--list-behaviours", action="store_true",
+                   help="list the behaviour profiles and exit")
     p.add_argument("--station-config", type=Path,
                    help="TOML overrides of the station's defaults (SmartDC)")
     p.add_argument("--no-station", action="store_true",
@@ -47,6 +52,13 @@ def list_faults() -> int:
     width = max(len(name) for name in FAULTS)
     for name, fault in sorted(FAULTS.items()):
         print(f"{name:<{width}}  {fault.description}")
+    return 0
+
+
+def list_behaviours() -> int:
+    from sim.station.behaviours import format_behaviours
+
+    print(format_behaviours())
     return 0
 
 
@@ -73,13 +85,25 @@ def check_faults(names: list[str]) -> None:
                           "lists the known ones")
 
 
+def check_behaviours(names: list[str]) -> None:
+    from sim.station.behaviours import check_behaviour_names
+
+    try:
+        check_behaviour_names(names)
+    except ValueError as exc:
+        raise SimRigError(f"{exc}; `bench sim --list-behaviours` lists them") from None
+
+
 async def serve(args: argparse.Namespace) -> int:
     rig_file = load(args.rig)
     check_faults(args.fault + (rig_file.simulator.faults if rig_file.simulator else []))
+    check_behaviours(args.behaviour
+                     + (rig_file.simulator.behaviours if rig_file.simulator else []))
     if args.station_config is not None and not args.station_config.is_file():
         raise SimRigError(f"--station-config {args.station_config}: no such file")
     rig = SimRig(rig_file, args.csms_url, ephemeral=args.ephemeral, faults=args.fault,
-                 station_config=args.station_config, with_station=not args.no_station)
+                 station_config=args.station_config, with_station=not args.no_station,
+                 behaviours=args.behaviour)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -113,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     if args.list_faults:
         return list_faults()
+    if args.list_behaviours:
+        return list_behaviours()
     try:
         return asyncio.run(serve(args))
     except SimRigError as exc:

@@ -106,13 +106,16 @@ class SimRig:
 
     def __init__(self, rig: Rig, csms_url: str | None = None, *, ephemeral: bool = False,
                  faults: list[str] | None = None, station_config: Path | None = None,
-                 with_station: bool = True, with_pcscd: bool = True) -> None:
+                 with_station: bool = True, with_pcscd: bool = True,
+                 behaviours: list[str] | None = None) -> None:
         self.rig = rig
         self.layout = RigLayout.from_rig(rig)
         self.csms_url = csms_url or default_csms_url(rig)
         self.ephemeral = ephemeral
         sim_cfg = rig.simulator
         self.faults = sorted(set((sim_cfg.faults if sim_cfg else []) + list(faults or [])))
+        self.behaviours = sorted(set((sim_cfg.behaviours if sim_cfg else [])
+                                     + list(behaviours or [])))
         self.station_config = station_config or (sim_cfg.station_config if sim_cfg else None)
         self.noise_pct = sim_cfg.meter_noise_pct if sim_cfg else 0.0
         self.with_station = with_station
@@ -231,7 +234,9 @@ class SimRig:
                          f"{self.pcscd.vpcd_port}, pcscd socket {self.pcscd.socket_path}")
         if self.with_station:
             lines.append(f"station {self.rig.station.id} -> {self.csms_url}/{self.rig.station.id}"
-                         + (f" with faults {', '.join(self.faults)}" if self.faults else ""))
+                         + (f" with faults {', '.join(self.faults)}" if self.faults else "")
+                         + (f" with behaviours {', '.join(self.behaviours)}"
+                            if self.behaviours else ""))
         return lines
 
     # --- internals ------------------------------------------------------------------------
@@ -266,7 +271,7 @@ class SimRig:
             self.station, self._card_source = build_station(
                 self.rig, self.model, self.csms_url,
                 self.pcscd.reader_name if self.pcscd else None,
-                set(self.faults), self.station_config)
+                set(self.faults), self.station_config, set(self.behaviours))
         except ValueError as exc:
             raise SimRigError(f"station simulator: {exc}") from exc
         self._run_station()
@@ -304,7 +309,8 @@ class SimRig:
 
 
 def build_station(rig: Rig, model: RigModel, csms_url: str, reader: str | None,
-                  faults: set[str], station_config: Path | None) -> tuple[Any, Any]:
+                  faults: set[str], station_config: Path | None,
+                  behaviours: set[str] | None = None) -> tuple[Any, Any]:
     """The station simulator of the rig and its card source (imported late: pyscard must see
     PCSCLITE_CSOCK_NAME first)."""
     from sim.station import (
@@ -321,12 +327,21 @@ def build_station(rig: Rig, model: RigModel, csms_url: str, reader: str | None,
                                  origin=f"{rig.path} [station] connectors")
     if station_config is not None:
         cfg = StationConfig.load(station_config, base=cfg)
-    cfg = replace(cfg, security=station_security(rig))
+    # the rig's cards as the station's UID -> idTag table (its own entries win)
+    cfg = replace(cfg, security=station_security(rig),
+                  id_tags={**card_id_tags(rig), **cfg.id_tags})
     cards = PcscCardSource(reader) if reader else ManualCardSource()
     url = f"{csms_url.rstrip('/')}/{rig.station.id}"
     # the store object lives as long as the rig: non-volatile memory across power cycles
-    station = StationSimulator(cfg, model, cards, url, faults=faults, store=PersistentStore(None))
+    station = StationSimulator(cfg, model, cards, url, faults=faults, store=PersistentStore(None),
+                               behaviours=behaviours or set())
     return station, cards
+
+
+def card_id_tags(rig: Rig) -> dict[str, str]:
+    """UID -> idTag of every card whose idTag is not its UID: what the operator configures
+    in a real station (or its back end) for such cards."""
+    return {c.uid: c.id_tag for c in rig.cards.values() if c.uid and c.id_tag != c.uid}
 
 
 def station_security(rig: Rig) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bench.plugin import Case
+from testplans.timestamps import check_declared_milliseconds
 
 
 async def expect(case: Case, action: str, match: Mapping[str, Any] | None = None, *,
@@ -24,6 +25,7 @@ async def expect(case: Case, action: str, match: Mapping[str, Any] | None = None
                                     after=after)
     case.check(msg.schema == "ok", f"{action} to be valid against the OCPP 1.6 schema",
                f"sent an invalid one ({msg.schema}), frame seq {msg.seq}", quiet=True)
+    check_declared_milliseconds(case, msg)
     return msg
 
 
@@ -141,6 +143,7 @@ async def collect_for(case: Case, action: str, match: Mapping[str, Any] | None, 
             break
         case.check(msg.schema == "ok", f"{action} to be valid against the OCPP 1.6 schema",
                    f"sent an invalid one ({msg.schema}), frame seq {msg.seq}", quiet=True)
+        check_declared_milliseconds(case, msg)
         out.append(msg)
         after = msg.mono_ns + 1
     return out

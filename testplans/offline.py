@@ -98,7 +98,7 @@ async def unknown_card_started_offline(case: Case, offline_s: float) -> tuple[An
     check_still_offline(case, "offline start", offline_s)
     with case.step("network restored: the queued StartTransaction is answered Invalid"):
         await restore_network(case)
-        start = await expect(case, "StartTransaction", {"connectorId": n, "idTag": card.uid},
+        start = await expect(case, "StartTransaction", {"connectorId": n, "idTag": card.id_tag},
                              after=cut)
         tx_id = await transaction_id_of(case, start)
     return card, start, tx_id

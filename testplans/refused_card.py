@@ -20,9 +20,9 @@ async def refused_card_no_start(case: Case, tag: str, status: str) -> None:
     if card.status != status:
         raise BenchFault(f"rig card catalogue: [cards.{tag}] must have status {status!r} "
                          f"(the bench answers Authorize from it); it has {card.status!r}")
-    with case.step(f"present card {tag} ({card.uid}): Authorize, answered {status}"):
+    with case.step(f"present card {tag} ({card.id_tag}): Authorize, answered {status}"):
         before, _ = await swipe(case, tag)
-        await expect(case, "Authorize", {"idTag": card.uid}, after=before)
+        await expect(case, "Authorize", {"idTag": card.id_tag}, after=before)
     with case.step(f"plug the EV into connector {n}: Preparing, no transaction"):
         plugged = time.monotonic_ns()
         await plug_in(case, n)
@@ -30,7 +30,7 @@ async def refused_card_no_start(case: Case, tag: str, status: str) -> None:
                           within=MIN_STATUS_S + case.timeout)
         await asyncio.sleep(OBSERVE_S)
         starts = [m for m in station.received("StartTransaction") if m.mono_ns >= before]
-        case.check(not starts, f"no StartTransaction after card {card.uid} was answered "
+        case.check(not starts, f"no StartTransaction after card {card.id_tag} was answered "
                    f"{status}", "started one: " + ", ".join(
                        f"StartTransaction seq {m.seq} connector {m.payload.get('connectorId')} "
                        f"idTag {m.payload.get('idTag')}" for m in starts))

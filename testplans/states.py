@@ -118,13 +118,13 @@ async def charging(case: Case, card: str | None = None, connector: int | None = 
     n = connector or case.connector
     c = case.card(card)
     await plugged_preparing(case, n)
-    with case.step(f"present card {c.tag} ({c.uid})"):
+    with case.step(f"present card {c.tag} ({c.id_tag})"):
         before, shown = await swipe(case, c.tag)
-        auth = await expect(case, "Authorize", {"idTag": c.uid}, after=before)
+        auth = await expect(case, "Authorize", {"idTag": c.id_tag}, after=before)
         case.collect("status_latency.card_to_authorize", (auth.mono_ns - shown) / 1e9,
                      evidence=auth.seq)
     with case.step("transaction starts"):
-        return await started(case, n, c.uid, after=auth.mono_ns)
+        return await started(case, n, c.id_tag, after=auth.mono_ns)
 
 
 # -- the output current: is energy flowing? ----------------------------------------------------

@@ -35,7 +35,7 @@ async def test_from_rig_takes_identity_cards_and_interval(tmp_path, rig):
             b = await boot(ws)
             assert b[2]["interval"] == rig.csms.heartbeat_interval_s
             for card in rig.cards.values():
-                r = await exchange(ws, [2, card.tag, "Authorize", {"idTag": card.uid}])
+                r = await exchange(ws, [2, card.tag, "Authorize", {"idTag": card.id_tag}])
                 assert r[2]["idTagInfo"]["status"] == card.status
                 if card.parent:
                     assert r[2]["idTagInfo"]["parentIdTag"]

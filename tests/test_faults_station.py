@@ -29,7 +29,7 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "meter_interval_12s": ("TC_070_CS", "meter_values.sample_interval_error"),
     "clock_aligned_off_boundary": ("TC_071_CS", "meter_values.clock_alignment_offset"),
     "no_connector0_status": ("TC_001_CS", "StatusNotification (connectorId=0)"),
-    "heartbeat_wrong_interval": ("TC_001_CS", "heartbeat.period"),
+    "heartbeat_wrong_interval": ("TC_001_CS", "heartbeat.idle_gap"),
     "invalid_boot_notification": ("TC_001_CS", "valid against the OCPP 1.6 schema"),
     "availability_not_persisted": ("TC_013_CS", "expected StatusNotification(connector 1, "
                                                 "Unavailable); the station sent status Available"),
@@ -47,6 +47,7 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
                                          "StopTransaction"),
     "no_transaction_retry": ("BENCH_TX_RETRY", "the station did not resend it"),
     "contactor_stays_closed": ("TC_012_CS", "expected output current below 1 A"),
+    "timestamps_without_milliseconds": ("TC_001_CS", "timestamps with milliseconds"),
     # TC_061 is N/A on the SmartDC (no cache): this one runs on cache_rig()
     "no_authorize_after_clear_cache": ("TC_061_CS", "sent no Authorize within"),
 }

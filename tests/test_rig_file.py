@@ -181,3 +181,121 @@ def test_tls_profile_needs_files(tmp_path: Path) -> None:
     with pytest.raises(RigError, match=r"\[csms\] tls_ca.*file not found"):
         load_rig(write(tmp_path, text + '\n[csms]\ntls_cert = "c.pem"\ntls_key = "k.pem"\n'
                        'tls_ca = "ca.pem"\n'))
+
+
+# -- [bench], [hardware], [pics]: every key has a type and a meaning --------------------------
+
+DECLARED_MISTAKES = [
+    # (table text appended to MINIMAL, the message must contain all of these)
+    ('[hardware]\nfixed_cable = "no"\n',
+     ['[hardware] fixed_cable = \'no\'', "must be bool"]),
+    ("[hardware]\nfixed_cabel = true\n",
+     ["[hardware] fixed_cabel", "unknown key", "fixed_cable"]),
+    ("[hardware]\nconnectors = 3\n",
+     ["[hardware] connectors = 3", "must equal [station] connectors (2)"]),
+    ("[hardware]\nrfid_readers = -1\n", ["[hardware] rfid_readers", ">= 0"]),
+    ("[pics]\nheartbeat_interval = 30\n",
+     ["[pics] heartbeat_interval", "unknown key", "heartbeat_interval_s"]),
+    ('[pics]\nsends_milliseconds = "yes"\n', ["[pics] sends_milliseconds", "must be bool"]),
+    ("[pics]\nheartbeat_interval_s = 2.5\n", ["[pics] heartbeat_interval_s", "must be int"]),
+    ("[pics]\nheartbeat_interval_s = 0\n", ["[pics] heartbeat_interval_s", "> 0"]),
+    ("[pics]\nocpp_response_timeout_s = true\n",
+     ["[pics] ocpp_response_timeout_s", "must be number"]),
+    ('[pics]\nfeature_profiles = ["Core", "Smart"]\n',
+     ["[pics] feature_profiles", "a list of Core, FirmwareManagement"]),
+    ("[pics]\nmessage_timeout_s = 5\n", ["[pics] message_timeout_s", "unknown key"]),
+    ('[bench]\nrun_dir = "x"\n', ["[bench] run_dir", "unknown key", "runs_dir"]),
+]
+
+
+@pytest.mark.parametrize(("table", "expected"), DECLARED_MISTAKES)
+def test_declared_tables_are_strict(tmp_path: Path, table: str, expected: list[str]) -> None:
+    path = write(tmp_path, MINIMAL + "\n" + table)
+    with pytest.raises(RigError) as info:
+        load_rig(path)
+    message = str(info.value)
+    assert message.startswith(str(path))
+    for part in expected:
+        assert part in message, message
+
+
+def test_declared_tables_fill_defaults_and_keep_values(tmp_path: Path) -> None:
+    rig = load_rig(write(tmp_path, MINIMAL + "\n[hardware]\nfixed_cable = false\n"
+                         "[pics]\nsends_milliseconds = false\nenergy_tolerance_pct = 1\n"))
+    assert rig.hardware["fixed_cable"] is False
+    assert rig.hardware["connectors"] == 2  # from [station]
+    assert rig.hardware["connector_lock"] is False and rig.hardware["rfid_readers"] == 1
+    assert rig.pics == {"sends_milliseconds": False, "energy_tolerance_pct": 1}  # no defaults
+    assert load_rig(write(tmp_path, MINIMAL)).hardware["fixed_cable"] is False
+
+
+def test_every_declared_key_is_documented_and_listed() -> None:
+    from bench.commands.check import main
+    from bench.config.rig import DECLARED_TABLES, describe_keys
+
+    doc = (ROOT / "docs" / "rig-file.md").read_text("utf-8")
+    lines = describe_keys()
+    for table, keys in DECLARED_TABLES.items():
+        for key in keys:
+            assert f"`{key}`" in doc, f"docs/rig-file.md does not explain [{table}] {key}"
+            assert any(line.startswith(f"[{table}] {key} (") for line in lines)
+    assert main(["--list-keys"]) == 0
+
+
+def test_every_pics_key_is_used() -> None:
+    """A PICS key nobody reads is a declaration the bench silently ignores."""
+    from bench.config.rig import PICS_KEYS
+
+    sources = [(ROOT / "testplans" / "limits.toml").read_text("utf-8")]
+    for folder in ("testplans", "bench"):
+        sources += [p.read_text("utf-8") for p in (ROOT / folder).rglob("*.py")
+                    if p.name != "rig.py"]
+    text = "\n".join(sources)
+    unused = [k for k in PICS_KEYS if f'"{k}"' not in text and f" {k} " not in text
+              and f'"{k} ' not in text]
+    assert not unused, f"[pics] keys no limit, case or bench code reads: {unused}"
+
+
+# -- cards: UID (what a reader sees) and idTag (what the station sends) ----------------------
+
+def test_id_tag_defaults_to_the_uid_and_may_differ(tmp_path: Path) -> None:
+    text = MINIMAL + ('\n[cards.tagged]\nuid = "04aabbccddeeff"\nid_tag = "BB2TBR09"\n'
+                      '\n[cards.remote]\nid_tag = "REMOTE-1"\nparent = "valid"\n')
+    rig = load_rig(write(tmp_path, text))
+    assert rig.card("valid").id_tag == "04A1B2C3D4E5F6"  # the UID's hex, as before
+    tagged = rig.card("tagged")
+    assert (tagged.uid, tagged.id_tag) == ("04AABBCCDDEEFF", "BB2TBR09")
+    assert rig.card_by_id_tag("bb2tbr09") is tagged  # CiString: compared without case
+    assert rig.card_by_uid("04aabbccddeeff") is tagged
+    remote = rig.card("remote")
+    assert remote.uid is None and not remote.presentable
+    with pytest.raises(ValueError, match="no uid: it can be used by remote starts but not"):
+        _ = remote.uid_bytes
+    from bench.csms.settings import settings_from_rig
+
+    cards = settings_from_rig(rig).cards  # the CSMS answers by idTag
+    assert cards["BB2TBR09"].status == "Accepted" and "04AABBCCDDEEFF" not in cards
+    assert cards["REMOTE-1"].parent_id_tag == "04A1B2C3D4E5F6"  # parent named by its tag
+
+
+CARD_MISTAKES = [
+    ('\n[cards.x]\nstatus = "Accepted"\n', ["[cards.x]", "needs uid", "or id_tag"]),
+    ('\n[cards.x]\nid_tag = "THIS-IDTAG-IS-TOO-LONG"\n',
+     ["[cards.x] id_tag", "1 to 20 printable characters", "CiString20"]),
+    ('\n[cards.x]\nid_tag = "04A1B2C3D4E5F6"\n',
+     ["[cards.x] id_tag", "same idTag as [cards.valid]"]),
+    ('\n[cards.x]\nuid = "0A0B"\nid_tag = "04a1b2c3d4e5f6"\n',
+     ["[cards.x] id_tag", "same idTag as [cards.valid]"]),
+    ('\n[cards.x]\nid_tag = "TAB\\tTAG"\n', ["[cards.x] id_tag", "printable"]),
+    ('\n[cards.x]\nid_tag = "R1"\n\n[instruments.relays]\ndriver = "relay-card"\nhost = "h"\n'
+     'port = 1\ndevice_id = 1\ncoils = { x = 1 }\n',
+     ["[instruments.relays] coils.x", "[cards.x] has no uid", "remote starts only"]),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), CARD_MISTAKES)
+def test_card_mistakes_name_the_key(tmp_path: Path, extra: str, expected: list[str]) -> None:
+    with pytest.raises(RigError) as info:
+        load_rig(write(tmp_path, MINIMAL + extra))
+    for part in expected:
+        assert part in str(info.value), str(info.value)

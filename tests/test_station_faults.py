@@ -242,6 +242,14 @@ async def _(tmp: Path) -> None:
         assert c.contactor_closed and c.current_a > 0
 
 
+@check("timestamps_without_milliseconds")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"timestamps_without_milliseconds"}) as rig:
+        sn = await rig.cs.expect("StatusNotification", {"connectorId": 0}, 5)
+        stamp = sn.payload["timestamp"]
+        assert "." not in stamp and stamp.endswith("Z"), stamp  # whole seconds, still UTC
+
+
 def test_every_fault_has_a_check_and_is_listed():
     assert set(CHECKS) == set(FAULTS)
     assert len(FAULTS) >= 10

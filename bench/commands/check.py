@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.config.rig import Rig, RigError, load_rig
+from bench.config.rig import Rig, RigError, describe_keys, load_rig
 from bench.verbs import Bench
 from instruments.errors import InstrumentError
 
@@ -27,6 +27,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--endpoints-file", type=Path,
                    help="endpoints JSON of a running `bench sim --ephemeral` (its ports)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--list-keys", action="store_true",
+                   help="print every key of [bench], [hardware] and [pics] with its type, "
+                        "default and meaning, and exit")
     return p.parse_args(argv)
 
 
@@ -63,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     # pymodbus logs its own reconnect chatter; our errors already name instrument and address
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    if args.list_keys:
+        print("\n".join(describe_keys()))
+        return 0
     try:
         rig = load_rig(args.rig)
         if args.endpoints_file:

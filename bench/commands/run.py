@@ -66,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", type=Path, default=None, help="where run directories go")
     p.add_argument("--fault", action="append", default=[], metavar="NAME",
                    help="station fault profile (simulated rig only; passed to bench sim)")
+    p.add_argument("--behaviour", action="append", default=[], metavar="NAME",
+                   help="conformant-but-unusual station behaviour profile (simulated rig "
+                        "only; passed to bench sim; bench sim --list-behaviours)")
     p.add_argument("--no-reports", action="store_true", help="skip building report.html")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                    help="re-run the cases of RUN_DIR without a final PASS/FAIL (ERROR, BLOCKED, "
@@ -93,16 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume is not None:
         given = [o for o, v in (("--plan", args.plan), ("--rig", args.rig),
                                 ("--cases", args.cases), ("--repeat", args.repeat),
-                                ("--fault", args.fault)) if v]
+                                ("--fault", args.fault), ("--behaviour", args.behaviour)) if v]
         if given:
-            return _usage(f"--resume takes plan, rig, cases, repetitions and faults from "
-                          f"{args.resume}/run.json; drop {', '.join(given)}")
+            return _usage(f"--resume takes plan, rig, cases, repetitions, faults and "
+                          f"behaviours from {args.resume}/run.json; drop {', '.join(given)}")
         try:
             resume = read_run(args.resume, REPO)
         except ResumeError as exc:
             return _usage(str(exc))
         args.plan, args.rig = resume.plan_ref, resume.rig_path
         args.cases, args.repeat, args.fault = ",".join(resume.cases), resume.repeat, resume.faults
+        args.behaviour = list(resume.meta.get("behaviours") or [])
     args.plan = args.plan or "core"
     args.rig = args.rig or Path("rigs/sim.toml")
     try:
@@ -122,6 +126,16 @@ def main(argv: list[str] | None = None) -> int:
             check_fault_names(args.fault)
         except ValueError as exc:
             return _usage(f"--fault: {exc}")
+    if args.behaviour:
+        from sim.station.behaviours import check_behaviour_names
+
+        if rig.simulator is None:
+            return _usage(f"--behaviour works only with a simulated rig ({args.rig} has no "
+                          "[simulator] table)")
+        try:
+            check_behaviour_names(args.behaviour)
+        except ValueError as exc:
+            return _usage(f"--behaviour: {exc}")
     if args.repeat is not None and args.repeat < 1:
         return _usage("--repeat must be >= 1")
     cases = [c.strip().upper() for c in args.cases.split(",") if c.strip()]
@@ -166,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             return _usage(f"cannot take the rig lock in {lock_dir}: {exc}")
     try:
         return Run(rig, plan, limits, runs_dir, cases, args.repeat, args.fault,
-                   not args.no_reports, lock=lock, resume=resume).execute()
+                   not args.no_reports, lock=lock, resume=resume,
+                   behaviours=args.behaviour).execute()
     finally:
         for held in (lock, run_dir_lock):
             if held is not None:
@@ -177,9 +192,12 @@ class Run:
     def __init__(self, rig: Rig, plan: Plan, limits: LimitMap, runs_dir: Path,
                  cases: list[str], repeat: int | None, faults: list[str],
                  reports: bool, lock: BenchLock | None = None,
-                 resume: ResumeState | None = None) -> None:
+                 resume: ResumeState | None = None, behaviours: list[str] | None = None) -> None:
         self.rig, self.plan, self.limits = rig, plan, limits
         self.cases, self.repeat, self.faults, self.reports = cases, repeat, faults, reports
+        # what the simulated station does: the rig's [simulator] behaviours and --behaviour
+        self.behaviours = sorted(set(behaviours or [])
+                                 | set(rig.simulator.behaviours if rig.simulator else []))
         self.simulated = rig.simulator is not None
         self.settings = effective_settings(rig.pics, plan, self.simulated)
         self.progress = Progress()
@@ -191,7 +209,7 @@ class Run:
                 runs_dir, plan.name, rig=str(rig.path), rig_path=str(rig.path.resolve()),
                 plan=plan.name, plan_path=str(plan.path.resolve()) if plan.path else None,
                 station_id=rig.station.id, simulated=self.simulated, cases=cases or plan.cases,
-                faults=faults, repeat=repeat or plan.repeat,
+                faults=faults, behaviours=self.behaviours, repeat=repeat or plan.repeat,
                 operator=rig.bench.get("operator"))
             # held for the process's life (released by the kernel): --resume of a live run
             # is refused
@@ -358,6 +376,8 @@ class Run:
                "--ephemeral", "--csms-url", csms_url, "--endpoints-file", str(endpoints_file)]
         for fault in self.faults:
             cmd += ["--fault", fault]
+        for behaviour in self.behaviours:
+            cmd += ["--behaviour", behaviour]
         log = open(log_path, "wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         # its own session: Ctrl-C reaches the bench, which stops the sim after safe state

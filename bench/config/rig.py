@@ -64,6 +64,7 @@ class SimulatorConfig:
     client_cert: Path | None = None
     client_key: Path | None = None
     authorization_key: bytes | None = field(default=None, repr=False)
+    behaviours: list[str] = field(default_factory=list)  # conformant-but-unusual profiles
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,33 @@ class InstrumentConfig:
 
 @dataclass(frozen=True)
 class Card:
+    """A card of the catalogue: what a reader sees (uid) and what the station sends (id_tag).
+
+    The station maps UID -> idTag in its own configuration; by default the idTag is the UID
+    in upper-case hex. A card without a UID exists only for remote starts.
+    """
+
     tag: str
-    uid: str  # the idTag the station sends: upper-case hex
+    uid: str | None  # upper-case hex, None: a card no reader can see
+    id_tag: str = ""  # CiString20; "" only in hand-made Cards: then the UID's hex
     status: str = "Accepted"
     parent: str | None = None
 
+    def __post_init__(self) -> None:
+        if not self.id_tag:
+            if self.uid is None:
+                raise ValueError(f"card {self.tag!r}: needs a uid or an id_tag")
+            object.__setattr__(self, "id_tag", self.uid)
+
+    @property
+    def presentable(self) -> bool:
+        return self.uid is not None
+
     @property
     def uid_bytes(self) -> bytes:
+        if self.uid is None:
+            raise ValueError(f"card {self.tag!r} (idTag {self.id_tag}) has no uid: it can be "
+                             "used by remote starts but not presented to a reader")
         return bytes.fromhex(self.uid)
 
 
@@ -128,7 +149,12 @@ class Rig:
             raise KeyError(f"{self.path}: no card {tag!r} in [cards] (known: {known})") from None
 
     def card_by_id_tag(self, id_tag: str) -> Card | None:
-        wanted = id_tag.upper()
+        """The card whose idTag this is (case-insensitive: idTag is a CiString)."""
+        wanted = id_tag.casefold()
+        return next((c for c in self.cards.values() if c.id_tag.casefold() == wanted), None)
+
+    def card_by_uid(self, uid: str) -> Card | None:
+        wanted = uid.upper()
         return next((c for c in self.cards.values() if c.uid == wanted), None)
 
     def instruments_by_driver(self, *drivers: str) -> list[InstrumentConfig]:
@@ -207,11 +233,23 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Key:
+    """One key of a rig table: its type, whether it must be there, what values it takes
+    (`choices`: of the value, or of each item of a list), its default and its meaning."""
+
     type: type | tuple[type, ...]
     required: bool = False
     choices: tuple[Any, ...] | None = None
     default: Any = _MISSING
     doc: str = ""
+    minimum: float | None = None  # numbers: the smallest allowed value
+    positive: bool = False  # numbers: must be > 0
+
+    @property
+    def type_name(self) -> str:
+        types = self.type if isinstance(self.type, tuple) else (self.type,)
+        if set(types) == {int, float}:
+            return "number"
+        return " or ".join(t.__name__ for t in types)
 
 
 @dataclass(frozen=True)
@@ -282,6 +320,97 @@ DRIVERS: dict[str, DriverSpec] = {
 }
 
 
+# -- the declared tables: [bench], [hardware], [pics] -----------------------------------------
+# One table per rig table: every key with its type, default and meaning. docs/rig-file.md
+# explains them and `bench check --list-keys` prints them; nothing else may be in the table.
+
+FEATURE_PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation",
+                    "SmartCharging", "RemoteTrigger")
+_NUMBER = (int, float)
+
+BENCH_KEYS: dict[str, Key] = {
+    "runs_dir": Key(str, doc="where `bench run` and `bench serve` write run directories "
+                    "(default runs; --runs-dir overrides it)"),
+    "operator": Key(str, doc="who runs the rig, written to run.json and the report"),
+}
+
+# The certificate's hardware feature set: it decides which cases apply (N/A with the reason).
+HARDWARE_KEYS: dict[str, Key] = {
+    "connectors": Key(int, doc="connectors of the hardware set; must equal [station] "
+                      "connectors (default: that number)"),
+    "fixed_cable": Key(bool, default=False, doc="true: the cable is fixed to the station "
+                       "(TC_017_2, TC_018_2 apply); false: a socket the cable is plugged into "
+                       "(TC_005_1, TC_017_1, TC_018_1, TC_024 apply)"),
+    "communication": Key(str, doc="communication technology of the measurements (Ethernet, "
+                         "Wi-Fi, cellular...), shown in the report's header"),
+    "rfid_readers": Key(int, default=1, minimum=0, doc="RFID readers; fewer than connectors "
+                        "means one reader serves several (TC_068, TC_069 then tolerate an "
+                        "Authorize of the second card)"),
+    "connector_lock": Key(bool, default=False, doc="a socket lock whose failure the rig can "
+                          "cause (TC_030)"),
+    "backup_power": Key(bool, default=False, doc="back-up power: transactions stop (PowerLoss) "
+                        "before the station goes down (TC_032_1 applies, TC_032_2 does not)"),
+    "authorization_cache": Key(bool, default=False, doc="an authorization cache (TC_007, "
+                               "TC_061; the maintenance between cases clears it)"),
+    "local_auth_list": Key(bool, default=False, doc="a local authorization list "
+                           "(LocalAuthListManagement cases)"),
+    "offline_start": Key(bool, default=False, doc="transactions start while offline "
+                         "(LocalAuthorizeOffline / AllowOfflineTxForUnknownId): TC_037_x, "
+                         "TC_039"),
+    "local_stop": Key(bool, default=False, doc="a transaction can be stopped at the station "
+                      "(card or button): TC_037_2, TC_038, TC_039"),
+}
+
+# The values the station's PICS declares: the limits of the measurements (testplans/limits.toml
+# names them) and the checks of declared behaviour. No defaults: an undeclared value is not
+# judged. A plan's [settings] / [sim_settings] may shorten the intervals.
+PICS_KEYS: dict[str, Key] = {
+    "feature_profiles": Key(list, choices=FEATURE_PROFILES, doc="OCPP 1.6 feature profiles "
+                            "the station supports (profile:<Name> requirements; absent: Core)"),
+    "ocpp_response_timeout_s": Key(_NUMBER, positive=True, doc="OCPP response timeout: the "
+                                   "longest the station takes to answer a CALL of the bench"),
+    "triggered_function_timeout_s": Key(_NUMBER, positive=True, doc="OCPP triggered function "
+                                        "timeout: CALL -> the message proving it happened; also "
+                                        "how long a case waits for a station message"),
+    "remote_start_response_s": Key(_NUMBER, positive=True, doc="response time of "
+                                   "RemoteStartTransaction (CALL sent -> answered)"),
+    "heartbeat_interval_s": Key(int, positive=True, doc="HeartbeatInterval the bench "
+                                "configures (BootNotification.conf interval, TC_035); no idle "
+                                "time of the station may exceed it"),
+    "meter_value_sample_interval_s": Key(int, positive=True, doc="MeterValueSampleInterval "
+                                         "the cases configure (TC_036, TC_070)"),
+    "clock_aligned_data_interval_s": Key(int, positive=True, doc="ClockAlignedDataInterval "
+                                         "the cases configure (TC_071)"),
+    "connection_timeout_s": Key(int, positive=True, doc="ConnectionTimeOut the cases "
+                                "configure (TC_004_2, TC_011_2)"),
+    "max_time_deviation_s": Key(_NUMBER, minimum=0, doc="max time deviation: station clock vs "
+                                "bench clock, and the tolerance of timed station actions"),
+    "energy_tolerance_pct": Key(_NUMBER, minimum=0, doc="station energy vs the reference "
+                                "meter over the same window, in %"),
+    "sends_milliseconds": Key(bool, doc="the station sends milliseconds in its timestamps; "
+                              "true: a timestamp in whole seconds fails the case that reads it"),
+}
+
+
+DECLARED_TABLES: dict[str, dict[str, Key]] = {
+    "bench": BENCH_KEYS, "hardware": HARDWARE_KEYS, "pics": PICS_KEYS,
+}
+
+
+def describe_keys() -> list[str]:
+    """One line per key of the declared tables: table, key, type, default, meaning."""
+    lines = []
+    for table, keys in DECLARED_TABLES.items():
+        for name, k in keys.items():
+            default = "" if k.default is _MISSING else f", default {_toml(k.default)}"
+            lines.append(f"[{table}] {name} ({k.type_name}{default}): {k.doc}")
+    return lines
+
+
+def _toml(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
 # -- loading ---------------------------------------------------------------------------------
 
 _TOP_TABLES = ("bench", "station", "csms", "simulator", "instruments", "cards", "hardware",
@@ -289,9 +418,9 @@ _TOP_TABLES = ("bench", "station", "csms", "simulator", "instruments", "cards", 
 _STATION_KEYS = ("id", "security_profile", "authorization_key_hex", "connectors")
 _CSMS_KEYS = ("listen", "path_prefix", "response_timeout_s", "heartbeat_interval_s",
               "max_frame_bytes", "tls_cert", "tls_key", "tls_ca")
-_SIM_KEYS = ("station_config", "faults", "meter_noise_pct", "csms_ca", "client_cert",
+_SIM_KEYS = ("station_config", "faults", "behaviours", "meter_noise_pct", "csms_ca", "client_cert",
              "client_key", "authorization_key_hex")
-_CARD_KEYS = ("uid", "status", "parent")
+_CARD_KEYS = ("uid", "id_tag", "status", "parent")
 
 
 class _Ctx:
@@ -327,13 +456,8 @@ class _Ctx:
             if default is _MISSING:
                 raise self.fail(table, key, f"missing (required){': ' + what if what else ''}")
             return default
-        types = typ if isinstance(typ, tuple) else (typ,)
-        if isinstance(value, bool) and bool not in types:
-            ok = False
-        else:
-            ok = isinstance(value, types)
-        if not ok:
-            names = " or ".join(t.__name__ for t in types)
+        if not _is_type(value, typ):
+            names = Key(typ).type_name
             raise self.fail(table, key, f"= {value!r}: must be {names}"
                             + (f" ({what})" if what else ""))
         return value
@@ -371,11 +495,53 @@ def load_rig(path: str | Path) -> Rig:
     simulator = _simulator(ctx, data, station, csms) if "simulator" in data else None
     cards = _cards(ctx, ctx.table(data, "cards"))
     instruments = _instruments(ctx, ctx.table(data, "instruments"), station, cards)
+    hardware = _declared(ctx, "hardware", ctx.table(data, "hardware"), HARDWARE_KEYS)
+    hardware.setdefault("connectors", station.connectors)
+    if hardware["connectors"] != station.connectors:
+        raise ctx.fail("hardware", "connectors", f"= {hardware['connectors']}: must equal "
+                       f"[station] connectors ({station.connectors})")
     return Rig(
         path=path, station=station, csms=csms, simulator=simulator, instruments=instruments,
-        cards=cards, hardware=ctx.table(data, "hardware"), pics=ctx.table(data, "pics"),
-        non_ocpp_config=ctx.table(data, "non_ocpp_config"), bench=ctx.table(data, "bench"),
+        cards=cards, hardware=hardware,
+        pics=_declared(ctx, "pics", ctx.table(data, "pics"), PICS_KEYS),
+        non_ocpp_config=ctx.table(data, "non_ocpp_config"),
+        bench=_declared(ctx, "bench", ctx.table(data, "bench"), BENCH_KEYS),
     )
+
+
+def _declared(ctx: _Ctx, table: str, t: dict, keys: dict[str, Key]) -> dict[str, Any]:
+    """A table of declared values: only the keys of `keys`, each of its type and range;
+    defaults filled in, so the record shows the whole declaration."""
+    ctx.only(table, t, list(keys))
+    out: dict[str, Any] = {}
+    for name, k in keys.items():
+        if name not in t:
+            if k.default is not _MISSING:
+                out[name] = k.default
+            continue
+        value = t[name]
+        what = f"{k.type_name}: {k.doc}" if k.doc else k.type_name
+        if not _is_type(value, k.type):
+            raise ctx.fail(table, name, f"= {value!r}: must be {what}")
+        items = value if isinstance(value, list) else [value]
+        if k.choices and any(v not in k.choices for v in items):
+            raise ctx.fail(table, name, f"= {value!r}: must be "
+                           + ("a list of " if isinstance(value, list) else "one of ")
+                           + ", ".join(map(str, k.choices)))
+        if k.positive and value <= 0:
+            raise ctx.fail(table, name, f"= {value!r}: must be > 0")
+        if k.minimum is not None and value < k.minimum:
+            raise ctx.fail(table, name, f"= {value!r}: must be >= {k.minimum:g}")
+        out[name] = value
+    return out
+
+
+def _is_type(value: Any, typ: type | tuple[type, ...]) -> bool:
+    """isinstance, except that a TOML boolean is not a number (True is an int in Python)."""
+    types = typ if isinstance(typ, tuple) else (typ,)
+    if isinstance(value, bool):
+        return bool in types
+    return isinstance(value, types)
 
 
 def _station(ctx: _Ctx, t: dict) -> StationIdentity:
@@ -455,13 +621,17 @@ def _simulator(ctx: _Ctx, data: dict, station: StationIdentity,
     faults = ctx.get("simulator", t, "faults", list, default=[])
     if not all(isinstance(f, str) for f in faults):
         raise ctx.fail("simulator", "faults", "must be a list of fault names (strings)")
+    behaviours = ctx.get("simulator", t, "behaviours", list, default=[])
+    if not all(isinstance(b, str) for b in behaviours):
+        raise ctx.fail("simulator", "behaviours", "must be a list of behaviour names (strings)")
     noise = ctx.get("simulator", t, "meter_noise_pct", (int, float), default=0.0)
     if not 0 <= noise <= 10:
         raise ctx.fail("simulator", "meter_noise_pct", f"= {noise}: must be 0 to 10 (%)")
     station_config = ctx.file("simulator", "station_config",
                               ctx.get("simulator", t, "station_config", str, default=None))
     return SimulatorConfig(station_config, list(faults), float(noise),
-                           **_simulated_station_security(ctx, t, station, csms))
+                           **_simulated_station_security(ctx, t, station, csms),
+                           behaviours=list(behaviours))
 
 
 def _simulated_station_security(ctx: _Ctx, t: dict, station: StationIdentity,
@@ -491,29 +661,53 @@ def _simulated_station_security(ctx: _Ctx, t: dict, station: StationIdentity,
 
 def _cards(ctx: _Ctx, t: dict) -> dict[str, Card]:
     cards: dict[str, Card] = {}
-    seen: dict[str, str] = {}
+    uids: dict[str, str] = {}
+    id_tags: dict[str, str] = {}  # casefolded: idTag is a CiString, compared without case
     for tag, body in t.items():
         table = f"cards.{tag}"
         if not isinstance(body, dict):
-            raise ctx.fail(table, None, "must be a table with uid, status, parent")
+            raise ctx.fail(table, None, "must be a table with uid and/or id_tag, status, parent")
         ctx.only(table, body, _CARD_KEYS)
-        uid = ctx.get(table, body, "uid", str, what="hex UID, the idTag")
-        if not _HEX.match(uid) or len(uid) % 2 or len(uid) > 20:
-            raise ctx.fail(table, "uid", f"= {uid!r}: must be hex, an even number of "
-                           "characters, at most 20 (idTag is CiString20)")
-        uid = uid.upper()
-        if uid in seen:
-            raise ctx.fail(table, "uid", f"= {uid!r}: same UID as [cards.{seen[uid]}]")
-        seen[uid] = tag
+        uid = ctx.get(table, body, "uid", str, default=None,
+                      what="hex UID, what a reader sees")
+        if uid is not None:
+            if not _HEX.match(uid) or len(uid) % 2 or len(uid) > 20:
+                raise ctx.fail(table, "uid", f"= {uid!r}: must be hex, an even number of "
+                               "characters, at most 20 (a 4, 7 or 10 byte UID)")
+            uid = uid.upper()
+            if uid in uids:
+                raise ctx.fail(table, "uid", f"= {uid!r}: same UID as [cards.{uids[uid]}]")
+            uids[uid] = tag
+        id_tag = ctx.get(table, body, "id_tag", str, default=None,
+                         what="the idTag the station sends, CiString20")
+        if id_tag is None and uid is None:
+            raise ctx.fail(table, None, "needs uid (what a reader sees; the idTag defaults to "
+                           "it) or id_tag (what the station sends; without a uid the card is "
+                           "for remote starts only), or both")
+        if id_tag is not None:
+            _check_cistring20(ctx, table, "id_tag", id_tag)
+        id_tag = id_tag if id_tag is not None else uid
+        assert id_tag is not None
+        if id_tag.casefold() in id_tags:
+            raise ctx.fail(table, "id_tag" if "id_tag" in body else "uid",
+                           f"= {id_tag!r}: same idTag as [cards.{id_tags[id_tag.casefold()]}]")
+        id_tags[id_tag.casefold()] = tag
         status = ctx.get(table, body, "status", str, default="Accepted")
         if status not in CARD_STATUSES:
             raise ctx.fail(table, "status", f"= {status!r}: must be one of "
                            + ", ".join(CARD_STATUSES))
         parent = ctx.get(table, body, "parent", str, default=None)
-        if parent is not None and not 0 < len(parent) <= 20:
-            raise ctx.fail(table, "parent", f"= {parent!r}: must be 1 to 20 characters")
-        cards[tag] = Card(tag, uid, status, parent)
+        if parent is not None:
+            _check_cistring20(ctx, table, "parent", parent)
+        cards[tag] = Card(tag, uid, id_tag, status, parent)
     return cards
+
+
+def _check_cistring20(ctx: _Ctx, table: str, key: str, value: str) -> None:
+    """OCPP 1.6 IdToken: CiString20, 1 to 20 printable characters."""
+    if not 0 < len(value) <= 20 or not value.isprintable():
+        raise ctx.fail(table, key, f"= {value!r}: must be 1 to 20 printable characters "
+                       "(an OCPP idTag is a CiString20)")
 
 
 def _instruments(ctx: _Ctx, t: dict, station: StationIdentity,
@@ -570,6 +764,9 @@ def _check_instrument(ctx: _Ctx, table: str, p: dict, station: StationIdentity,
             if tag not in cards:
                 raise ctx.fail(table, f"coils.{tag}", "not a card tag of [cards] (known: "
                                + (", ".join(sorted(cards)) or "none") + ")")
+            if not cards[tag].presentable:
+                raise ctx.fail(table, f"coils.{tag}", f"[cards.{tag}] has no uid: a card "
+                               "without a UID is for remote starts only, no reader can see it")
             if not isinstance(coil, int) or isinstance(coil, bool) or not 0 <= coil <= 65535:
                 raise ctx.fail(table, f"coils.{tag}", f"= {coil!r}: must be a coil number "
                                "0 to 65535")

@@ -80,8 +80,10 @@ def settings_from_rig(rig: Any, **overrides: Any) -> CsmsSettings:
     for card in by_tag.values():
         parent = getattr(card, "parent", None)
         if parent and parent in by_tag:  # parent named by its tag in the rig file
-            parent = by_tag[parent].uid
-        cards[card.uid.upper()] = CardInfo(card.uid, card.status or "Accepted", parent or None)
+            parent = by_tag[parent].id_tag
+        # answered by idTag (what the station sends), not by the card's UID
+        cards[card.id_tag.upper()] = CardInfo(card.id_tag, card.status or "Accepted",
+                                              parent or None)
     values: dict[str, Any] = {
         "host": c.host,
         "port": c.port,

@@ -2,14 +2,16 @@
 
 The tracker subscribes to the record, so it sees every frame both ways whoever sent it (test
 cases, maintenance, the CSMS's own responders) and needs nothing from the CSMS internals:
-connector statuses, open transactions, boots, and the response time of every CALL the bench
-sends (CALL out -> CALLRESULT/CALLERROR in, socket stamps), per action.
+connector statuses, open transactions, boots, the response time of every CALL the bench
+sends (CALL out -> CALLRESULT/CALLERROR in, socket stamps), per action, and the stamps of
+every PDU the station sent (its activity, of which idle times are measured).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,25 @@ class ResponseSample:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StationPdu:
+    """A frame the station sent: a CALL of its own or its answer to one of the bench's."""
+
+    station: str
+    mono_ns: int
+    seq: int
+    msg_type: int
+    action: str | None
+
+    @property
+    def what(self) -> str:
+        kind = {CALL: "", CALLRESULT: "answer to ", CALLERROR: "CALLERROR to "}
+        return f"{kind.get(self.msg_type, '?')}{self.action or '?'}"
+
+
+STATION_PDU_MEMORY = 50_000  # a soak run's recent past; idle times need minutes, not days
+
+
 @dataclass
 class _PendingOut:
     action: str
@@ -57,6 +78,8 @@ class StationTracker:
     transactions: dict[int, OpenTransaction] = field(default_factory=dict)
     boots: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # mono, seq, payload
     responses: list[ResponseSample] = field(default_factory=list)
+    station_pdus: deque[StationPdu] = field(
+        default_factory=lambda: deque(maxlen=STATION_PDU_MEMORY))
     _starts: dict[str, tuple[int, str, int, int]] = field(default_factory=dict)
     _out: dict[str, _PendingOut] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,6 +100,10 @@ class StationTracker:
     def _frame(self, line: dict[str, Any], msg: list[Any]) -> None:
         mtype, msg_id = msg[0], str(msg[1])
         mono, seq, direction = int(line["mono_ns"]), int(line["seq"]), line.get("direction")
+        if direction == "in" and mtype in (CALL, CALLRESULT, CALLERROR):
+            action = str(msg[2]) if mtype == CALL else line.get("action")
+            self.station_pdus.append(StationPdu(str(line.get("station") or ""), mono, seq,
+                                                mtype, action))
         if direction == "out" and mtype == CALL and len(msg) >= 4:
             self._out[msg_id] = _PendingOut(str(msg[2]), mono, seq, line.get("case"))
         elif direction == "in" and mtype in (CALLRESULT, CALLERROR) and msg_id in self._out:
@@ -126,3 +153,14 @@ class StationTracker:
     def response_samples(self) -> list[ResponseSample]:
         with self._lock:
             return list(self.responses)
+
+    def pdus_sent(self, station: str, since_ns: int) -> list[StationPdu]:
+        """What `station` sent at or after since_ns, oldest first (within the memory)."""
+        with self._lock:
+            return [p for p in self.station_pdus if p.mono_ns >= since_ns
+                    and p.station == station]
+
+    def last_pdu_before(self, station: str, mono_ns: int) -> StationPdu | None:
+        with self._lock:
+            return next((p for p in reversed(self.station_pdus)
+                         if p.mono_ns < mono_ns and p.station == station), None)

@@ -21,6 +21,8 @@ Station TOML (overrides of the SmartDC defaults):
     [keys]                    # configuration keys: a value, or a table
     HeartbeatInterval = 60
     MyVendorKey = { value = "x", readonly = true, reboot_required = false }
+    [id_tags]                 # card UID -> the idTag sent for it (default: the UID's hex)
+    04A1B2C3D4E5F7 = "BB2TBR09"
 
 Modules: config/keys (what the station is), store (non-volatile memory), cards (readers),
 link/ocppj (the websocket and OCPP-J), txqueue (transaction messages), connector/meter (state,

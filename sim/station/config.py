@@ -9,8 +9,9 @@ from pathlib import Path
 from sim.station.keys import KeySpec, cache_key, optional_key, smartdc_keys, spec_from_toml
 from sim.station.security import StationSecurity
 
-# not settable from a station TOML: the security settings come from the rig file (a secret)
-_NOT_FROM_TOML = ("keys", "security")
+# not settable from [station] of a station TOML: the security settings come from the rig
+# file (a secret); keys and id_tags have tables of their own
+_NOT_FROM_TOML = ("keys", "security", "id_tags")
 
 
 @dataclass(slots=True)
@@ -41,6 +42,12 @@ class StationConfig:
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
     keys: dict[str, KeySpec] = field(default_factory=dict)
     security: StationSecurity = field(default_factory=StationSecurity)  # profile 0 by default
+    # card UID (upper-case hex) -> the idTag the station sends for it, as a real station's
+    # back-end configuration maps them; a UID not listed is sent as its hex
+    id_tags: dict[str, str] = field(default_factory=dict)
+
+    def id_tag_for(self, uid: str) -> str:
+        return self.id_tags.get(uid.upper(), uid.upper())
 
     @classmethod
     def smartdc(cls) -> StationConfig:
@@ -52,7 +59,8 @@ class StationConfig:
         """`base` (default SmartDC) with the overrides of a TOML file.
 
         [station] holds the fields of this class; [keys] holds configuration keys, each a
-        value or a table {value, readonly, reboot_required, minimum, maximum}.
+        value or a table {value, readonly, reboot_required, minimum, maximum}; [id_tags]
+        maps card UIDs (hex) to the idTag sent for them.
         """
         path = Path(path)
         try:
@@ -81,4 +89,22 @@ class StationConfig:
             cfg.keys.pop("AuthorizationCacheEnabled", None)
         for name, raw in data.get("keys", {}).items():
             cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name) or optional_key(name))
+        cfg.id_tags = {**self.id_tags, **_id_tags(data.get("id_tags", {}), origin)}
         return cfg
+
+
+def _id_tags(table: object, origin: str) -> dict[str, str]:
+    """[id_tags] UID = "idTag": hex UIDs, idTags of 1 to 20 printable characters."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{origin}: [id_tags] must be a table of UID = \"idTag\"")
+    out: dict[str, str] = {}
+    for uid, tag in table.items():
+        try:
+            bytes.fromhex(uid)
+        except ValueError:
+            raise ValueError(f"{origin}: [id_tags] {uid}: not a hex UID") from None
+        if not isinstance(tag, str) or not 0 < len(tag) <= 20 or not tag.isprintable():
+            raise ValueError(f"{origin}: [id_tags] {uid} = {tag!r}: must be an idTag of 1 to "
+                             "20 printable characters (CiString20)")
+        out[uid.upper()] = tag
+    return out

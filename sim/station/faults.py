@@ -79,6 +79,10 @@ _FAULTS = [
           "unplugging at the EV stops the transaction even with StopTransactionOnEVSideDisconnect"
           "=false",
           ["TC_005_3_CS"]),
+    Fault("timestamps_without_milliseconds",
+          "every timestamp it sends is in whole seconds although the SmartDC declares "
+          "sending milliseconds ([pics] sends_milliseconds = true)",
+          ["TC_001_CS", "PICS_sends_milliseconds"]),
     Fault("contactor_stays_closed",
           "after a transaction ends the contactor stays closed and current keeps flowing "
           "until the EV is unplugged",

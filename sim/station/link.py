@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # handler(action, payload) -> payload to answer, or None to leave the CALL unanswered
 CallHandler = Callable[[str, Any], Awaitable[dict | None]]
+# rewrite(action, payload) -> the payload put on the wire (fault profiles that deform it)
+Rewrite = Callable[[str, dict], dict]
 
 
 class LinkDown(Exception):
@@ -50,13 +52,15 @@ class Link:
     """CALLs we send are serialised (one outstanding at a time, as OCPP-J asks)."""
 
     def __init__(self, ws: ClientConnection, url: str, on_call: CallHandler,
-                 call_timeout: float) -> None:
+                 call_timeout: float, rewrite: Rewrite | None = None) -> None:
         self.ws, self.url, self.on_call, self.call_timeout = ws, url, on_call, call_timeout
+        self.rewrite = rewrite
         self._pending: dict[str, tuple[str, asyncio.Future]] = {}
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self.closed = asyncio.Event()
         self.last_activity = asyncio.get_running_loop().time()
+        self.last_sent: float | None = None  # loop time of the last frame we sent
 
     def touch(self) -> None:
         self.last_activity = asyncio.get_running_loop().time()
@@ -69,6 +73,7 @@ class Link:
         except ConnectionClosed as exc:
             raise LinkDown(f"connection to {self.url} closed: {exc}") from exc
         self.touch()
+        self.last_sent = self.last_activity
 
     async def call(self, action: str, payload: dict, wait_s: float | None = None) -> dict:
         """Send a CALL, return the CALLRESULT payload; PeerError, CallTimeout or LinkDown."""
@@ -76,6 +81,8 @@ class Link:
             msg_id = str(uuid.uuid4())
             fut: asyncio.Future = asyncio.get_running_loop().create_future()
             self._pending[msg_id] = (action, fut)
+            if self.rewrite is not None:
+                payload = self.rewrite(action, payload)
             try:
                 await self._send(call_frame(msg_id, action, payload))
                 waiter = asyncio.ensure_future(fut)

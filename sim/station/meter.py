@@ -23,6 +23,25 @@ def iso_utc(at: datetime | None = None) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def whole_second_timestamps(action: str, payload: Any) -> Any:
+    """The payload with every `timestamp` cut to whole seconds ("...T12:00:00Z"): fault
+    timestamps_without_milliseconds (a Link rewrite, so queued messages get it too)."""
+    if isinstance(payload, dict):
+        return {k: (_whole_seconds(v) if k == "timestamp" and isinstance(v, str)
+                    else whole_second_timestamps(action, v)) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [whole_second_timestamps(action, v) for v in payload]
+    return payload
+
+
+def _whole_seconds(text: str) -> str:
+    head, dot, rest = text.partition(".")
+    if not dot:
+        return text
+    zone = rest.lstrip("0123456789")
+    return head + zone
+
+
 def measurand_list(value: str) -> list[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
 

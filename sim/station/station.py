@@ -9,12 +9,14 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from sim.station.behaviours import check_behaviour_names
 from sim.station.cards import CardSource
 from sim.station.config import StationConfig
 from sim.station.connector import ConnectorState, PendingStart, Transaction, derive_status
@@ -22,7 +24,7 @@ from sim.station.faults import check_fault_names
 from sim.station.handlers import CsmsCalls
 from sim.station.keys import KeySpec
 from sim.station.link import CallTimeout, Link, LinkDown, PeerError
-from sim.station.meter import iso_utc, measurand_list, meter_value
+from sim.station.meter import iso_utc, measurand_list, meter_value, whole_second_timestamps
 from sim.station.security import websocket_logger
 from sim.station.store import PersistentStore
 from sim.station.txqueue import RetryPolicy, TxMessage, TxQueue
@@ -44,9 +46,11 @@ class StationSimulator:
 
     def __init__(self, cfg: StationConfig, model: Any, card_source: CardSource | None,
                  csms_url: str, faults: set[str] | frozenset[str] = frozenset(),
-                 store: PersistentStore | None = None, time_scale: float = 1.0) -> None:
+                 store: PersistentStore | None = None, time_scale: float = 1.0,
+                 behaviours: set[str] | frozenset[str] = frozenset()) -> None:
         self.cfg, self.model, self.card_source, self.url = cfg, model, card_source, csms_url
         self.faults = check_fault_names(set(faults))
+        self.behaviours = check_behaviour_names(set(behaviours))
         # the security profile: checked and its TLS context built now, so a bad file or a
         # ws:// URL for a TLS profile fails at start, not on every reconnect
         cfg.security.check_url(csms_url)
@@ -68,6 +72,10 @@ class StationSimulator:
 
     def fault(self, name: str) -> bool:
         return name in self.faults
+
+    def behaves(self, name: str) -> bool:
+        """A conformant-but-unusual behaviour profile is on (behaviours.py)."""
+        return name in self.behaviours
 
     def add_status_listener(self, callback: StatusListener) -> None:
         """`callback(connector, status, errorCode)` after each StatusNotification is sent."""
@@ -151,6 +159,7 @@ class StationSimulator:
         self._notices: asyncio.Queue | None = None
         self._bg: set[asyncio.Task] = set()
         self._last_card: str | None = None
+        self._heartbeat_from: float | None = None  # heartbeat_skips_and_queues: the cadence
         self.txq = TxQueue(
             RetryPolicy(lambda: self.key_int("TransactionMessageAttempts"),
                         lambda: self.key_int("TransactionMessageRetryInterval"),
@@ -278,7 +287,9 @@ class StationSimulator:
             if ws.subprotocol != "ocpp1.6":
                 log.warning("station: CSMS %s did not agree to ocpp1.6 (got %r)",
                             self.url, ws.subprotocol)
-            link = Link(ws, self.url, self.calls.handle, self._s(self.cfg.call_timeout_s))
+            link = Link(ws, self.url, self.calls.handle, self._s(self.cfg.call_timeout_s),
+                        rewrite=(whole_second_timestamps
+                                 if self.fault("timestamps_without_milliseconds") else None))
             self.link = link
             reader = asyncio.create_task(link.serve())
             session = asyncio.create_task(self._online_session(link))
@@ -400,6 +411,9 @@ class StationSimulator:
             self._notices.task_done()
 
     async def _heartbeat_loop(self, link: Link) -> None:
+        if self.behaves("heartbeat_skips_and_queues"):
+            await self._heartbeat_cadence(link)
+            return
         while True:
             interval = self.key_int("HeartbeatInterval")
             if self.fault("heartbeat_wrong_interval"):
@@ -412,11 +426,42 @@ class StationSimulator:
             if wait > 0:
                 await asyncio.sleep(min(wait, 1.0))  # short naps: a new interval applies soon
                 continue
-            try:
-                await link.call("Heartbeat", {})
-            except (PeerError, CallTimeout) as exc:
-                log.warning("station: Heartbeat failed: %s", exc)
-                link.touch()
+            await self._send_heartbeat(link)
+
+    async def _heartbeat_cadence(self, link: Link) -> None:
+        """Behaviour heartbeat_skips_and_queues: one Heartbeat cadence for the powered station,
+        across connections, counted from `_heartbeat_from` with the current interval. Any other
+        PDU sent moves it on (the Heartbeat it replaces is skipped); a Heartbeat that fell due
+        while offline is sent first thing on reconnect without moving the cadence."""
+        exempt: float | None = None  # last_sent of the queued Heartbeat: it moves nothing
+        interval = self._s(max(1, self.key_int("HeartbeatInterval")))
+        if self._heartbeat_from is not None and self._heartbeat_from + interval <= self._now():
+            await self._send_heartbeat(link)
+            exempt = link.last_sent
+            while self._heartbeat_from + interval <= self._now():
+                self._heartbeat_from += interval
+        while True:
+            interval_s = self.key_int("HeartbeatInterval")
+            if interval_s <= 0:
+                await asyncio.sleep(1)
+                continue
+            sent = link.last_sent
+            if sent is not None and sent != exempt:
+                self._heartbeat_from = max(self._heartbeat_from or sent, sent)
+            elif self._heartbeat_from is None:
+                self._heartbeat_from = self._now()
+            wait = self._heartbeat_from + self._s(interval_s) - self._now()
+            if wait > 0:
+                await asyncio.sleep(min(wait, 1.0))  # short naps: a new interval applies soon
+                continue
+            await self._send_heartbeat(link)
+
+    async def _send_heartbeat(self, link: Link) -> None:
+        try:
+            await link.call("Heartbeat", {})
+        except (PeerError, CallTimeout) as exc:
+            log.warning("station: Heartbeat failed: %s", exc)
+            link.touch()
 
     # --- physics and status ------------------------------------------------------------
 
@@ -462,7 +507,7 @@ class StationSimulator:
             log.warning("station: card reader poll failed: %s", exc)
             uid = None
         if uid and uid != self._last_card and self.boot_status is not None:
-            self.spawn(self.identify(uid.upper()))
+            self.spawn(self.identify(self.cfg.id_tag_for(uid)))
         self._last_card = uid
 
     def _step_connector(self, c: ConnectorState) -> None:
@@ -736,6 +781,22 @@ class StationSimulator:
                 if c.tx is not None and not c.tx.stopping:
                     self._send_meter_values(c, c.tx, "Sample.Clock", "MeterValuesAlignedData",
                                             "StopTxnAlignedData", stamp)
+            if self.behaves("heartbeat_skips_and_queues") and all(
+                    c.tx is None for c in self.connectors.values()):
+                self.spawn(self._send_main_meter(stamp))
+
+    async def _send_main_meter(self, stamp: datetime) -> None:
+        """Clock-aligned MeterValues of the main meter (connectorId 0): the sum of the
+        connectors' registers. Not a transaction message: dropped while offline."""
+        link = self.link
+        if link is None or not self.online:
+            return
+        total = _MainMeter(sum(self.model.connector(c).energy_wh for c in self.connectors))
+        mv = meter_value(total, ["Energy.Active.Import.Register"], "Sample.Clock", stamp)
+        try:
+            await link.call("MeterValues", {"connectorId": 0, "meterValue": [mv]})
+        except (LinkDown, PeerError, CallTimeout) as exc:
+            log.info("station: main-meter MeterValues not delivered: %s", exc)
 
     # --- commands from the CSMS (see handlers.py) ----------------------------------------
 
@@ -748,6 +809,13 @@ class StationSimulator:
         self.reboot_requested = True
         if self.link is not None:
             await self.link.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _MainMeter:
+    """What meter_value reads from the station's main meter."""
+
+    energy_wh: float
 
 
 def _valid_cached(info: dict[str, Any]) -> bool:

@@ -75,7 +75,7 @@ async def test_bench_tx_retry(case, station):
     with case.step(f"present card {card.tag}: StartTransaction answered CALLERROR "
                    f"{ATTEMPTS - 1} time(s), then accepted"):
         before, _ = await swipe(case, card.tag)
-        auth = await expect(case, "Authorize", {"idTag": card.uid}, after=before)
+        auth = await expect(case, "Authorize", {"idTag": card.id_tag}, after=before)
         first = await expect(case, "StartTransaction", {"connectorId": n}, after=auth.mono_ns)
         starts = await sends(case, "StartTransaction", {"connectorId": n}, first, ATTEMPTS)
         for s in starts[1:]:

@@ -21,15 +21,15 @@ pytestmark = pytest.mark.octt(
 
 async def test_tc_004_1_cs(case, station):
     n, card = case.connector, case.card()
-    with case.step(f"present card {card.tag} ({card.uid}) with no EV plugged"), \
+    with case.step(f"present card {card.tag} ({card.id_tag}) with no EV plugged"), \
             station.forbid("StartTransaction"):  # nothing may start before the plug
         before, _ = await swipe(case, card.tag)
-        auth = await expect(case, "Authorize", {"idTag": card.uid}, after=before)
+        auth = await expect(case, "Authorize", {"idTag": card.id_tag}, after=before)
         await expect_status(case, n, "Preparing", after=auth.mono_ns)
 
     with case.step(f"plug the EV into connector {n}: the transaction starts"):
         plugged = time.monotonic_ns()
         await plug_in(case, n)
-        session = await started(case, n, card.uid, after=plugged)
+        session = await started(case, n, card.id_tag, after=plugged)
     clock_offset_s(case, session.start)
     case.passed(f"transaction {session.transaction_id} charging on connector {n}")

@@ -24,9 +24,9 @@ async def test_tc_004_2_cs(case, station):
     n, card = case.connector, case.card()
     timeout_s = float(case.setting("connection_timeout_s"))
     with station.forbid("StartTransaction"):
-        with case.step(f"present card {card.tag} ({card.uid}), no EV plugged: Preparing"):
+        with case.step(f"present card {card.tag} ({card.id_tag}), no EV plugged: Preparing"):
             before, _ = await swipe(case, card.tag)
-            auth = await expect(case, "Authorize", {"idTag": card.uid}, after=before)
+            auth = await expect(case, "Authorize", {"idTag": card.id_tag}, after=before)
             preparing = await expect_status(case, n, "Preparing", after=auth.mono_ns)
 
         with case.step(f"no plug: StatusNotification(Available) after ConnectionTimeOut "

@@ -26,9 +26,9 @@ pytestmark = pytest.mark.octt(
 async def cache_card(case, card) -> None:
     """Memory state IdTagCached: the card authorized online, then the start times out."""
     n = case.connector
-    with case.step(f"IdTagCached: card {card.tag} ({card.uid}) authorized, no plug"):
+    with case.step(f"IdTagCached: card {card.tag} ({card.id_tag}) authorized, no plug"):
         before, _ = await swipe(case, card.tag)
-        auth = await expect(case, "Authorize", {"idTag": card.uid}, after=before)
+        auth = await expect(case, "Authorize", {"idTag": card.id_tag}, after=before)
         sn = await expect_status(case, n, "Preparing", after=auth.mono_ns)
         await expect_status(case, n, "Available", after=sn.mono_ns + 1,
                             within=float(case.setting("connection_timeout_s")) + case.timeout)
@@ -42,14 +42,14 @@ async def test_tc_007_cs(case, station):
         before, _ = await swipe(case, card.tag)
         sn = await expect_status(case, n, "Preparing", after=before)
         auths = [m for m in station.received("Authorize")
-                 if m.mono_ns >= before and m.payload.get("idTag") == card.uid]
-        case.check(not auths, f"no Authorize for the cached idTag {card.uid} "
+                 if m.mono_ns >= before and m.payload.get("idTag") == card.id_tag]
+        case.check(not auths, f"no Authorize for the cached idTag {card.id_tag} "
                    "(LocalPreAuthorize=true)",
                    f"sent Authorize (seq {auths[0].seq if auths else ''})")
 
     with case.step(f"plug the EV into connector {n}: the transaction starts"):
         plugged = time.monotonic_ns()
         await plug_in(case, n)
-        with station.forbid("Authorize", {"idTag": card.uid}):
-            session = await started(case, n, card.uid, after=max(plugged, sn.mono_ns))
+        with station.forbid("Authorize", {"idTag": card.id_tag}):
+            session = await started(case, n, card.id_tag, after=max(plugged, sn.mono_ns))
     case.passed(f"transaction {session.transaction_id} started from the cache")

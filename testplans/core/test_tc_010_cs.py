@@ -34,11 +34,11 @@ async def test_tc_010_cs(case, station):
             sent = time.monotonic_ns()
             if authorize_remote:
                 res = await station.call("RemoteStartTransaction", {"connectorId": n,
-                                                                    "idTag": card.uid})
+                                                                    "idTag": card.id_tag})
             else:  # [A]: no Authorize may come when the key is false
                 with station.forbid("Authorize"):
                     res = await station.call("RemoteStartTransaction", {"connectorId": n,
-                                                                        "idTag": card.uid})
+                                                                        "idTag": card.id_tag})
             check_answer(case, res, "Accepted", "RemoteStartTransaction")
             case.measure("remote_start.response_time", res.response_time_s,
                          evidence=list(res.frame_seqs))
@@ -46,15 +46,15 @@ async def test_tc_010_cs(case, station):
 
         if authorize_remote:
             with case.step("Authorize (AuthorizeRemoteTxRequests=true), before StartTransaction"):
-                auth = await expect(case, "Authorize", {"idTag": card.uid}, after=sent)
+                auth = await expect(case, "Authorize", {"idTag": card.id_tag}, after=sent)
             with case.step("transaction starts"):
-                session = await started(case, n, card.uid, after=sent)
+                session = await started(case, n, card.id_tag, after=sent)
             case.check(auth.mono_ns < session.start.mono_ns, "Authorize before StartTransaction",
                        f"sent StartTransaction (seq {session.start.seq}) before Authorize "
                        f"(seq {auth.seq})")
         else:
             with case.step("transaction starts without Authorize"), station.forbid("Authorize"):
-                session = await started(case, n, card.uid, after=sent)
+                session = await started(case, n, card.id_tag, after=sent)
         case.measure("triggered.remote_start", (session.start.mono_ns - sent) / 1e9,
                      evidence=[res.frame_seqs[0], session.start.seq])
         with case.step(f"the energy flows on connector {n}"):

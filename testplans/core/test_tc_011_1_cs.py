@@ -27,23 +27,24 @@ async def test_tc_011_1_cs(case, station):
     # [A]: with AuthorizeRemoteTxRequests=false no Authorize may come at all
     no_authorize = nullcontext() if authorize_remote else station.forbid("Authorize")
     with no_authorize:
-        with case.step(f"RemoteStartTransaction(connector {n}, {card.uid}) before plugging in"), \
+        with case.step(f"RemoteStartTransaction(connector {n}, {card.id_tag}) before "
+                       "plugging in"), \
                 station.forbid("StartTransaction"):
             res = await station.call("RemoteStartTransaction", {"connectorId": n,
-                                                                "idTag": card.uid})
+                                                                "idTag": card.id_tag})
             check_answer(case, res, "Accepted", "RemoteStartTransaction")
             case.measure("remote_start.response_time", res.response_time_s,
                          evidence=list(res.frame_seqs))
             auth = None
             if authorize_remote:
-                auth = await expect(case, "Authorize", {"idTag": card.uid},
+                auth = await expect(case, "Authorize", {"idTag": card.id_tag},
                                     after=res.sent_mono_ns)
             await expect_status(case, n, "Preparing", after=res.sent_mono_ns)
 
         with case.step(f"plug the EV into connector {n}: the transaction starts"):
             before = time.monotonic_ns()
             plugged = await plug_in(case, n)
-            session = await started(case, n, card.uid, after=before)
+            session = await started(case, n, card.id_tag, after=before)
     if auth is not None:
         case.check(auth.mono_ns < session.start.mono_ns, "Authorize before StartTransaction",
                    f"sent StartTransaction (seq {session.start.seq}) before Authorize "

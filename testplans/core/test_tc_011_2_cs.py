@@ -25,12 +25,12 @@ async def test_tc_011_2_cs(case, station):
                                ["AuthorizeRemoteTxRequests"])
     no_authorize = nullcontext() if authorize_remote else station.forbid("Authorize")
     with no_authorize, station.forbid("StartTransaction"):
-        with case.step(f"RemoteStartTransaction(connector {n}, {card.uid}); no EV plugged"):
+        with case.step(f"RemoteStartTransaction(connector {n}, {card.id_tag}); no EV plugged"):
             res = await station.call("RemoteStartTransaction", {"connectorId": n,
-                                                                "idTag": card.uid})
+                                                                "idTag": card.id_tag})
             check_answer(case, res, "Accepted", "RemoteStartTransaction")
             if authorize_remote:
-                await expect(case, "Authorize", {"idTag": card.uid}, after=res.sent_mono_ns)
+                await expect(case, "Authorize", {"idTag": card.id_tag}, after=res.sent_mono_ns)
             preparing = await expect_status(case, n, "Preparing", after=res.sent_mono_ns)
 
         with case.step(f"ConnectionTimeOut {timeout_s:g} s: back to Available, no transaction"):

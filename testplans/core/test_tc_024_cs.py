@@ -34,10 +34,10 @@ async def test_tc_024_cs(case, station, bench):
     with station.forbid("StartTransaction"):
         with case.step(f"RemoteStartTransaction(connector {n}): Accepted, Preparing"):
             res = await station.call("RemoteStartTransaction", {"connectorId": n,
-                                                                "idTag": card.uid})
+                                                                "idTag": card.id_tag})
             check_answer(case, res, "Accepted", "RemoteStartTransaction")
             if authorize_remote:
-                await expect(case, "Authorize", {"idTag": card.uid}, after=res.sent_mono_ns)
+                await expect(case, "Authorize", {"idTag": card.id_tag}, after=res.sent_mono_ns)
             await expect_status(case, n, "Preparing", after=res.sent_mono_ns)
         with case.step("half-plug: Faulted with ConnectorLockFailure"):
             before = time.monotonic_ns()

@@ -26,7 +26,7 @@ async def test_tc_026_cs(case, station):
             station.forbid("StartTransaction"), \
             station.forbid("StopTransaction", {"transactionId": session.transaction_id}):
         res = await station.call("RemoteStartTransaction",
-                                 {"connectorId": n, "idTag": case.card().uid})
+                                 {"connectorId": n, "idTag": case.card().id_tag})
         check_answer(case, res, "Rejected", "RemoteStartTransaction")
         await asyncio.sleep(WATCH_S)
     case.passed(f"transaction {session.transaction_id} kept running for {WATCH_S:g} s")

@@ -18,7 +18,7 @@ async def test_tc_027_cs(case, station):
     with case.step("RemoteStartTransaction(connectorId 0): Rejected or CALLERROR"), \
             station.forbid("StartTransaction"), \
             station.forbid("StatusNotification", {"status": "Preparing"}):
-        res = await station.call("RemoteStartTransaction", {"connectorId": 0, "idTag": card.uid})
+        res = await station.call("RemoteStartTransaction", {"connectorId": 0, "idTag": card.id_tag})
         if res.error is not None:
             case.passed(f"RemoteStartTransaction(connectorId 0) answered CALLERROR "
                         f"{res.error.code}")

@@ -40,7 +40,7 @@ async def test_tc_037_1_cs(case):
         start, _ = await expect_any_order(
             case, ("StartTransaction", {"connectorId": n}),
             ("StatusNotification", {"connectorId": n, "status": "Charging"}), after=cut)
-        check_start_payload(case, start, n, card.uid)
+        check_start_payload(case, start, n, card.id_tag)
         tx_id = await transaction_id_of(case, start)
     check_in_offline_window(case, start, "StartTransaction", back_online)
     with case.step(f"transaction {tx_id} accepted: current keeps flowing"):

@@ -52,7 +52,7 @@ async def test_tc_039_cs(case, station, bench):
         case.check(start.mono_ns < stop.mono_ns, "the queued StartTransaction before the "
                    "StopTransaction", f"sent StopTransaction (seq {stop.seq}) before "
                    f"StartTransaction (seq {start.seq})")
-        check_start_payload(case, start, n, card.uid)
+        check_start_payload(case, start, n, card.id_tag)
         tx_id = given_id(station, start)
         got = stop.payload.get("transactionId")
         case.check(got == tx_id, f"StopTransaction for transactionId {tx_id} (StartTransaction"

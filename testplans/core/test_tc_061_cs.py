@@ -33,9 +33,9 @@ async def test_tc_061_cs(case, station):
     with case.step(f"present card {card.tag} again: Authorize (the cache was cleared)"):
         before, _ = await swipe(case, card.tag)
         try:
-            auth = await expect(case, "Authorize", {"idTag": card.uid}, after=before)
+            auth = await expect(case, "Authorize", {"idTag": card.id_tag}, after=before)
         except ExpectTimeout:
-            case.check(False, f"Authorize for {card.uid} after ClearCache (the cache is empty)",
+            case.check(False, f"Authorize for {card.id_tag} after ClearCache (the cache is empty)",
                        f"sent no Authorize within {case.timeout:g} s: it still authorized the "
                        "card from the cache it was told to clear")
         sn = await expect_status(case, n, "Preparing", after=auth.mono_ns)

@@ -32,20 +32,20 @@ async def test_tc_068_cs(case, station):
     n, tx, start_tag = session.connector, session.transaction_id, session.id_tag
     shared_reader = int(case.rig.hardware.get("rfid_readers", 1)) < case.rig.station.connectors
 
-    with case.step(f"present card {other.tag} ({other.uid}): the transaction goes on"):
+    with case.step(f"present card {other.tag} ({other.id_tag}): the transaction goes on"):
         before, _ = await swipe(case, other.tag)
         other_shown = before
         await asyncio.sleep(OBSERVE_S)
         stops = [m for m in station.received("StopTransaction")
                  if m.mono_ns >= before and m.payload.get("transactionId") == tx]
         case.check(not stops, f"no StopTransaction for transaction {tx} after card "
-                   f"{other.uid} (not the starting idTag {start_tag}, another parentIdTag)",
+                   f"{other.id_tag} (not the starting idTag {start_tag}, another parentIdTag)",
                    "stopped it: " + ", ".join(
                        f"StopTransaction seq {m.seq} idTag {m.payload.get('idTag')} reason "
                        f"{m.payload.get('reason', 'Local')}" for m in stops))
         auths = [m for m in station.received("Authorize") if m.mono_ns >= before]
         if not shared_reader:
-            case.check(not auths, f"no Authorize for card {other.uid} (one reader per "
+            case.check(not auths, f"no Authorize for card {other.id_tag} (one reader per "
                        "connector)", f"sent Authorize (seq {auths[0].seq if auths else ''})")
 
     with case.step(f"present card {case.setting('card')} ({start_tag}) again: StopTransaction "

@@ -26,20 +26,20 @@ MEMBER_CARD = "group_member"
 
 async def test_tc_069_cs(case, station, bench):
     starter, member = case.card(), case.card(MEMBER_CARD)
-    if not starter.parent or member.parent != starter.parent or member.uid == starter.uid:
+    if not starter.parent or member.parent != starter.parent or member.id_tag == starter.id_tag:
         raise BenchFault(f"rig card catalogue: [cards.{MEMBER_CARD}] must be another idTag with "
                          f"the parent of [cards.{starter.tag}] ({starter.parent!r}); it has "
-                         f"{member.uid} parent {member.parent!r}")
+                         f"{member.id_tag} parent {member.parent!r}")
     n = case.connector
     session = await charging(case, connector=n)
     tx = session.transaction_id
     if int(case.rig.hardware.get("rfid_readers", 1)) < case.rig.station.connectors:
         # occupied once the session runs, so that card A could only go to connector n
         await occupy_other_connectors(case, bench, n)
-    with case.step(f"present card {member.tag} ({member.uid}, parent {member.parent}): "
+    with case.step(f"present card {member.tag} ({member.id_tag}, parent {member.parent}): "
                    "Authorize"):
         before, _ = await swipe(case, member.tag)
-        auth = await expect(case, "Authorize", {"idTag": member.uid}, after=before)
+        auth = await expect(case, "Authorize", {"idTag": member.id_tag}, after=before)
     with case.step("StopTransaction(idTag of the group member) and StatusNotification"
                    "(Finishing)"):
         stop, _ = await expect_any_order(
@@ -47,7 +47,7 @@ async def test_tc_069_cs(case, station, bench):
             ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
             after=auth.mono_ns)
         tag = stop.payload.get("idTag")
-        case.check(tag == member.uid, f"StopTransaction idTag {member.uid} (the card of "
+        case.check(tag == member.id_tag, f"StopTransaction idTag {member.id_tag} (the card of "
                    "the Authorize)", f"sent idTag {tag} (seq {stop.seq})")
 
 
