@@ -8,6 +8,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from reports.cases import OUTSIDE
 from reports.compare import COMPARED_STATS, Comparison
+from reports.configkeys import NOT_APPLICABLE
 from reports.context import ReportContext
 
 
@@ -28,7 +29,8 @@ def environment() -> Environment:
 
 
 def render_report(ctx: ReportContext) -> str:
-    return environment().get_template("report.html.j2").render(ctx=ctx, outside=OUTSIDE)
+    return environment().get_template("report.html.j2").render(ctx=ctx, outside=OUTSIDE,
+                                                                na=NOT_APPLICABLE)
 
 
 def write_report(ctx: ReportContext, run_dir: Path) -> Path:
