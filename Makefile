@@ -4,8 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages: pcscd + vpcd give the virtual RFID reader, libpcsclite-dev builds pyscard,
-# chromium renders the HTML report in its test.
-DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev chromium
+# chromium renders the HTML report in its test and prints report.pdf, poppler-utils (pdftotext,
+# pdfinfo) reads the PDF back in its test, postgresql is the shared history index's server
+# (its test starts a private one).
+DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev chromium poppler-utils postgresql
 
 .PHONY: setup system-packages run test lint bench bench-campaign clean
 # `make bench` times a two-case campaign; `make bench-campaign` times the whole core plan.

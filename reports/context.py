@@ -60,6 +60,17 @@ class ReportContext:
     frame_count: int
     event_count: int
     findings: list[dict[str, Any]] = field(default_factory=list)
+    print_station: str = ""  # the station as the PDF's page header names it
+
+
+def print_station(header: Header) -> str:
+    """`SMARTDC-SIM-01 – Flo SmartDC, firmware v8.8.15` from the Test Report rows."""
+    rows = {k: v for k, v in header.rows if v and v != "–"}
+    product = " ".join(v for v in (rows.get("Vendor name"), rows.get("Model")) if v)
+    if rows.get("Firmware version"):
+        product = ", ".join(x for x in (product, f"firmware {rows['Firmware version']}") if x)
+    station = rows.get("Station id") or "station not recorded"
+    return f"{station} – {product}" if product else station
 
 
 def _text(v: Any) -> str:
@@ -223,9 +234,11 @@ def build_context(run: RunData) -> ReportContext:
                                                                  "identity")})
     perf = perf_rows(run.measurements)
     pytest_report = PYTEST_REPORT if (Path(run.path) / PYTEST_REPORT).exists() else None
+    header = _header(run, verdict, cases)
     return ReportContext(
         run_id=str(run.meta.get("id") or run.path.name),
-        header=_header(run, verdict, cases),
+        header=header,
+        print_station=print_station(header),
         profiles=profile_summary(cases, declared),
         counts=counts(cases),
         cases=cases,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from reports.cases import OUTSIDE
 from reports.compare import COMPARED_STATS, Comparison
@@ -16,6 +17,14 @@ def case_anchor(case: str) -> str:
     return "case-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in str(case))
 
 
+def css_string(text: object) -> Markup:
+    """A quoted CSS string for a <style> block: everything but letters, digits and
+    `.-_:` as a 6-digit escape, so station text can neither end the string nor the element."""
+    safe = "".join(c if (c.isalnum() and c.isascii()) or c in ".-_:" else f"\\{ord(c):06x}"
+                   for c in str(text))
+    return Markup(f'"{safe}"')
+
+
 def environment() -> Environment:
     # autoescape also for .j2 names: station text (vendor strings, idTags, raw frames) is data
     env = Environment(
@@ -25,6 +34,7 @@ def environment() -> Environment:
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["case_anchor"] = case_anchor
+    env.filters["css_string"] = css_string
     return env
 
 
