@@ -61,3 +61,13 @@ def pdftotext_binary() -> str:
                       "apt-get install poppler-utils")
     assert path
     return path
+
+
+@pytest.fixture
+def postgres_bindir():
+    from pg_support import postgres_bindir as find
+
+    bindir = find()
+    require_real_part("postgres", bindir is not None and (bindir / "initdb").exists(),
+                      "apt-get install postgresql")
+    return bindir
