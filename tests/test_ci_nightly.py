@@ -48,8 +48,10 @@ def test_the_gitlab_and_github_examples_load_and_do_the_nightly_job():
 
 
 def nightly(tmp_path: Path, out: str) -> subprocess.CompletedProcess:
+    # TC_019_CS presents no card: the simulated card reader's poll phase makes card timings
+    # differ by 0.2 s between runs, which a two-run compare reads as a regression
     env = {**os.environ, "RIG": "rigs/sim.toml", "RUNS": str(tmp_path / "runs"),
-           "OUT": str(tmp_path / out), "CASES": "TC_003_CS",
+           "OUT": str(tmp_path / out), "CASES": "TC_019_CS",
            "PLAN": str(tmp_path / "fast.toml"), "BENCH": str(Path(sys.executable).parent / "bench")}
     return subprocess.run(["bash", str(REPO / "scripts" / "nightly.sh")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=180)
