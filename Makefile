@@ -4,9 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages: pcscd + vpcd give the virtual RFID reader, libpcsclite-dev builds pyscard,
-# chromium renders the HTML report in its test; nftables (nft-drop network cut) and iproute2
-# (the network-namespace test of it) cut the station's link like a pulled cable.
-DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev chromium nftables iproute2
+# chromium renders the HTML report in its test and prints report.pdf; poppler-utils (pdftotext,
+# pdfinfo) reads the PDF back in its test; postgresql is the shared history index's server (its
+# test starts a private one); nftables (nft-drop network cut) and iproute2 (the
+# network-namespace test of it) cut the station's link like a pulled cable.
+DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev chromium poppler-utils postgresql \
+	nftables iproute2
 
 .PHONY: setup system-packages run test lint bench bench-campaign clean
 # `make bench` times a two-case campaign; `make bench-campaign` times the whole core plan.

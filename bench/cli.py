@@ -12,6 +12,7 @@ COMMANDS = {
     "check": ("bench.commands.check", "identify every instrument of a rig, change nothing"),
     "report": ("bench.commands.report", "rebuild the reports of a run directory"),
     "compare": ("bench.commands.compare", "compare two runs (nightly regression view)"),
+    "history": ("bench.commands.history", "the history of nights: timelines, trends, drift"),
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reports.build import build_reports
+from reports.pdf import PdfError, find_chromium, write_report_pdf
 from reports.soakgen import write_soak_run
 
 AIM_S = 10.0
@@ -66,6 +67,14 @@ def main() -> int:
             ("junit.xml", size(run / "junit.xml")),
             ("peak RSS of this process", f"{peak_rss_mb():.0f} MB"),
         ]
+        if find_chromium():  # report.pdf as bench run prints it
+            t = time.perf_counter()
+            try:
+                pdf = write_report_pdf(run)
+                rows.append(("report.pdf (headless Chromium, s)",
+                             f"{time.perf_counter() - t:.2f} ({size(pdf)})"))
+            except PdfError as exc:
+                rows.append(("report.pdf", f"not printed: {exc}"))
         print("| bench_report: 24-hour soak | value |")
         print("|---|---|")
         for name, value in rows:

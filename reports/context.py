@@ -11,7 +11,8 @@ from bench.record.reader import RunData
 from reports.cases import CaseSection, case_sections
 from reports.catalog import declared_profiles
 from reports.frames import FrameIndex
-from reports.measurements import PerfRow, perf_rows
+from reports.headline import HeadlineRow, headline
+from reports.measurements import PerfGroup, PerfRow, perf_groups, perf_rows
 from reports.plots import Plot, run_plots
 from reports.redact import redact
 from reports.stationconfig import ConfigKey, config_table
@@ -45,6 +46,8 @@ class ReportContext:
     counts: dict[str, int]
     cases: list[CaseResult]
     perf: list[PerfRow]
+    headline: list[HeadlineRow]
+    perf_groups: list[PerfGroup]
     test_config: list[tuple[str, list[tuple[str, str]]]]
     instruments: list[dict[str, str]]
     station_config: list[ConfigKey]
@@ -57,6 +60,17 @@ class ReportContext:
     frame_count: int
     event_count: int
     findings: list[dict[str, Any]] = field(default_factory=list)
+    print_station: str = ""  # the station as the PDF's page header names it
+
+
+def print_station(header: Header) -> str:
+    """`SMARTDC-SIM-01 – Flo SmartDC, firmware v8.8.15` from the Test Report rows."""
+    rows = {k: v for k, v in header.rows if v and v != "–"}
+    product = " ".join(v for v in (rows.get("Vendor name"), rows.get("Model")) if v)
+    if rows.get("Firmware version"):
+        product = ", ".join(x for x in (product, f"firmware {rows['Firmware version']}") if x)
+    station = rows.get("Station id") or "station not recorded"
+    return f"{station} – {product}" if product else station
 
 
 def _text(v: Any) -> str:
@@ -218,14 +232,19 @@ def build_context(run: RunData) -> ReportContext:
         if isinstance(item, dict):
             instruments.append({k: _text(item.get(k)) for k in ("name", "driver", "address",
                                                                  "identity")})
+    perf = perf_rows(run.measurements)
     pytest_report = PYTEST_REPORT if (Path(run.path) / PYTEST_REPORT).exists() else None
+    header = _header(run, verdict, cases)
     return ReportContext(
         run_id=str(run.meta.get("id") or run.path.name),
-        header=_header(run, verdict, cases),
+        header=header,
+        print_station=print_station(header),
         profiles=profile_summary(cases, declared),
         counts=counts(cases),
         cases=cases,
-        perf=perf_rows(run.measurements),
+        perf=perf,
+        headline=headline(run.measurements, snaps.get("pics")),
+        perf_groups=perf_groups(perf),
         test_config=[
             ("Hardware feature set", _pairs(snaps.get("hardware"))),
             ("Non-OCPP Charge Point Configuration", _pairs(snaps.get("non_ocpp_config"))),

@@ -5,14 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from reports.cases import OUTSIDE
 from reports.compare import COMPARED_STATS, Comparison
+from reports.configkeys import NOT_APPLICABLE
 from reports.context import ReportContext
 
 
 def case_anchor(case: str) -> str:
     return "case-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in str(case))
+
+
+def css_string(text: object) -> Markup:
+    """A quoted CSS string for a <style> block: everything but letters, digits and
+    `.-_:` as a 6-digit escape, so station text can neither end the string nor the element."""
+    safe = "".join(c if (c.isalnum() and c.isascii()) or c in ".-_:" else f"\\{ord(c):06x}"
+                   for c in str(text))
+    return Markup(f'"{safe}"')
 
 
 def environment() -> Environment:
@@ -24,11 +34,13 @@ def environment() -> Environment:
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["case_anchor"] = case_anchor
+    env.filters["css_string"] = css_string
     return env
 
 
 def render_report(ctx: ReportContext) -> str:
-    return environment().get_template("report.html.j2").render(ctx=ctx, outside=OUTSIDE)
+    return environment().get_template("report.html.j2").render(ctx=ctx, outside=OUTSIDE,
+                                                                na=NOT_APPLICABLE)
 
 
 def write_report(ctx: ReportContext, run_dir: Path) -> Path:

@@ -75,3 +75,46 @@ def perf_rows(measurements: list[dict[str, Any]]) -> list[PerfRow]:
             seq=int(m.get("seq") or 0),
         ))
     return rows
+
+
+# What each measurement measures, for the groups under the headline (first match wins).
+# A prefix covers the names that start with it; unknown names land in the last group.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Response times: a CALL of the bench → the station's answer",
+     ("ocpp.response_time", "remote_start.response_time", "OCPP response timeout",
+      "Response time RemoteStartTransaction")),
+    ("Triggered functions: an OCPP message → the message or the energy that shows it ran",
+     ("triggered.", "deauthorized.")),
+    ("Physical actions → the station's message",
+     ("status_latency", "boot.time_after_power_on", "network.")),
+    ("Intervals and retries", ("heartbeat.", "meter_values.sample", "MeterValues",
+                               "meter_values.clock_aligned_interval", "tx_retry.", "boot.retry")),
+    ("Timeouts the station keeps", ("connection_timeout.",)),
+    ("Clock", ("clock.", "meter_values.clock_alignment", "Station clock")),
+    ("Energy", ("energy.",)),
+)
+OTHER_GROUP = "Other measurements"
+
+
+@dataclass
+class PerfGroup:
+    title: str
+    rows: list[PerfRow]
+
+
+def group_of(name: str) -> str:
+    for title, prefixes in GROUPS:
+        if any(name == p or name.startswith(p) for p in prefixes):
+            return title
+    return OTHER_GROUP
+
+
+def perf_groups(rows: list[PerfRow]) -> list[PerfGroup]:
+    """Rows by what they measure, in the order of GROUPS; within a group by name, then in the
+    order recorded (so one measurement's cases stay together)."""
+    by_title: dict[str, list[PerfRow]] = {}
+    for row in rows:
+        by_title.setdefault(group_of(row.name), []).append(row)
+    order = [t for t, _ in GROUPS] + [OTHER_GROUP]
+    return [PerfGroup(t, sorted(by_title[t], key=lambda r: (r.name, r.seq)))
+            for t in order if t in by_title]

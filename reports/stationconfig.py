@@ -1,10 +1,15 @@
-"""The station's OCPP configuration: keys at start, at end, and the changes the bench asked for."""
+"""The station's OCPP configuration: keys at start, at end, and the changes the bench asked for.
+
+In the certificate's form: every standard key of OCPP 1.6 in the certificate's order, "Not
+Applicable - NA" for one the station does not report, then the other keys it reported.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from reports.configkeys import STANDARD_KEYS, STANDARD_ORDER
 from reports.frames import CALL, FrameIndex, payload_of
 from reports.redact import REDACTED, SECRET_CONFIG_KEYS
 
@@ -17,6 +22,8 @@ class ConfigKey:
     end_value: str | None = None
     in_end: bool = False
     changes: list[str] = field(default_factory=list)  # "value → status (case, seq)"
+    reported: bool = True  # False: a standard key the station did not report (NA)
+    profile: str = ""  # the feature profile of a standard key, "" for any other key
 
     @property
     def changed(self) -> bool:
@@ -63,6 +70,24 @@ def config_table(start: Any, end: Any, index: FrameIndex) -> list[ConfigKey]:
             status = "CALLERROR"
         else:
             status = str((payload_of(answer) or {}).get("status", "?"))
-        row = rows.setdefault(key, ConfigKey(key, None, None))
+        row = rows.setdefault(key, ConfigKey(key, None, None, reported=False))
         row.changes.append(f"{value} → {status} ({f.get('case') or 'no case'}, frame {f['seq']})")
-    return sorted(rows.values(), key=lambda r: r.key.lower())
+    return certificate_order(rows)
+
+
+def certificate_order(rows: dict[str, ConfigKey]) -> list[ConfigKey]:
+    """Standard keys first (NA rows for the missing ones), then the others by name.
+    Keys are matched without regard to case, as stations differ in how they spell them.
+    Nothing recorded gives no rows (the report says the configuration was not recorded)."""
+    if not rows:
+        return []
+    by_lower = {k.lower(): row for k, row in rows.items()}
+    standard = []
+    for key, profile in STANDARD_KEYS:
+        row = by_lower.get(key.lower()) or ConfigKey(key, None, None, reported=False)
+        row.profile = profile
+        standard.append(row)
+    known = {k.lower() for k in STANDARD_ORDER}
+    others = sorted((r for r in rows.values() if r.key.lower() not in known),
+                    key=lambda r: r.key.lower())
+    return standard + others

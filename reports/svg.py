@@ -32,6 +32,15 @@ class HLine:
 
 
 @dataclass
+class VLine:
+    """A marked instant on the x axis (e.g. the night the firmware changed)."""
+
+    x: float
+    label: str
+    color: str = "#6a2c79"
+
+
+@dataclass
 class Chart:
     title: str
     x_label: str
@@ -39,6 +48,7 @@ class Chart:
     series: list[Series] = field(default_factory=list)
     hlines: list[HLine] = field(default_factory=list)
     note: str = ""
+    vlines: list[VLine] = field(default_factory=list)
 
 
 def downsample(xs: list[float], ys: list[float], limit: int = MAX_POINTS) -> tuple[list, list]:
@@ -125,6 +135,12 @@ def render_chart(chart: Chart, width: int = 760, height: int = 260) -> Markup:
         parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(h.y):.1f}" y2="{sy(h.y):.1f}" '
                      f'stroke="{h.color}" stroke-dasharray="6 4"/><text x="{left + pw - 4}" '
                      f'y="{sy(h.y) - 4:.1f}" class="hl" fill="{h.color}">{escape(h.label)}</text>')
+    for k, v in enumerate(chart.vlines):  # labels staggered so that close marks stay legible
+        if x0 <= v.x <= x1:
+            parts.append(f'<line x1="{sx(v.x):.1f}" x2="{sx(v.x):.1f}" y1="{top}" '
+                         f'y2="{top + ph}" stroke="{v.color}" stroke-dasharray="3 3"/>'
+                         f'<text x="{sx(v.x) + 3:.1f}" y="{top + ph - 4 - 11 * (k % 3)}" '
+                         f'class="vl" fill="{v.color}">{escape(v.label[:40])}</text>')
     for i, (s, xs, ys) in enumerate(pts):
         color = s.color or PALETTE[i % len(PALETTE)]
         if s.style == "points" or len(xs) == 1:

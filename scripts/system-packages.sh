@@ -18,7 +18,9 @@ for pkg in "${missing[@]}"; do
     case "$pkg" in
         libpcsclite-dev) echo "  - libpcsclite-dev: pyscard cannot be built; the RFID path does not install" >&2 ;;
         pcscd|vsmartcard-vpcd) echo "  - $pkg: no virtual RFID reader; the simulated rig cannot present cards" >&2 ;;
-        chromium) echo "  - chromium: the HTML report render test is skipped (fails in CI)" >&2 ;;
+        chromium) echo "  - chromium: no report.pdf, the HTML render and PDF tests are skipped (fail in CI)" >&2 ;;
+        poppler-utils) echo "  - poppler-utils: the PDF test cannot read report.pdf (skipped; fails in CI)" >&2 ;;
+        postgresql) echo "  - postgresql: bench history --db postgresql:// works against a remote server only; its test is skipped (fails in CI)" >&2 ;;
     esac
 done
 echo "  ask an administrator: apt-get install ${missing[*]}" >&2

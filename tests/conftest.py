@@ -1,7 +1,7 @@
 """Shared fixtures of the bench's own tests.
 
-Real parts (pcscd, vpcd, chromium) are required in CI: a missing one fails the test there
-and only skips it on a developer machine without it.
+Real parts (pcscd, vpcd, chromium, pdftotext, postgres) are required in CI: a missing one fails
+the test there and only skips it on a developer machine without it.
 """
 
 from __future__ import annotations
@@ -52,3 +52,22 @@ def chromium_binary() -> str:
     require_real_part("chromium", path is not None, "apt-get install chromium")
     assert path
     return path
+
+
+@pytest.fixture
+def pdftotext_binary() -> str:
+    path = shutil.which("pdftotext")
+    require_real_part("pdftotext", path is not None and shutil.which("pdfinfo") is not None,
+                      "apt-get install poppler-utils")
+    assert path
+    return path
+
+
+@pytest.fixture
+def postgres_bindir():
+    from pg_support import postgres_bindir as find
+
+    bindir = find()
+    require_real_part("postgres", bindir is not None and (bindir / "initdb").exists(),
+                      "apt-get install postgresql")
+    return bindir

@@ -160,10 +160,15 @@ def test_performance_table_shows_limits_and_statistics(runs):
 
 
 def _perf_rows(run_dir: Path) -> list[list[str]]:
+    """The rows of every measurement table under the headline (one table per group)."""
     html = (run_dir / "report.html").read_text("utf-8")
-    part = html.split('id="performance"', 1)[1].split("</table>", 1)[0]
-    part = part[part.index("<table"):].replace('<table class="perf">', '<table id="p">', 1)
-    return Doc(part + "</table>").tables["p"][1:]
+    part = html.split('id="performance"', 1)[1].split('id="configuration"', 1)[0]
+    tables = part.split('<table class="perf">')[1:]
+    rows = []
+    for i, t in enumerate(tables):
+        rows += Doc(f'<table id="p{i}">' + t.split("</table>", 1)[0] + "</table>").tables[
+            f"p{i}"][1:]
+    return rows
 
 
 def test_test_configuration_and_instruments(runs):

@@ -52,7 +52,7 @@ def test_odd_record_lines_render_and_outside_frames_get_their_own_section(tmp_pa
     case = html.split('id="case-TC_031_CS"', 1)[1].split("</section>", 1)[0]
     assert '<tr class="in problem"' in case  # the CALLERROR and the schema-invalid frame
     assert "[schema invalid: connectorId must be integer]" in case
-    assert doc.row("station-config-table", "NoValueKey")[1:3] == ["not reported", "Yes"]
+    assert doc.row("station-config-table", "NoValueKey")[1:3] == ["(no value)", "Yes"]
     assert doc.row("instruments", "meter")[3] == "ACME,PM1,7,2.0"
     assert '<tr class="m" data-measurement="odd">' in html  # stats computed from the series
     summary = json.loads((rec.path / "summary.json").read_text())

@@ -1,4 +1,5 @@
-"""`bench report RUN_DIR`: rebuild report.html, junit.xml and summary.json from the record."""
+"""`bench report RUN_DIR [--pdf]`: rebuild report.html, junit.xml and summary.json from the
+record, and with --pdf report.pdf (printed by headless Chromium) for the audit file."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 from reports.build import build_reports
+from reports.pdf import PdfError, write_report_pdf
 
 __all__ = ["build_reports", "main"]
 
@@ -17,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Rebuild the reports of a run directory (also of a run that was cut off): "
                     "report.html, junit.xml and summary.json are written beside the record.")
     parser.add_argument("run_dir", type=Path, help="the run directory (runs/<id>)")
+    parser.add_argument("--pdf", action="store_true",
+                        help="also print report.pdf (A4, headless Chromium) for the audit file")
     args = parser.parse_args(argv)
     run_dir: Path = args.run_dir
     if not run_dir.is_dir():
@@ -28,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     path = build_reports(run_dir)
     print(path)
+    if args.pdf:
+        try:
+            print(write_report_pdf(run_dir))
+        except PdfError as exc:
+            print(f"bench report: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

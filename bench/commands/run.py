@@ -467,8 +467,15 @@ class Run:
             return None
         try:
             from reports import build_reports
+            from reports.pdf import PdfError, find_chromium, write_report_pdf
 
-            return Path(build_reports(self.record.path))
+            report = Path(build_reports(self.record.path))
+            if find_chromium():  # report.pdf for the audit file, where this machine can print
+                try:
+                    write_report_pdf(self.record.path)
+                except PdfError as exc:
+                    print(f"bench run: report.pdf not written: {exc}", file=sys.stderr)
+            return report
         except Exception as exc:  # the record stays the truth; say loudly that no report exists
             print(f"bench run: report not built: {type(exc).__name__}: {exc}", file=sys.stderr)
             return None

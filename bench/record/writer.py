@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -74,6 +75,7 @@ class RunRecord:
             "id": self.path.name,
             "bench_version": __version__,
             "git_revision": git_revision(),
+            "host": socket.gethostname(),  # where the run ran (bench history indexes by it)
             "started_utc": utc_now(),
             "started_mono_ns": time.monotonic_ns(),
             "ended_utc": None,
