@@ -45,8 +45,10 @@ class VerdictRecord:
     duration_s: float | None = None
     checks: list[str] = field(default_factory=list)
     cause: str | None = None  # e.g. the case id that blocked this one
+    traceback: str | None = None  # an ERROR's traceback (a bench fault, to debug the bench)
 
     def as_dict(self) -> dict[str, Any]:
+        extra = {"traceback": self.traceback} if self.traceback else {}
         return {
             "case": self.case,
             "name": self.name,
@@ -56,4 +58,5 @@ class VerdictRecord:
             "duration_s": self.duration_s,
             "checks": list(self.checks),
             "cause": self.cause,
+            **extra,
         }
