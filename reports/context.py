@@ -19,9 +19,8 @@ from reports.timebase import Timebase
 from reports.verdicts import (
     CaseResult,
     ProfileSummary,
-    case_results,
     counts,
-    overall_verdict,
+    judged_cases,
     profile_summary,
 )
 
@@ -57,6 +56,7 @@ class ReportContext:
     frame_count: int
     event_count: int
     findings: list[dict[str, Any]] = field(default_factory=list)
+    exit_code: int | None = None  # what `bench run` / `bench report` exit with (run_verdict)
 
 
 def _text(v: Any) -> str:
@@ -204,9 +204,9 @@ def build_context(run: RunData) -> ReportContext:
     snaps = run.snapshots
     index = FrameIndex.build(run.frames)
     tb = Timebase.of_run(run.meta, [run.frames, run.events])
-    cases = case_results(run.verdicts, seen_cases(run.frames, run.events, run.measurements,
-                                                    run.verdicts))
-    verdict = overall_verdict(cases, run.measurements, run.partial)
+    judged, cases = judged_cases(run, seen_cases(run.frames, run.events, run.measurements,
+                                                 run.verdicts))
+    verdict = judged.verdict
     station_cfg = config_table(snaps.get("station_config_start"), snaps.get("station_config_end"),
                                index)
     declared = declared_profiles(snaps.get("pics"), snaps.get("station_config_start"))
@@ -249,4 +249,5 @@ def build_context(run: RunData) -> ReportContext:
                   for e in run.events if e.get("kind") == "finding"],
         frame_count=len(run.frames),
         event_count=len(run.events),
+        exit_code=judged.exit_code,
     )
