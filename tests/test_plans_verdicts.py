@@ -119,9 +119,16 @@ def test_repeat_records_every_attempt_and_run_wide_response_times(
         run = load_run(env.record.path)
     assert [(v["case"], v["attempt"], v["verdict"]) for v in run.verdicts] == [
         ("TC_960_CS", n, "PASS") for n in (1, 2, 3)]
-    rt = next(m for m in run.measurements if m["name"] == "ocpp.response_time.GetConfiguration")
+    rt = next(m for m in run.measurements if m["name"] == "ocpp.response_time.GetConfiguration"
+              and m["case"] is None)
     assert rt["stats"]["n"] >= 3 and rt["limits"]["high"] == 30 and rt["outcome"] == "PASS"
-    assert rt["case"] is None and "TC_960_CS" in rt["series_index"]
+    assert "TC_960_CS" in rt["series_index"]
+    assert rt["series_attempt"][-3:] == [1, 2, 3]  # each sample names its attempt
+    # each attempt judged its own sample as a measurement of the case
+    own = [m for m in run.measurements if m["name"] == "ocpp.response_time.GetConfiguration"
+           and m["case"] == "TC_960_CS"]
+    assert [(m["attempt"], m["stats"]["n"], m["outcome"]) for m in own] == [
+        (1, 1, "PASS"), (2, 1, "PASS"), (3, 1, "PASS")]
 
 
 def test_a_broken_bench_makes_later_cases_error_with_the_cause(pytester: pytest.Pytester,
