@@ -31,7 +31,8 @@ async def plug_in(case: Case, connector: int | None = None) -> int:
     """[PLUG]: the EV is connected and ready to take energy; returns the plug stamp."""
     n = connector or case.connector
     stamp = await case.bench.plug_in(n)
-    await case.bench.ev_start_charging(n, current_a=float(case.setting("ev_current_a")))
+    await case.bench.ev_start_charging(n, current_a=float(case.setting("ev_current_a")),
+                                       voltage_v=float(case.setting("ev_voltage_v")))
     return stamp
 
 

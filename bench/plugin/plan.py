@@ -29,6 +29,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "ev_current_a": 32.0,  # what the EV emulator asks for when it charges
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
     "current_threshold_a": 1.0,  # output current above which energy counts as flowing
+    "ev_voltage_v": 400.0,  # the DC voltage the EV emulator asks for when it charges
+    # Sample.Clock timestamps must sit this close to the aligned instant (a rig may tighten it)
+    "clock_alignment_tolerance_s": 1.0,
+    # below this reference energy a transaction's energy is not compared: a 1 Wh step of
+    # meterStart/meterStop would be over 10 % of it (the measurement is UNSET, with the reason)
+    "energy_min_wh": 10.0,
+    "reference_energy_resolution_wh": 0.001,  # the reference meter's energy resolution
 }
 
 _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "sim_settings",
