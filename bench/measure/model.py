@@ -153,7 +153,8 @@ class Measurement:
         else:
             shown = f"{compared:.3f} {self.unit}"
         whose = f" {samples_of}" if samples_of else ""
-        what = (f"{self.limits.stat} of {len(self.series)} samples{whose}"
+        n = len(self.series)
+        what = (f"{self.limits.stat} of {n} sample{'s' if n != 1 else ''}{whose}"
                 if self.series and self.limits else "value")
         lim = self.limits.describe() if self.limits else "no limit"
         return f"{self.name} = {shown} ({what}; limit {lim})"
