@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.record.model import CASE_SAMPLES
 from bench.record.reader import RunData
 from reports.cases import CaseSection, case_sections
 from reports.catalog import declared_profiles
@@ -136,6 +137,16 @@ def _settings(snaps: dict[str, Any], station_cfg: list[ConfigKey]) -> dict[str, 
     }
 
 
+def run_measurements(measurements: list[dict[str, Any]],
+                     cases: list[CaseResult]) -> list[dict[str, Any]]:
+    """The Performance Measurement Results: every measurement of a case's final attempt and
+    the run-wide series; a case's share of a run-wide series is shown in its section only."""
+    final = {c.case: (c.final or {}).get("attempt") for c in cases}
+    return [m for m in measurements if m.get("scope") != CASE_SAMPLES and (
+        m.get("case") is None or not isinstance(final.get(m["case"]), int)
+        or m.get("attempt") in (None, final[m["case"]]))]
+
+
 def _first_detail(events: list[dict[str, Any]], kind: str, key: str) -> Any:
     for e in events:
         if e.get("kind") == kind and isinstance(e.get("detail"), dict) and key in e["detail"]:
@@ -225,7 +236,7 @@ def build_context(run: RunData) -> ReportContext:
         profiles=profile_summary(cases, declared),
         counts=counts(cases),
         cases=cases,
-        perf=perf_rows(run.measurements),
+        perf=perf_rows(run_measurements(run.measurements, cases)),
         test_config=[
             ("Hardware feature set", _pairs(snaps.get("hardware"))),
             ("Non-OCPP Charge Point Configuration", _pairs(snaps.get("non_ocpp_config"))),

@@ -42,6 +42,7 @@ from bench.plugin.plan import (
     case_index,
     effective_settings,
     load_plan,
+    plans_with_case,
 )
 from bench.plugin.plugin import BenchPlugin
 from bench.plugin.progress import Progress
@@ -137,12 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat is not None and args.repeat < 1:
         return _usage("--repeat must be >= 1")
     cases = [c.strip().upper() for c in args.cases.split(",") if c.strip()]
-    known = case_index(plan)
+    try:
+        known = case_index(plan)
+    except PlanError as exc:
+        return _usage(str(exc))
     unknown = [c for c in cases + plan.cases if c not in known]
     if unknown:
+        elsewhere = {c: plans_with_case(c) for c in unknown}
+        hints = "".join(f"; {c} is in plan {' or '.join(p)} (--plan {p[0]})"
+                        for c, p in elsewhere.items() if p)
         return _usage(f"no such case(s) in the suites of plan {plan.name} "
-                      f"({', '.join(plan.suites)}): {', '.join(unknown)}; known: "
-                      f"{', '.join(sorted(known))}")
+                      f"({', '.join(plan.suites)}): {', '.join(unknown)}{hints}; known: "
+                      f"{', '.join(sorted(known)) or 'none'}")
     run_dir_lock: BenchLock | None = None
     if resume is not None:
         try:  # a run still writing RUN_DIR holds this; two writers would corrupt the record

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from bench.plugin.context import BenchContext, Case
+from bench.record.model import CASE_SAMPLES
 
 
 def record_run_series(ctx: BenchContext) -> None:
@@ -27,8 +28,6 @@ def record_run_series(ctx: BenchContext) -> None:
                                   description=series.description, attempts=series.attempts)
         ctx.record.measurement({**m.as_dict(), "case": None})
 
-
-CASE_SAMPLES = "case-samples"  # scope of a case's share of a run-wide series
 
 
 def case_samples(ctx: BenchContext, case_id: str,

@@ -6,6 +6,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+# `scope` of a measurement line that holds one case's share of a run-wide series (judged in
+# that case; the run-wide series itself is recorded once, with case None)
+CASE_SAMPLES = "case-samples"
+
 
 class Direction(enum.StrEnum):
     IN = "in"  # station -> bench
