@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.record.model import CASE_SAMPLES
 from bench.record.reader import RunData
 from reports.context import seen_cases
 from reports.measurements import fmt_num, stats_of
@@ -129,8 +130,9 @@ def _bad_direction(m: dict[str, Any]) -> int:
 
 def compare_measurements(a: list[dict[str, Any]], b: list[dict[str, Any]], threshold: float,
                          abs_floor: float | None) -> list[MeasureChange]:
-    ma = {(m.get("case"), m.get("name")): m for m in a}
-    mb = {(m.get("case"), m.get("name")): m for m in b}
+    # a case's share of a run-wide series moves with the series, compared once
+    ma = {(m.get("case"), m.get("name")): m for m in a if m.get("scope") != CASE_SAMPLES}
+    mb = {(m.get("case"), m.get("name")): m for m in b if m.get("scope") != CASE_SAMPLES}
     out = []
     for key in list(ma) + [k for k in mb if k not in ma]:
         before, after = ma.get(key), mb.get(key)

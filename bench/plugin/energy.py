@@ -283,7 +283,8 @@ class EnergyAudit:
         if t.window_opened_ns is None or t.window_opened_ns > t.start_mono_ns:
             return c.skip("the transaction started before the reference window opened")
         if stop.energy_wh is None:
-            return c.skip(f"the reference meter was not read: {stop.error}")
+            return c.skip("the reference meter was not read: " + (
+                stop.error or f"no answer within {READ_DEADLINE_S:g} s of the case's end"))
         c.reference_wh = stop.energy_wh
         seconds = max(1e-3, (stop.frame_mono_ns - t.start_mono_ns) / 1e9)
         return c.judge(c.station_wh, c.reference_wh, METER_START_STEP_WH, self._resolution(),
