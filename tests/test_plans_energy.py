@@ -17,14 +17,17 @@ def test_register_values_from_meter_values() -> None:
         {"timestamp": "t1", "sampledValue": [
             {"value": "12.5", "measurand": "Voltage"},
             {"value": "1234.5", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]},
-        {"timestamp": "t2", "sampledValue": [{"value": "1.2346", "unit": "kWh"}]},  # default
+        {"timestamp": "t2", "sampledValue": [{"value": "1.2346", "unit": "kWh",  # default
+                                              "context": "Transaction.End"}]},
         {"timestamp": "t3", "sampledValue": [
             {"value": "7", "measurand": "Energy.Active.Import.Register", "phase": "L1"}]},
         {"timestamp": "t4", "sampledValue": [{"value": "not a number"}]},
     ]
     got = register_values(entries)
-    assert [v for v, _ in got] == [1234.5, pytest.approx(1234.6)]
-    assert [r for _, r in got] == [pytest.approx(0.1), pytest.approx(0.1)]  # printed decimals
+    assert [v for v, _, _ in got] == [1234.5, pytest.approx(1234.6)]
+    assert [r for _, r, _ in got] == [pytest.approx(0.1), pytest.approx(0.1)]  # decimals
+    # the context tells a StopTransaction's own final value from the repeated earlier ones
+    assert [c for _, _, c in got] == ["Sample.Periodic", "Transaction.End"]
 
 
 def test_a_transaction_too_small_to_compare_is_not_judged_and_says_why() -> None:

@@ -84,9 +84,10 @@ class Window:
     transactions: list[Transaction] = field(default_factory=list)
 
 
-def register_values(meter_values: list[Any]) -> list[tuple[float, float]]:
-    """(value in Wh, resolution in Wh) of each meterValue entry's Energy.Active.Import.Register
-    (a left-out measurand is that register); per-phase values are left out."""
+def register_values(meter_values: list[Any]) -> list[tuple[float, float, str]]:
+    """(value in Wh, resolution in Wh, context) of each meterValue entry's
+    Energy.Active.Import.Register (a left-out measurand is that register, a left-out context
+    Sample.Periodic); per-phase values are left out."""
     out = []
     for entry in meter_values if isinstance(meter_values, list) else []:
         for sv in (entry.get("sampledValue") or []) if isinstance(entry, dict) else []:
@@ -100,7 +101,8 @@ def register_values(meter_values: list[Any]) -> list[tuple[float, float]]:
                 continue
             scale = 1000.0 if str(sv.get("unit", "Wh")) == "kWh" else 1.0
             decimals = len(text.partition(".")[2]) if "." in text else 0
-            out.append((value * scale, scale * 10.0 ** -decimals))
+            out.append((value * scale, scale * 10.0 ** -decimals,
+                        str(sv.get("context", "Sample.Periodic"))))
             break  # one register value per entry
     return out
 
@@ -183,16 +185,19 @@ class EnergyAudit:
             samples = register_values(entries)
             if samples:
                 read = self._read(tx.connector, seq, mono)
-                value, resolution = samples[-1]
+                value, resolution, _ = samples[-1]
                 tx.registers.append(RegisterSample(value, resolution, read,
                                                    _lag_s(utc, entries[-1])))
         elif action == "StopTransaction" and p.get("transactionId") in self._open:
             tx = self._open.pop(p["transactionId"])
             tx.meter_stop = _number(p.get("meterStop"))
             tx.stop = self._read(tx.connector, seq, mono, then_reopen=True)
-            samples = register_values(p.get("transactionData") or [])
-            if samples:  # the register at the stop (Transaction.End) pairs with the stop read
-                value, resolution = samples[-1]
+            # only the register read at the stop (Transaction.End) pairs with the stop read;
+            # the other transactionData entries repeat values sent (and paired) before
+            ends = [v for v in register_values(p.get("transactionData") or [])
+                    if v[2] == "Transaction.End"]
+            if ends:
+                value, resolution, _ = ends[-1]
                 tx.registers.append(RegisterSample(value, resolution, tx.stop))
 
     def _read(self, n: int, seq: int, mono: int, then_reopen: bool = False) -> Read:
