@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
+from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
 from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # the runs start in one fixture
@@ -112,6 +114,9 @@ def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunR
     assert v["verdict"] == "FAIL", v
     assert text in v["message"], v["message"]
     assert res.rc == 1, res.stdout + res.stderr
+    judged = run_verdict(load_run(res.run_dir))  # the one verdict, as the reports see it
+    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert judged.case(case).verdict == "FAIL"
 
 
 @pytest.mark.parametrize("case", sorted({c for c, _ in CAUGHT_BY.values()}))
@@ -121,3 +126,4 @@ def test_conformant_station_passes(case: str, real_parts,
     v = res.verdicts()[case]
     assert v["verdict"] == "PASS", v["message"]
     assert res.rc == 0, res.stdout + res.stderr
+    assert run_verdict(load_run(res.run_dir)).verdict == "PASS"
