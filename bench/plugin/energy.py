@@ -137,6 +137,8 @@ class EnergyAudit:
     async def _open_window(self, n: int) -> None:
         window = self.windows.setdefault(n, Window())
         window.opened_ns = None
+        # stopped first: some meters refuse a reset while integrating (Yokogawa WT)
+        await self.ctx.bench.energy_window_stop(n)
         window.opened_ns = await self.ctx.bench.energy_window_start(n)
 
     async def close_case(self, case: Case) -> None:

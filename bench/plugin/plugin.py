@@ -304,15 +304,15 @@ class BenchPlugin:
         case = state.case
         if case is None:
             return verdict, message
-        if verdict == Verdict.PASS and state.problems:
-            return Verdict.ERROR, "; ".join(state.problems)
-        if verdict == Verdict.PASS:
+        if verdict == Verdict.PASS and not state.problems:
             case.fail_missing_declared()  # the case reached its end without them
         failed = case.failed_measurements
         if failed and verdict in (Verdict.PASS, Verdict.ERROR):
             also = f" (the case also ended in ERROR: {message})" if verdict == Verdict.ERROR \
                 else ""
             return Verdict.FAIL, "; ".join(f"measurement {m.describe()}" for m in failed) + also
+        if verdict == Verdict.PASS and state.problems:
+            return Verdict.ERROR, "; ".join(state.problems)
         return verdict, message
 
     def _write_verdict(self, state: _ItemState) -> VerdictRecord:
@@ -323,7 +323,7 @@ class BenchPlugin:
             case=state.case_id, verdict=verdict, message=message, name=state.name,
             attempt=state.attempt, duration_s=round(time.monotonic() - state.started, 3),
             checks=checks, cause=state.cause,
-            traceback=state.traceback if verdict == Verdict.ERROR else None,
+            traceback=state.traceback,  # also when a failed measurement made the ERROR a FAIL
         )
         self.ctx.record.verdict(rec)
         self.ctx.record.sync()
