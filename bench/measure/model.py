@@ -54,6 +54,14 @@ def series_stats(values: list[float]) -> SeriesStats | None:
     )
 
 
+def _short(x: float | None) -> str:
+    """A bound as people read it: 1.4244, not 1.4243999999999999; 10.0 stays 10.0."""
+    if x is None:
+        return ""
+    text = f"{x:.6g}"
+    return text if any(c in text for c in ".e") or not float(x).is_integer() else f"{x:.1f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Bounds on one statistic of the measurement (value itself for a scalar).
@@ -75,12 +83,13 @@ class Limits:
         return not (self.high is not None and x > self.high)
 
     def describe(self) -> str:
+        low, high = _short(self.low), _short(self.high)
         if self.low is not None and self.high is not None:
-            return f"{self.low} <= {self.stat} <= {self.high}"
+            return f"{low} <= {self.stat} <= {high}"
         if self.high is not None:
-            return f"{self.stat} <= {self.high}"
+            return f"{self.stat} <= {high}"
         if self.low is not None:
-            return f"{self.stat} >= {self.low}"
+            return f"{self.stat} >= {low}"
         return "none"
 
 
