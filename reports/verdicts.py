@@ -85,8 +85,8 @@ def judged_cases(run: Any, seen: list[str]) -> tuple[RunVerdict, list[CaseResult
     for c in rv.cases:
         res = by_case.get(c.case)
         if res is None:
-            res = CaseResult(c.case, c.name, "" if c.case == RUN_LEVEL else profile_of(c.case),
-                             [])
+            res = CaseResult(c.case, c.name, "Run" if c.case == RUN_LEVEL else profile_of(c.case),
+                             [])  # "Run": no feature profile; not in the profiles' summary
             results.append(res)
         res.judged, res.judged_message = c.verdict, c.message
     return rv, results

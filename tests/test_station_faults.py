@@ -265,10 +265,10 @@ async def _(tmp: Path) -> None:
 @check("clock_aligned_late")
 async def _(tmp: Path) -> None:
     async with station_rig(tmp, faults={"clock_aligned_late"},
-                           keys={"ClockAlignedDataInterval": 5}) as rig:
+                           keys={"ClockAlignedDataInterval": 2}) as rig:
         tx_id = await rig.charging(1)
-        mv = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 8)
-        assert stamp(mv).timestamp() % 5 == pytest.approx(2.0, abs=0.01)  # 40 % of 5 s late
+        mv = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5)
+        assert stamp(mv).timestamp() % 2 == pytest.approx(0.8, abs=0.01)  # 40 % of 2 s late
 
 
 def test_every_fault_has_a_check_and_is_listed():
