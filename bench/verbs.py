@@ -3,8 +3,10 @@
 Test plans say `await bench.plug_in(1)`, `await bench.present_card("valid")`,
 `await bench.power_cycle(5)`; which driver does it, at which address, is decided here from the
 rig file. Every verb records what it commanded, what it read back and when
-(`record.event("verb", name, ...)`), and returns the monotonic stamp (ns) taken when the
-decisive command was acknowledged: status-latency measurements start there.
+(`record.event("verb", name, ...)`): `issued_mono_ns` just before the decisive command went
+to the instrument, `confirmed_mono_ns` when the instrument acknowledged it. A verb returns
+the issue stamp (ns): latencies start there, so a station that reacts before the instrument's
+acknowledgement is back still shows a positive latency. The event is placed at the issue stamp.
 
 An instrument that stops answering makes the bench *broken* (`bench.broken` holds the cause):
 every later verb raises BenchBroken, so the remaining cases end as ERROR, not FAIL.
@@ -256,41 +258,50 @@ class Bench:
     async def _verb(self, name: str, commanded: dict[str, Any],
                     action: Callable[[], Awaitable[None]],
                     readback: Callable[[], Awaitable[Any]] | None = None,
-                    after: Callable[[], Awaitable[None]] | None = None) -> int:
-        """Run one verb: action (stamp when acknowledged), then `after`, then read back."""
+                    after: Callable[[], Awaitable[None]] | None = None,
+                    prepare: Callable[[], Awaitable[None]] | None = None) -> int:
+        """Run one verb: `prepare` (commands that set the stage), the decisive `action`
+        (issue stamp before it, confirmation stamp when acknowledged), then `after`, then
+        read back. Returns the issue stamp."""
         self.check_not_broken()
         started = time.monotonic_ns()
-        stamp: int | None = None
+        issued: int | None = None
+        confirmed: int | None = None
         try:
+            if prepare is not None:
+                await prepare()
+            issued = time.monotonic_ns()
             await action()
-            stamp = time.monotonic_ns()
+            confirmed = time.monotonic_ns()
             if after is not None:
                 await after()
             seen = await readback() if readback is not None else None
         except InstrumentError as exc:
             if exc.fatal:
                 self.broken = str(exc)
-            self._event("verb", name, mono_ns=stamp, commanded=commanded, error=str(exc),
-                        started_mono_ns=started, broken=exc.fatal)
+            self._event("verb", name, mono_ns=issued, commanded=commanded, error=str(exc),
+                        started_mono_ns=started, issued_mono_ns=issued,
+                        confirmed_mono_ns=confirmed, broken=exc.fatal)
             raise
         except Exception as exc:  # e.g. the CSMS session API: recorded, the case decides
-            self._event("verb", name, mono_ns=stamp, commanded=commanded,
+            self._event("verb", name, mono_ns=issued, commanded=commanded,
                         error=f"{type(exc).__name__}: {exc}", started_mono_ns=started,
-                        broken=False)
+                        issued_mono_ns=issued, confirmed_mono_ns=confirmed, broken=False)
             raise
         if hasattr(seen, "as_dict"):
             seen = seen.as_dict()
-        self._event("verb", name, mono_ns=stamp, commanded=commanded, readback=seen,
-                    started_mono_ns=started,
+        self._event("verb", name, mono_ns=issued, commanded=commanded, readback=seen,
+                    started_mono_ns=started, issued_mono_ns=issued, confirmed_mono_ns=confirmed,
+                    confirm_ms=round((confirmed - issued) / 1e6, 3),
                     duration_ms=round((time.monotonic_ns() - started) / 1e6, 3))
-        return stamp
+        return issued
 
     # -- EV ----------------------------------------------------------------------------------
     async def plug_in(self, connector: int = 1) -> int:
         """The EV's plug goes into the inlet: PP present, CP state B."""
         ev = self.ev(connector)
 
-        async def act() -> None:
+        async def act() -> None:  # a station may react to either: both after the issue stamp
             await ev.set_cp_state("B")
             await ev.plug()
 
@@ -301,7 +312,7 @@ class Bench:
         """The plug leaves the inlet (state A); the emulator is then reset for the next EV."""
         ev = self.ev(connector)
 
-        async def act() -> None:
+        async def act() -> None:  # a station may react to either: both after the issue stamp
             await ev.set_cp_state("A")
             await ev.unplug()
 
@@ -319,18 +330,17 @@ class Bench:
         """EV ready to charge: requests set, power allowed, state C (stamp at state C)."""
         ev = self.ev(connector)
 
-        async def act() -> None:
+        async def requests() -> None:
             await ev.request_voltage(voltage_v)
             await ev.request_current(current_a)
             await ev.pause(False)
             await ev.stop(False)
             await ev.allow_power(True)
-            await ev.set_cp_state("C")
 
         return await self._verb("ev_start_charging",
                                 {"connector": connector, "current_a": current_a,
                                  "voltage_v": voltage_v, "allow_power": 1, "cp": "C"},
-                                act, ev.read_state)
+                                lambda: ev.set_cp_state("C"), ev.read_state, prepare=requests)
 
     async def ev_pause(self, connector: int = 1) -> int:
         ev = self.ev(connector)
@@ -345,14 +355,14 @@ class Bench:
     async def ev_stop(self, connector: int = 1) -> int:
         """EV ends the session: stop request, power no longer allowed, back to state B."""
         ev = self.ev(connector)
-
-        async def act() -> None:
-            await ev.stop(True)
+        # the stop request is what the station acts on; the rest follows it
+        async def rest() -> None:
             await ev.allow_power(False)
             await ev.set_cp_state("B")
 
         return await self._verb("ev_stop", {"connector": connector, "stop_request": 1,
-                                            "allow_power": 0, "cp": "B"}, act, ev.read_state)
+                                            "allow_power": 0, "cp": "B"},
+                                lambda: ev.stop(True), ev.read_state, after=rest)
 
     async def inject_fault(self, kind: str, connector: int = 1, on: bool = True) -> int:
         """kind: diode_fault or state_e (CP shorted to PE)."""
@@ -430,7 +440,7 @@ class Bench:
         return await self._verb("power_on", {"mains": "on"}, mains.on, self._mains_state)
 
     async def power_cycle(self, off_s: float = 5.0) -> int:
-        """Mains off, wait off_s, mains on; the stamp is when power came back."""
+        """Mains off, wait off_s, mains on; the stamp is when mains-on was issued."""
         await self.power_off()
         await asyncio.sleep(off_s)
         return await self.power_on()
@@ -467,17 +477,14 @@ class Bench:
         return reading
 
     async def energy_window_start(self, connector: int | None = None) -> int:
-        """Reset and start the reference integrator (stamp = start acknowledged)."""
+        """Reset and start the reference integrator (stamp = start issued, after the reset)."""
         meter = self.meter(connector)
-
-        async def act() -> None:
-            await meter.integrator_reset()
-            await meter.integrator_start()
 
         async def seen() -> dict[str, Any]:
             return {"state": await meter.integrator_state()}
 
-        return await self._verb("energy_window_start", {"meter": meter.name}, act, seen)
+        return await self._verb("energy_window_start", {"meter": meter.name},
+                                meter.integrator_start, seen, prepare=meter.integrator_reset)
 
     async def energy_window_stop(self, connector: int | None = None) -> int:
         meter = self.meter(connector)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
 from reports.build import build_reports
 from reports.pdf import PdfError, find_chromium, write_report_pdf
 from reports.soakgen import write_soak_run
@@ -54,6 +56,15 @@ def main() -> int:
             t = time.perf_counter()
             report = build_reports(run)
             times.append(time.perf_counter() - t)
+        loaded = load_run(run)
+        verdict_times = []
+        for _ in range(args.repeat):  # what `bench run` adds to judge its exit code
+            t = time.perf_counter()
+            run_verdict(loaded)
+            verdict_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        load_run(run)
+        load_s = time.perf_counter() - t
         record_bytes = sum(p.stat().st_size for p in run.glob("*.jsonl"))
         rows = [
             ("record", f"{args.hours:g} h soak, {lines(run / 'frames.jsonl')} frames, "
@@ -62,6 +73,9 @@ def main() -> int:
             (f"build_reports, best of {args.repeat} (s)", f"{min(times):.2f}"),
             (f"build_reports, median of {args.repeat} (s)", f"{statistics.median(times):.2f}"),
             ("aim (s)", f"< {AIM_S:g} ({'met' if max(times) < AIM_S else 'MISSED'})"),
+            ("load_run (s)", f"{load_s:.2f}"),
+            (f"run_verdict of the loaded record, best of {args.repeat} (ms)",
+             f"{min(verdict_times) * 1000:.1f}"),
             ("report.html", size(report)),
             ("summary.json", size(run / "summary.json")),
             ("junit.xml", size(run / "junit.xml")),

@@ -7,6 +7,8 @@ have are refused with an InstrumentError instead of guessed.
 
 from __future__ import annotations
 
+import math
+
 from instruments.base import Driver
 from instruments.errors import InstrumentError, NotSupported
 from instruments.interfaces import Identity, MeterReading
@@ -15,13 +17,21 @@ from instruments.visa_session import VisaSession
 INTEGRATOR_STATES = ("RESET", "RUN", "STOP")
 
 
+SCPI_INFINITY = 9.9e37  # SCPI-99: 9.9E37 is +infinity, 9.91E37 not-a-number (no data)
+
+
 def parse_number(answer: str, what: str) -> float:
-    """'1.234500E+02', '+1.2E2', 'U1 +1.0E+02' (header on) -> float."""
+    """'1.234500E+02', '+1.2E2', 'U1 +1.0E+02' (header on) -> float. NaN, infinities and the
+    SCPI not-a-number/infinity codes are refused: a limit cannot judge them."""
     token = answer.strip().split()[-1] if answer.strip() else ""
     try:
-        return float(token)
+        value = float(token)
     except ValueError:
         raise ValueError(f"{what} answered {answer!r}: not a number") from None
+    if not math.isfinite(value) or abs(value) >= SCPI_INFINITY:
+        raise ValueError(f"{what} answered {answer!r}: a non-finite reading (NaN or infinite: "
+                         "over range or no data), refused")
+    return value
 
 
 def parse_list(answer: str, n: int, what: str, sep: str = ",") -> list[float]:

@@ -73,6 +73,7 @@ class CaseSection:
     findings: list[dict[str, Any]]
     measurements: list[PerfRow]
     plots: list[Plot] = field(default_factory=list)
+    earlier_frames: int = 0  # frames of earlier attempts (a killed or repeated one), not shown
 
 
 def _short(value: Any, limit: int = 90) -> str:
@@ -139,17 +140,30 @@ def case_sections(cases: list[CaseResult], frames: list[dict[str, Any]],
     for m in measurements:
         meas_by[m.get("case")].append(m)
 
-    sections = [
-        _section(res, frames_by.get(res.case, []), events_by.get(res.case, []),
-                 meas_by.get(res.case, []), index, tb)
-        for res in cases
-    ]
+    sections = []
+    for res in cases:
+        # the evidence of the final attempt only; earlier ones stay in the record
+        final = (res.final or {}).get("attempt")
+        cf, earlier = of_attempt(frames_by.get(res.case, []), final)
+        section = _section(res, cf, of_attempt(events_by.get(res.case, []), final)[0],
+                           of_attempt(meas_by.get(res.case, []), final)[0], index, tb)
+        section.earlier_frames = earlier
+        sections.append(section)
     if frames_by.get(None) or events_by.get(None):
         # boot, connections, safe state: recorded outside any case, shown after the cases
         outside = CaseResult(OUTSIDE, "Setup and teardown (outside any test case)", "", [])
         sections.append(_section(outside, frames_by.get(None, []), events_by.get(None, []), [],
                                  index, tb))
     return sections
+
+
+def of_attempt(lines: list[dict[str, Any]], attempt: Any) -> tuple[list[dict[str, Any]], int]:
+    """The lines of one attempt (lines without a label, from older records, belong to all);
+    and how many were left out."""
+    if not isinstance(attempt, int):
+        return lines, 0
+    kept = [r for r in lines if r.get("attempt") in (None, attempt)]
+    return kept, len(lines) - len(kept)
 
 
 def _section(res: CaseResult, cf: list[dict[str, Any]], ce: list[dict[str, Any]],

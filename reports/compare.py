@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.record.model import CASE_SAMPLES
 from bench.record.reader import RunData
 from reports.context import seen_cases
 from reports.measurements import fmt_num, stats_of
 from reports.redact import REDACTED, SECRET_CONFIG_KEYS
-from reports.verdicts import CaseResult, case_results, overall_verdict
+from reports.verdicts import CaseResult, judged_cases
 
 COMPARED_STATS = ("median", "p95", "max")
 DEFAULT_THRESHOLD = 0.20  # relative change of a statistic that counts as a move
@@ -91,10 +92,12 @@ class Comparison:
         return out
 
 
-def _cases(run: RunData) -> list[CaseResult]:
-    """Verdicts only: a comparison needs no frames parsed (soak runs are large)."""
-    return case_results(run.verdicts, seen_cases(run.frames, run.events, run.measurements,
+def _judged(run: RunData) -> tuple[str, list[CaseResult]]:
+    """The run's verdict and its cases (run_verdict: as bench run and the report judged it);
+    verdicts and measurements only: a comparison needs no frames parsed (soak runs are large)."""
+    judged, cases = judged_cases(run, seen_cases(run.frames, run.events, run.measurements,
                                                  run.verdicts))
+    return judged.verdict, cases
 
 
 def _finals(cases: list[CaseResult]) -> dict[str, CaseResult]:
@@ -127,8 +130,9 @@ def _bad_direction(m: dict[str, Any]) -> int:
 
 def compare_measurements(a: list[dict[str, Any]], b: list[dict[str, Any]], threshold: float,
                          abs_floor: float | None) -> list[MeasureChange]:
-    ma = {(m.get("case"), m.get("name")): m for m in a}
-    mb = {(m.get("case"), m.get("name")): m for m in b}
+    # a case's share of a run-wide series moves with the series, compared once
+    ma = {(m.get("case"), m.get("name")): m for m in a if m.get("scope") != CASE_SAMPLES}
+    mb = {(m.get("case"), m.get("name")): m for m in b if m.get("scope") != CASE_SAMPLES}
     out = []
     for key in list(ma) + [k for k in mb if k not in ma]:
         before, after = ma.get(key), mb.get(key)
@@ -194,11 +198,10 @@ def _station(run: RunData) -> dict[str, str]:
 
 def compare_runs(a: RunData, b: RunData, threshold: float = DEFAULT_THRESHOLD,
                  abs_floor: float | None = None) -> Comparison:
-    cases_a, cases_b = _cases(a), _cases(b)
+    (verdict_a, cases_a), (verdict_b, cases_b) = _judged(a), _judged(b)
     return Comparison(
         run_a=str(a.meta.get("id") or a.path.name), run_b=str(b.meta.get("id") or b.path.name),
-        verdict_a=overall_verdict(cases_a, a.measurements, a.partial),
-        verdict_b=overall_verdict(cases_b, b.measurements, b.partial), threshold=threshold,
+        verdict_a=verdict_a, verdict_b=verdict_b, threshold=threshold,
         cases=compare_cases(cases_a, cases_b),
         measures=compare_measurements(a.measurements, b.measurements, threshold, abs_floor),
         config=_diff(_config(a), _config(b)),

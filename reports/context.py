@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.record.model import CASE_SAMPLES
 from bench.record.reader import RunData
 from reports.cases import CaseSection, case_sections
 from reports.catalog import declared_profiles
@@ -20,9 +21,8 @@ from reports.timebase import Timebase
 from reports.verdicts import (
     CaseResult,
     ProfileSummary,
-    case_results,
     counts,
-    overall_verdict,
+    judged_cases,
     profile_summary,
 )
 
@@ -61,6 +61,7 @@ class ReportContext:
     event_count: int
     findings: list[dict[str, Any]] = field(default_factory=list)
     print_station: str = ""  # the station as the PDF's page header names it
+    exit_code: int | None = None  # what `bench run` / `bench report` exit with (run_verdict)
 
 
 def print_station(header: Header) -> str:
@@ -150,6 +151,16 @@ def _settings(snaps: dict[str, Any], station_cfg: list[ConfigKey]) -> dict[str, 
     }
 
 
+def run_measurements(measurements: list[dict[str, Any]],
+                     cases: list[CaseResult]) -> list[dict[str, Any]]:
+    """The Performance Measurement Results: every measurement of a case's final attempt and
+    the run-wide series; a case's share of a run-wide series is shown in its section only."""
+    final = {c.case: (c.final or {}).get("attempt") for c in cases}
+    return [m for m in measurements if m.get("scope") != CASE_SAMPLES and (
+        m.get("case") is None or not isinstance(final.get(m["case"]), int)
+        or m.get("attempt") in (None, final[m["case"]]))]
+
+
 def _first_detail(events: list[dict[str, Any]], kind: str, key: str) -> Any:
     for e in events:
         if e.get("kind") == kind and isinstance(e.get("detail"), dict) and key in e["detail"]:
@@ -218,9 +229,9 @@ def build_context(run: RunData) -> ReportContext:
     snaps = run.snapshots
     index = FrameIndex.build(run.frames)
     tb = Timebase.of_run(run.meta, [run.frames, run.events])
-    cases = case_results(run.verdicts, seen_cases(run.frames, run.events, run.measurements,
-                                                    run.verdicts))
-    verdict = overall_verdict(cases, run.measurements, run.partial)
+    judged, cases = judged_cases(run, seen_cases(run.frames, run.events, run.measurements,
+                                                 run.verdicts))
+    verdict = judged.verdict
     station_cfg = config_table(snaps.get("station_config_start"), snaps.get("station_config_end"),
                                index)
     declared = declared_profiles(snaps.get("pics"), snaps.get("station_config_start"))
@@ -232,7 +243,8 @@ def build_context(run: RunData) -> ReportContext:
         if isinstance(item, dict):
             instruments.append({k: _text(item.get(k)) for k in ("name", "driver", "address",
                                                                  "identity")})
-    perf = perf_rows(run.measurements)
+    shown = run_measurements(run.measurements, cases)
+    perf = perf_rows(shown)
     pytest_report = PYTEST_REPORT if (Path(run.path) / PYTEST_REPORT).exists() else None
     header = _header(run, verdict, cases)
     return ReportContext(
@@ -243,7 +255,7 @@ def build_context(run: RunData) -> ReportContext:
         counts=counts(cases),
         cases=cases,
         perf=perf,
-        headline=headline(run.measurements, snaps.get("pics")),
+        headline=headline(shown, snaps.get("pics")),
         perf_groups=perf_groups(perf),
         test_config=[
             ("Hardware feature set", _pairs(snaps.get("hardware"))),
@@ -268,4 +280,5 @@ def build_context(run: RunData) -> ReportContext:
                   for e in run.events if e.get("kind") == "finding"],
         frame_count=len(run.frames),
         event_count=len(run.events),
+        exit_code=judged.exit_code,
     )

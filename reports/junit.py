@@ -24,7 +24,8 @@ def junit_tree(ctx: ReportContext) -> ET.ElementTree:
     ET.SubElement(props, "property", name="overall verdict", value=ctx.header.verdict)
     for c in cases:
         final = c.final or {}
-        tc = ET.SubElement(suite, "testcase", classname=f"ocpp16.{c.profile.replace(' ', '')}",
+        group = c.profile.replace(" ", "") or "Run"  # the run-level entry has no profile
+        tc = ET.SubElement(suite, "testcase", classname=f"ocpp16.{group}",
                            name=f"{c.case} {c.name}".strip(),
                            time=f"{float(final.get('duration_s') or 0):.3f}")
         message = c.message
@@ -49,6 +50,8 @@ def _details(c) -> str:
     final = c.final or {}
     lines = [f"verdict {c.verdict}: {c.message}"]
     lines += [f"checked: {ch}" for ch in final.get("checks") or []]
+    if final.get("traceback"):
+        lines += ["traceback (a bench fault):", str(final["traceback"])]
     return "\n".join(lines)
 
 

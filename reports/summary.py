@@ -24,6 +24,7 @@ def summary(run: RunData, ctx: ReportContext) -> dict[str, Any]:
             "chargePointVendor", "chargePointModel", "chargePointSerialNumber",
             "chargeBoxSerialNumber", "firmwareVersion")}),
         "verdict": ctx.header.verdict,
+        "exit_code": ctx.exit_code,
         "partial": ctx.header.partial,
         "counts": ctx.counts,
         "profiles": {p.name: {"result": p.result, "counts": p.counts,

@@ -1,4 +1,8 @@
-"""Case verdicts: final verdict per case, the overall verdict, the per-profile summary."""
+"""Case verdicts: final verdict per case, the overall verdict, the per-profile summary.
+
+The verdicts themselves come from bench.record.verdict.run_verdict (one function for the
+exit code, JUnit, summary.json and this report); this module only lays them out.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.record.verdict import RUN_LEVEL, RunVerdict, run_verdict
 from reports.catalog import PROFILES, name_of, profile_of
 
 ORDER = ("PASS", "FAIL", "ERROR", "N/A", "BLOCKED", "INCOMPLETE")
 INCOMPLETE = "INCOMPLETE"  # a case that was running when the run was cut off
 VERDICT_DEFAULTS = {"verdict": "ERROR", "message": "", "name": "", "attempt": None,
-                    "duration_s": None, "checks": [], "cause": None}
+                    "duration_s": None, "checks": [], "cause": None, "traceback": None}
 
 
 @dataclass
@@ -20,6 +25,8 @@ class CaseResult:
     name: str
     profile: str
     attempts: list[dict[str, Any]]  # verdict lines in the order written
+    judged: str | None = None  # the verdict of run_verdict (it may differ from the line's)
+    judged_message: str | None = None
 
     @property
     def final(self) -> dict[str, Any] | None:
@@ -27,10 +34,14 @@ class CaseResult:
 
     @property
     def verdict(self) -> str:
+        if self.judged:
+            return self.judged
         return str(self.final["verdict"]) if self.final else INCOMPLETE
 
     @property
     def message(self) -> str:
+        if self.judged_message is not None:
+            return self.judged_message
         if self.final:
             return str(self.final.get("message") or "")
         return "no verdict: the run stopped while this case was running"
@@ -66,20 +77,19 @@ def case_results(verdicts: list[dict[str, Any]], seen_cases: list[str]) -> list[
     return [by_case[c] for c in order]
 
 
-def overall_verdict(cases: list[CaseResult], measurements: list[dict[str, Any]],
-                    partial: bool) -> str:
-    verdicts = {c.verdict for c in cases}
-    if "FAIL" in verdicts or any(m.get("outcome") == "FAIL" for m in measurements):
-        return "FAIL"
-    if "ERROR" in verdicts:
-        return "ERROR"
-    if partial or INCOMPLETE in verdicts:
-        return INCOMPLETE
-    if "BLOCKED" in verdicts:
-        return "FAIL"
-    if "PASS" in verdicts:
-        return "PASS"
-    return "N/A"
+def judged_cases(run: Any, seen: list[str]) -> tuple[RunVerdict, list[CaseResult]]:
+    """The run's verdict and one result per case carrying it (the run-level entry last)."""
+    rv = run_verdict(run)
+    results = case_results(run.verdicts, seen)
+    by_case = {r.case: r for r in results}
+    for c in rv.cases:
+        res = by_case.get(c.case)
+        if res is None:
+            res = CaseResult(c.case, c.name, "Run" if c.case == RUN_LEVEL else profile_of(c.case),
+                             [])  # "Run": no feature profile; not in the profiles' summary
+            results.append(res)
+        res.judged, res.judged_message = c.verdict, c.message
+    return rv, results
 
 
 def counts(cases: list[CaseResult]) -> dict[str, int]:
@@ -106,12 +116,14 @@ def profile_summary(cases: list[CaseResult], declared: set[str]) -> list[Profile
         if not prof.certified and not mine:
             continue
         verdicts = {c.verdict for c in mine}
-        if "FAIL" in verdicts or "BLOCKED" in verdicts:
+        if "FAIL" in verdicts:
             result = "FAIL"
         elif "ERROR" in verdicts:
             result = "ERROR"
         elif INCOMPLETE in verdicts:
             result = INCOMPLETE
+        elif "BLOCKED" in verdicts:  # not judged: the bench could not run them (exit 3)
+            result = "BLOCKED"
         elif "PASS" in verdicts:
             result = "PASS"
         elif prof.name in declared:

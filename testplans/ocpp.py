@@ -1,9 +1,10 @@
 """Helpers that make a case read like its OCTT page: expect a message (schema checked), expect
 several in any order (OCTT's allowed swaps), check a CALL's answer, read configuration keys.
 
-Order rules: `after=` is the monotonic stamp a message must not precede. Steps that must
-follow each other pass the previous message's `mono_ns`; steps OCTT lets swap share one
-`after` (`expect_any_order`).
+Order rules: `after=` is what a message must not precede: a monotonic stamp, or the message
+it must follow (then a timeout says "it came 2.9 s before the Authorize"). Steps that must
+follow each other pass the previous message; steps OCTT lets swap share one `after`
+(`expect_any_order`). `trigger=` names a stamp for that text ("the plug-in").
 """
 
 from __future__ import annotations
@@ -14,15 +15,52 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from bench.csms.errors import ExpectTimeout
+from bench.csms.matching import describe_pattern, matches
 from bench.plugin import Case
 from testplans.timestamps import check_declared_milliseconds
 
+After = int | Any | None  # a monotonic stamp (ns), a received message, or None (any time)
+
+
+def stamp_of(after: After) -> int | None:
+    return after if after is None or isinstance(after, int) else int(after.mono_ns)
+
+
+def describe_after(after: After, trigger: str | None = None) -> str:
+    if trigger:
+        return trigger
+    if after is not None and not isinstance(after, int):
+        return f"the {after.action} (seq {after.seq})"
+    return "the step's start"
+
+
+def came_before(case: Case, action: str, match: Mapping[str, Any] | None,
+                after: int) -> Any | None:
+    """The latest matching `action` that arrived before `after` and is still unconsumed."""
+    early = [m for m in case.station.received(action)
+             if m.mono_ns < after and matches(m.payload, match)]
+    return early[-1] if early else None
+
 
 async def expect(case: Case, action: str, match: Mapping[str, Any] | None = None, *,
-                 after: int | None = None, within: float | None = None) -> Any:
-    """The station's next matching `action` CALL; its payload must be schema-valid."""
-    msg = await case.station.expect(action, match=match, within=within or case.timeout,
-                                    after=after)
+                 after: After = None, within: float | None = None,
+                 trigger: str | None = None) -> Any:
+    """The station's next matching `action` CALL; its payload must be schema-valid. When
+    none comes but one came before `after`, the failure says so (wrong order, too early)."""
+    after_ns = stamp_of(after)
+    try:
+        msg = await case.station.expect(action, match=match, within=within or case.timeout,
+                                        after=after_ns)
+    except ExpectTimeout as exc:
+        early = came_before(case, action, match, after_ns) if after_ns is not None else None
+        if early is None:
+            raise
+        what = describe_after(after, trigger)
+        raise ExpectTimeout(
+            f"expected {action} ({describe_pattern(match)}) after {what}; the station sent it "
+            f"{(after_ns - early.mono_ns) / 1e9:.3f} s before {what} (seq {early.seq}) and none "
+            f"after it within {within or case.timeout:g} s ({exc})") from None
     case.check(msg.schema == "ok", f"{action} to be valid against the OCPP 1.6 schema",
                f"sent an invalid one ({msg.schema}), frame seq {msg.seq}", quiet=True)
     check_declared_milliseconds(case, msg)
@@ -30,21 +68,23 @@ async def expect(case: Case, action: str, match: Mapping[str, Any] | None = None
 
 
 async def expect_any_order(case: Case, *wanted: tuple[str, Mapping[str, Any] | None],
-                           after: int | None = None, within: float | None = None) -> list[Any]:
+                           after: After = None, within: float | None = None,
+                           trigger: str | None = None) -> list[Any]:
     """Every (action, match) after `after`, in whatever order they come; one shared deadline."""
     deadline = time.monotonic() + (within or case.timeout)
     out = []
     for action, match in wanted:
         left = max(0.05, deadline - time.monotonic())
-        out.append(await expect(case, action, match, after=after, within=left))
+        out.append(await expect(case, action, match, after=after, within=left,
+                                trigger=trigger))
     return out
 
 
-async def expect_status(case: Case, connector: int, status: str, *, after: int | None,
-                        within: float | None = None) -> Any:
+async def expect_status(case: Case, connector: int, status: str, *, after: After,
+                        within: float | None = None, trigger: str | None = None) -> Any:
     """The next StatusNotification of `connector`, which must carry `status`."""
     msg = await expect(case, "StatusNotification", {"connectorId": connector}, after=after,
-                       within=within)
+                       within=within, trigger=trigger)
     got = msg.payload.get("status")
     case.check(got == status, f"StatusNotification(connector {connector}, {status})",
                f"sent status {got} (errorCode {msg.payload.get('errorCode')}, seq {msg.seq})")

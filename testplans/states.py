@@ -31,7 +31,8 @@ async def plug_in(case: Case, connector: int | None = None) -> int:
     """[PLUG]: the EV is connected and ready to take energy; returns the plug stamp."""
     n = connector or case.connector
     stamp = await case.bench.plug_in(n)
-    await case.bench.ev_start_charging(n, current_a=float(case.setting("ev_current_a")))
+    await case.bench.ev_start_charging(n, current_a=float(case.setting("ev_current_a")),
+                                       voltage_v=float(case.setting("ev_voltage_v")))
     return stamp
 
 
@@ -44,7 +45,7 @@ async def plugged_preparing(case: Case, connector: int | None = None) -> Any:
     with case.step(f"plug the EV into connector {n}"):
         before = time.monotonic_ns()
         stamp = await plug_in(case, n)
-        sn = await expect_status(case, n, "Preparing", after=before)
+        sn = await expect_status(case, n, "Preparing", after=before, trigger="the plug-in")
         case.collect("status_latency.plug_in", (sn.mono_ns - stamp) / 1e9, evidence=sn.seq)
     return sn
 
@@ -79,7 +80,7 @@ def check_stop_reason(case: Case, stop: Any, reason: str, expected: str | None =
                f"sent reason {got}{left_out} (seq {stop.seq})")
 
 
-async def started(case: Case, connector: int, id_tag: str, after: int) -> Session:
+async def started(case: Case, connector: int, id_tag: str, after: Any) -> Session:
     """StartTransaction and StatusNotification(Charging), either order (OCTT allows the swap)."""
     start, sn = await expect_any_order(
         case, ("StartTransaction", {"connectorId": connector}),
@@ -88,7 +89,7 @@ async def started(case: Case, connector: int, id_tag: str, after: int) -> Sessio
     return Session(await transaction_id_of(case, start), connector, id_tag, start, sn)
 
 
-async def stopped(case: Case, transaction_id: int, connector: int, reason: str, *, after: int,
+async def stopped(case: Case, transaction_id: int, connector: int, reason: str, *, after: Any,
                   expected: str | None = None, note_left_out: bool = False) -> Any:
     """StopTransaction(reason) and StatusNotification(Finishing), either order (OCTT allows the
     swap); returns the StopTransaction. `expected`, `note_left_out`: see check_stop_reason."""
@@ -120,11 +121,12 @@ async def charging(case: Case, card: str | None = None, connector: int | None = 
     await plugged_preparing(case, n)
     with case.step(f"present card {c.tag} ({c.id_tag})"):
         before, shown = await swipe(case, c.tag)
-        auth = await expect(case, "Authorize", {"idTag": c.id_tag}, after=before)
+        auth = await expect(case, "Authorize", {"idTag": c.id_tag}, after=before,
+                            trigger="the card was presented")
         case.collect("status_latency.card_to_authorize", (auth.mono_ns - shown) / 1e9,
                      evidence=auth.seq)
     with case.step("transaction starts"):
-        return await started(case, n, c.id_tag, after=auth.mono_ns)
+        return await started(case, n, c.id_tag, after=auth)
 
 
 # -- the output current: is energy flowing? ----------------------------------------------------

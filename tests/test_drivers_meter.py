@@ -318,3 +318,18 @@ async def test_unknown_error_query_reported_once() -> None:
             "SYST:ERR? answered 'ERROR', not an error-queue entry"]
         await meter.deactivate()
     srv.assert_done()
+
+
+@pytest.mark.parametrize("answer", ["NAN", "9.910000E+37", "+INF", "-9.9E37"])
+async def test_non_finite_reading_is_refused_naming_the_meter(answer: str) -> None:
+    """A NaN or infinite reading would pass or fail limits at random: the driver refuses it
+    with an InstrumentError naming the instrument, its address and the query."""
+    async def actions(m: ScpiPowerMeter):  # type: ignore[no-untyped-def]
+        with pytest.raises(InstrumentError) as info:
+            await m.energy_wh()
+        return str(info.value)
+
+    text = await run_script("generic", [("*IDN?", IDN), ("SYST:ERR?", NO_ERR), ("*CLS", None),
+                                        ("SYST:ERR?", NO_ERR), ("INT:ENER?", answer)], actions)
+    assert "meter at TCPIP::127.0.0.1::" in text and "INT:ENER?" in text
+    assert "non-finite reading" in text

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
+from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
 from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # the runs start in one fixture
@@ -48,6 +50,10 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "no_transaction_retry": ("BENCH_TX_RETRY", "the station did not resend it"),
     "contactor_stays_closed": ("TC_012_CS", "expected output current below 1 A"),
     "timestamps_without_milliseconds": ("TC_001_CS", "timestamps with milliseconds"),
+    # run-wide and per-transaction checks that now fail the case they were taken in
+    "clock_ahead": ("TC_003_CS", "measurement clock.offset = 9.9"),
+    "energy_register_high": ("TC_070_CS", "measurement energy.deviation = "),
+    "clock_aligned_late": ("TC_071_CS", "measurement meter_values.clock_alignment_offset = 1.2"),
     # TC_061 is N/A on the SmartDC (no cache): this one runs on cache_rig()
     "no_authorize_after_clear_cache": ("TC_061_CS", "sent no Authorize within"),
 }
@@ -109,6 +115,9 @@ def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunR
     assert v["verdict"] == "FAIL", v
     assert text in v["message"], v["message"]
     assert res.rc == 1, res.stdout + res.stderr
+    judged = run_verdict(load_run(res.run_dir))  # the one verdict, as the reports see it
+    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert judged.case(case).verdict == "FAIL"
 
 
 @pytest.mark.parametrize("case", sorted({c for c, _ in CAUGHT_BY.values()}))
@@ -118,3 +127,4 @@ def test_conformant_station_passes(case: str, real_parts,
     v = res.verdicts()[case]
     assert v["verdict"] == "PASS", v["message"]
     assert res.rc == 0, res.stdout + res.stderr
+    assert run_verdict(load_run(res.run_dir)).verdict == "PASS"

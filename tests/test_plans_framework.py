@@ -3,6 +3,7 @@ settings, configuration pre-state set, read back and restored around a case."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from test_plans_support import plan_env, run_cases, sim_rig
 
 from bench.plugin.applicability import not_applicable_reason
 from bench.plugin.limits import LimitError, LimitMap, evaluate
-from bench.plugin.plan import PlanError, case_index, effective_settings, load_plan
+from bench.plugin.plan import Plan, PlanError, case_index, effective_settings, load_plan
 
 pytest_plugins = ["pytester"]
 
@@ -42,8 +43,9 @@ def test_smartdc_applicability_follows_the_catalogue() -> None:
     rig = sim_rig()
     reasons = {cid: not_applicable_reason(kw.get("requires", ()), rig)
                for cid, kw in case_markers().items()}
-    assert reasons.get("TC_005_1_CS") == ("requires a socket (no fixed cable): [hardware] "
-                                          "fixed_cable = false")
+    # both sides: what the case needs, and what the rig says (not the requirement again)
+    assert reasons.get("TC_005_1_CS") == ("requires a socket (no fixed cable); the rig says "
+                                          "[hardware] fixed_cable = true")
     for cid, reason in reasons.items():
         if cid in SMARTDC_APPLICABLE:
             assert reason is None, (cid, reason)
@@ -56,8 +58,21 @@ def test_applicability_follows_the_hardware_feature_set() -> None:
     socket_rig = sim_rig(fixed_cable=False, backup_power=True)
     assert not_applicable_reason(("socket",), socket_rig) is None
     assert not_applicable_reason(("backup_power",), socket_rig) is None
-    assert "does not apply" in not_applicable_reason(("not:backup_power",), socket_rig)
-    assert "authorization_cache" in not_applicable_reason(("cache",), socket_rig)
+    assert not_applicable_reason(("not:backup_power",), socket_rig) == (
+        "does not apply to a station with back-up power; the rig says [hardware] "
+        "backup_power = true")
+    assert not_applicable_reason(("cache",), socket_rig) == (
+        "requires an authorization cache; the rig says [hardware] authorization_cache = false")
+    no_meter = dataclasses.replace(socket_rig, instruments={
+        k: v for k, v in socket_rig.instruments.items() if k != "meter"})
+    why = not_applicable_reason(("instrument:meter",), no_meter)
+    assert why.startswith("requires an instrument of role 'meter'; the rig's [instruments] "
+                          "are: card (card), ev1 (ev)"), why
+    config = [{"key": "StopTransactionOnEVSideDisconnect", "readonly": True}]
+    assert not_applicable_reason(("config_rw:StopTransactionOnEVSideDisconnect",), socket_rig,
+                                 config) == ("requires configuration key "
+                                             "StopTransactionOnEVSideDisconnect to be writable; "
+                                             "the station reports it read-only")
     assert "feature profile Reservation" in not_applicable_reason(("profile:Reservation",),
                                                                   socket_rig)
     config = [{"key": "StopTransactionOnEVSideDisconnect", "value": "true", "readonly": True}]
@@ -141,3 +156,15 @@ def test_config_pre_state_is_set_read_back_and_restored(pytester: pytest.Pyteste
     assert v["TC_951_CS"]["verdict"] == "FAIL"
     assert v["TC_951_CS"]["message"].startswith(
         "pre-state: expected configuration key(s) NoSuchKey to exist")
+
+
+def test_case_index_reads_every_marker_or_names_the_file(tmp_path) -> None:
+    """--cases can select any case of a plan: a marker the index cannot read is an error
+    naming the file, the line and the argument, never a case silently left out."""
+    assert "SOAK_CHARGING" in case_index(load_plan("soak"))
+    (tmp_path / "test_bad.py").write_text(
+        'import pytest\npytestmark = pytest.mark.octt("TC_999_CS", "x", timeout=60 * 2)\n',
+        "utf-8")
+    with pytest.raises(PlanError, match=r"test_bad.py:2: @pytest.mark.octt timeout = "
+                                        r"'60 \* 2' is not a literal"):
+        case_index(Plan(name="t", suites=[str(tmp_path)]))

@@ -135,8 +135,14 @@ def test_cut_off_campaign_resumes_only_the_missing_cases(tmp_path: Path, pcscd_b
     run = load_run(run_dir)
     added = run.verdicts[len(first.verdicts):]
     assert [(v["case"], v["verdict"]) for v in added] == [("TC_070_CS", "PASS")]
-    n_before = sum(v["case"] == "TC_070_CS" for v in first.verdicts)
-    assert added[0]["attempt"] == n_before + 1
+    # the killed attempt counts: its frames stay, labelled with its number; the resumed one
+    # is numbered on, and the report shows the evidence of the final attempt only
+    killed = {f.get("attempt") for f in first.frames if f.get("case") == "TC_070_CS"}
+    assert killed == {1}, killed
+    assert added[0]["attempt"] == 2
+    html = (run_dir / "report.html").read_text("utf-8")
+    section = html.split('id="case-TC_070_CS"', 1)[1].split("</section>", 1)[0]
+    assert "of earlier attempts are in frames.jsonl" in section
     assert run.meta["status"] == "complete"
     [resumed] = run.meta["resumed"]
     assert resumed["cases"] == ["TC_070_CS"] and resumed["status"] == "complete"

@@ -42,6 +42,34 @@ def test_bench_run_one_case_end_to_end(tmp_path, real_parts) -> None:
     first_case_seq = min(f["seq"] for f in case_frames)
     assert done[0]["seq"] < first_case_seq < done[1]["seq"]
     assert any(e["name"] == "sim-stopped" for e in run.events)
+    # one verdict: the exit code is the record's, and the reports were built from it
+    assert run.meta["reports"] == {"built": True, "path": "report.html"}
+    assert json.loads((res.run_dir / "summary.json").read_text("utf-8"))["exit_code"] == 0
+    own = {m["name"]: m for m in run.measurements if m["case"] == "TC_003_CS"}
+    # the transaction's energy is compared with the reference meter, judged in the case
+    assert own["energy.deviation"]["outcome"] == "PASS", own["energy.deviation"]
+    # latencies start at the verb's issue stamp: never negative
+    assert own["status_latency.plug_in"]["stats"]["min"] > 0
+    assert own["status_latency.plug_in"]["scope"] == "case-samples"
+
+
+def test_reports_that_cannot_be_built_exit_4(tmp_path) -> None:
+    """A run whose reports fail says so in run.json and exits 4 (bench run and bench report):
+    CI must not read a night without a report as green."""
+    from bench.commands import report as report_cmd
+    from bench.commands.run import Run
+    from bench.record import RunRecord, Verdict, VerdictRecord
+
+    rec = RunRecord.create(tmp_path, "noreport")
+    rec.verdict(VerdictRecord("TC_003_CS", Verdict.PASS, "all checks passed"))
+    rec.close()
+    (rec.path / "report.html").mkdir()  # the report cannot be written there
+    run = Run.__new__(Run)  # only what _build_reports uses: a finished run's record
+    run.record, run.reports = rec, True
+    path, why = run._build_reports()
+    assert path is None and "IsADirectoryError" in why
+    assert json.loads((rec.path / "run.json").read_text("utf-8"))["reports"]["built"] is False
+    assert report_cmd.main([str(rec.path)]) == 4
 
 
 def test_sigterm_ends_in_safe_state_and_an_interrupted_record(tmp_path, real_parts) -> None:

@@ -118,6 +118,8 @@ clock_aligned_data_interval_s = 3
 message_timeout_s = 4
 boot_timeout_s = 8
 settle_timeout_s = 8
+ev_current_a = 200
+ev_voltage_v = 800
 """
 
 

@@ -119,9 +119,16 @@ def test_repeat_records_every_attempt_and_run_wide_response_times(
         run = load_run(env.record.path)
     assert [(v["case"], v["attempt"], v["verdict"]) for v in run.verdicts] == [
         ("TC_960_CS", n, "PASS") for n in (1, 2, 3)]
-    rt = next(m for m in run.measurements if m["name"] == "ocpp.response_time.GetConfiguration")
+    rt = next(m for m in run.measurements if m["name"] == "ocpp.response_time.GetConfiguration"
+              and m["case"] is None)
     assert rt["stats"]["n"] >= 3 and rt["limits"]["high"] == 30 and rt["outcome"] == "PASS"
-    assert rt["case"] is None and "TC_960_CS" in rt["series_index"]
+    assert "TC_960_CS" in rt["series_index"]
+    assert rt["series_attempt"][-3:] == [1, 2, 3]  # each sample names its attempt
+    # each attempt judged its own sample as a measurement of the case
+    own = [m for m in run.measurements if m["name"] == "ocpp.response_time.GetConfiguration"
+           and m["case"] == "TC_960_CS"]
+    assert [(m["attempt"], m["stats"]["n"], m["outcome"]) for m in own] == [
+        (1, 1, "PASS"), (2, 1, "PASS"), (3, 1, "PASS")]
 
 
 def test_a_broken_bench_makes_later_cases_error_with_the_cause(pytester: pytest.Pytester,
@@ -135,3 +142,58 @@ def test_a_broken_bench_makes_later_cases_error_with_the_cause(pytester: pytest.
         v = env.verdicts()["TC_960_CS"]
     assert v["verdict"] == "ERROR"
     assert "broken by an earlier instrument fault: ev1 at 127.0.0.1:1502" in v["message"]
+
+
+RULES = '''
+import asyncio
+import time
+
+import pytest
+
+from testplans.ocpp import expect
+
+
+@pytest.mark.octt("TC_910_CS", "a run-wide sample over its limit")
+async def test_run_wide(case):
+    case.collect("clock.offset", 9.998)  # 4 s limit (rigs/sim.toml max_time_deviation_s)
+
+
+@pytest.mark.octt("TC_911_CS", "declares what it never measures",
+                  measures=("triggered.remote_start",))
+async def test_declared(case):
+    case.passed("the body ran to its end")
+
+
+@pytest.mark.octt("TC_912_CS", "a predicate with a bug")
+async def test_predicate(case, station):
+    await station.call("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"})
+    await station.expect("StatusNotification", match={"connectorId": lambda v: 1 / 0},
+                         within=3)
+
+
+@pytest.mark.octt("TC_913_CS", "the message came before its trigger")
+async def test_early(case, station):
+    await station.call("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"})
+    await asyncio.sleep(0.5)  # the StatusNotification arrives, unconsumed
+    await expect(case, "StatusNotification", {"connectorId": 2, "status": "Unavailable"},
+                 after=time.monotonic_ns(), within=0.5, trigger="the bench's check")
+'''
+
+
+def test_what_fails_a_case_and_what_is_a_bench_error(pytester: pytest.Pytester,
+                                                     tmp_path) -> None:
+    with plan_env(tmp_path) as env:
+        result = run_cases(pytester, env, test_rules=RULES)
+        v = env.verdicts()
+    assert {k: x["verdict"] for k, x in v.items()} == {
+        "TC_910_CS": "FAIL", "TC_911_CS": "FAIL", "TC_912_CS": "ERROR", "TC_913_CS": "FAIL"}
+    # the case's own samples of a run-wide series are judged in the case
+    assert "measurement clock.offset = 9.998 s" in v["TC_910_CS"]["message"]
+    assert "triggered.remote_start = nothing measured" in v["TC_911_CS"]["message"]
+    # a bug in a predicate is the bench's, with its traceback, not a timeout of the station
+    assert "PredicateError" in v["TC_912_CS"]["message"]
+    assert "ZeroDivisionError" in v["TC_912_CS"]["traceback"]
+    assert "the station sent it" in v["TC_913_CS"]["message"]
+    assert "before the bench's check" in v["TC_913_CS"]["message"]
+    # pytest agrees: verdicts decided after the body (at the case's end) fail its teardown
+    result.assert_outcomes(failed=2, passed=2, errors=2)

@@ -80,7 +80,8 @@ def test_bench_report_rebuilds_a_cut_off_run_and_prints_the_path(tmp_path, capsy
     # a torn last line, as a killed process leaves it
     with open(run / "frames.jsonl", "a", encoding="utf-8") as f:
         f.write('{"seq": 999, "mono_ns": 1, "raw": "[2,\\"x')
-    assert report_cmd.main([str(run)]) == 0
+    # built: exit by the run's verdict, as `bench run` would (cut off: 3, not judged)
+    assert report_cmd.main([str(run)]) == 3
     out = capsys.readouterr().out.strip()
     assert out == str(run / "report.html")
     for name in ("report.html", "junit.xml", "summary.json"):

@@ -153,7 +153,11 @@ async def test_verbs_command_read_back_and_record(twins: Twins) -> None:
 
     verbs = {e["name"]: e for e in events(twins, "verb")}
     plug = verbs["plug_in"]
-    assert plug["mono_ns"] == stamp
+    # the verb returns, and is placed at, the stamp taken before its command was issued; the
+    # instrument's confirmation comes after it, so a latency from the stamp is never negative
+    assert plug["mono_ns"] == stamp == plug["detail"]["issued_mono_ns"]
+    assert plug["detail"]["started_mono_ns"] <= stamp < plug["detail"]["confirmed_mono_ns"]
+    assert plug["detail"]["confirm_ms"] > 0
     assert plug["detail"]["commanded"] == {"connector": 1, "plugged": 1, "cp": "B"}
     assert plug["detail"]["readback"]["plugged"] is True
     assert plug["detail"]["readback"]["cp_request"] == "B"

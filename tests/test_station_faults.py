@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -248,6 +248,35 @@ async def _(tmp: Path) -> None:
         sn = await rig.cs.expect("StatusNotification", {"connectorId": 0}, 5)
         stamp = sn.payload["timestamp"]
         assert "." not in stamp and stamp.endswith("Z"), stamp  # whole seconds, still UTC
+
+
+@check("clock_ahead")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"clock_ahead"}, station={"clock_skew_s": 10.0}) as rig:
+        sn = await rig.cs.expect("StatusNotification", {"connectorId": 1}, 5)
+        sent = datetime.fromisoformat(sn.payload["timestamp"].replace("Z", "+00:00"))
+        assert 9.0 < (sent - datetime.now(UTC)).total_seconds() <= 10.5
+
+
+@check("energy_register_high")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"energy_register_high"}) as rig:
+        c = rig.model.connector(1)
+        tx_id = await rig.charging(1)
+        await wait_until(lambda: c.current_a > 0, 5, "current flowing")
+        await asyncio.sleep(0.5)
+        stop = await remote_stop(rig, tx_id)
+        exact = c.energy_wh
+        assert stop.payload["meterStop"] == round(exact * 1.05)
+
+
+@check("clock_aligned_late")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"clock_aligned_late"},
+                           keys={"ClockAlignedDataInterval": 2}) as rig:
+        tx_id = await rig.charging(1)
+        mv = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5)
+        assert stamp(mv).timestamp() % 2 == pytest.approx(0.8, abs=0.01)  # 40 % of 2 s late
 
 
 def test_every_fault_has_a_check_and_is_listed():

@@ -1,4 +1,9 @@
-"""`bench compare RUN_A RUN_B`: the nightly regression view; exit 1 on a regression."""
+"""`bench compare RUN_A RUN_B`: the nightly regression view.
+
+Exit codes (README "Exit codes"): 0 no regression, 1 a regression, 2 bad input (not run
+directories, unreadable records), 4 compare.html could not be written. The verdicts compared
+are run_verdict's, as `bench run` and the reports judged each run.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bench.record.reader import load_run
+from bench.record.verdict import EXIT_FAIL, EXIT_NO_REPORTS, EXIT_OK, EXIT_USAGE
 from reports.compare import DEFAULT_THRESHOLD, compare_runs, terminal_summary
 from reports.html import write_comparison
 
@@ -39,19 +45,24 @@ def main(argv: list[str] | None = None) -> int:
     for label, path in (("RUN_A", args.run_a), ("RUN_B", args.run_b)):
         if not path.is_dir():
             print(f"bench compare: {label} is not a run directory: {path}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
     try:
         cmp = compare_runs(load_run(args.run_a), load_run(args.run_b), args.threshold,
                            args.abs_floor)
     except (OSError, ValueError) as exc:
         print(f"bench compare: cannot read the runs: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     out = args.output or (args.run_b / "compare.html")
     if out.is_dir():
         out = out / "compare.html"
-    html = write_comparison(cmp, out)
+    try:
+        html = write_comparison(cmp, out)
+    except Exception as exc:  # the comparison is still printed; only the file is missing
+        print(terminal_summary(cmp, None))
+        print(f"bench compare: {out} not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_NO_REPORTS
     print(terminal_summary(cmp, html))
-    return 1 if cmp.regressions else 0
+    return EXIT_FAIL if cmp.regressions else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -5,7 +5,12 @@ CSMS -> (simulated rig: `bench sim` subprocess on ephemeral ports) -> instrument
 -> station booted -> its configuration snapshot -> the cases (pytest in-process with the
 bench plugin) -> safe state -> sim stopped -> record closed -> reports. Whatever ends the run
 (pass, fail, exception, Ctrl-C, SIGTERM), safe state runs and run.json says how it ended.
-Exit 0 only if every applicable case passed.
+
+Exit codes (README "Exit codes"): the verdict is bench.record.verdict.run_verdict of the
+record, the same function the reports use: 0 every applicable case passed, 1 the station
+failed a case, 3 the bench could not judge (ERROR, BLOCKED, cut off; no FAIL); 2 bad input
+or usage (nothing run), 4 the run finished but its reports could not be built, 130 Ctrl-C or
+SIGTERM.
 
 `--resume RUN_DIR` re-runs the cases of RUN_DIR without a final verdict (bench/plugin/resume.py)
 with its plan and rig, appending to its record; the reports are rebuilt from the whole record.
@@ -37,6 +42,7 @@ from bench.plugin.plan import (
     case_index,
     effective_settings,
     load_plan,
+    plans_with_case,
 )
 from bench.plugin.plugin import BenchPlugin
 from bench.plugin.progress import Progress
@@ -47,11 +53,18 @@ from bench.plugin.resume import (
     read_run,
     reopen_record,
 )
-from bench.record import RunRecord, Verdict
+from bench.record import RunRecord
+from bench.record.reader import load_run
+from bench.record.verdict import (
+    EXIT_INTERRUPTED,
+    EXIT_NO_REPORTS,
+    EXIT_USAGE,
+    RunVerdict,
+    run_verdict,
+)
 from bench.record.writer import git_revision
 
 REPO = Path(__file__).resolve().parents[2]
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SIM_READY_TIMEOUT_S = 60.0
 RUN_DIR_RESOURCE = ".run-writer"  # a hidden lock file in the run dir
 
@@ -139,12 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat is not None and args.repeat < 1:
         return _usage("--repeat must be >= 1")
     cases = [c.strip().upper() for c in args.cases.split(",") if c.strip()]
-    known = case_index(plan)
+    try:
+        known = case_index(plan)
+    except PlanError as exc:
+        return _usage(str(exc))
     unknown = [c for c in cases + plan.cases if c not in known]
     if unknown:
+        elsewhere = {c: plans_with_case(c) for c in unknown}
+        hints = "".join(f"; {c} is in plan {' or '.join(p)} (--plan {p[0]})"
+                        for c, p in elsewhere.items() if p)
         return _usage(f"no such case(s) in the suites of plan {plan.name} "
-                      f"({', '.join(plan.suites)}): {', '.join(unknown)}; known: "
-                      f"{', '.join(sorted(known))}")
+                      f"({', '.join(plan.suites)}): {', '.join(unknown)}{hints}; known: "
+                      f"{', '.join(sorted(known)) or 'none'}")
     run_dir_lock: BenchLock | None = None
     if resume is not None:
         try:  # a run still writing RUN_DIR holds this; two writers would corrupt the record
@@ -156,11 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         cases = resume.to_run(selection)
         if not cases:
             run_dir_lock.release()
-            final = resume.outcomes()
+            judged = run_verdict(load_run(resume.run_dir))
             print(f"bench run: nothing to resume in {resume.run_dir}: every case has a final "
-                  "verdict", file=sys.stderr)
-            ok = all(final.get(c) in (Verdict.PASS, Verdict.NA) for c in selection)
-            return EXIT_OK if ok else EXIT_FAILED
+                  f"verdict; the run's verdict is {judged.verdict}", file=sys.stderr)
+            return judged.exit_code
     else:
         runs_dir = args.runs_dir or Path(rig.bench.get("runs_dir", "runs"))
     simulated = rig.simulator is not None
@@ -277,19 +295,17 @@ class Run:
         self.record.close(status)
         if self._run_dir_lock is not None:
             self._run_dir_lock.release()
-        report = self._build_reports()
-        verdicts = [v.verdict for v in self.plugin.verdicts] if self.plugin else []
-        if self.resume is not None and verdicts:  # the campaign's final verdicts, not this part's
-            assert self.plugin is not None
-            final = {**self.resume.outcomes(), **self.plugin.ctx.outcomes}
-            verdicts = list(final.values())
-        self.progress.note(f"{status}: {self.progress.summary() or 'no verdicts'}")
+        # the whole record (a resumed run: every session), judged as the reports judge it
+        judged = run_verdict(load_run(self.record.path))
+        report, report_error = self._build_reports()
+        self.progress.note(f"{status}: {self.progress.summary() or 'no verdicts'}; run "
+                           f"verdict {judged.verdict}{_differs(judged)}")
         print(report or self.record.path, flush=True)
-        ok = (status == "complete" and verdicts
-              and all(v in (Verdict.PASS, Verdict.NA) for v in verdicts))
         if status == "interrupted":
             return EXIT_INTERRUPTED
-        return EXIT_OK if ok else EXIT_FAILED
+        if report_error is not None:
+            return EXIT_NO_REPORTS
+        return judged.exit_code
 
     def _snapshots(self) -> None:
         rec = self.record
@@ -462,23 +478,42 @@ class Run:
             self.record.event("log", "sim-killed", pid=sim.pid)
         self.record.event("log", "sim-stopped", pid=sim.pid, returncode=sim.returncode)
 
-    def _build_reports(self) -> Path | None:
+    def _build_reports(self) -> tuple[Path | None, str | None]:
+        """(report.html, None), or (None, why) when the reports could not be built: run.json
+        says so (`reports`), and the run exits 4."""
         if not self.reports:
-            return None
+            return None, None
         try:
             from reports import build_reports
             from reports.pdf import PdfError, find_chromium, write_report_pdf
 
-            report = Path(build_reports(self.record.path))
-            if find_chromium():  # report.pdf for the audit file, where this machine can print
-                try:
-                    write_report_pdf(self.record.path)
-                except PdfError as exc:
-                    print(f"bench run: report.pdf not written: {exc}", file=sys.stderr)
-            return report
+            path = Path(build_reports(self.record.path))
         except Exception as exc:  # the record stays the truth; say loudly that no report exists
-            print(f"bench run: report not built: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return None
+            why = f"{type(exc).__name__}: {exc}"
+            print(f"bench run: report not built: {why}; rebuild with `bench report "
+                  f"{self.record.path}`", file=sys.stderr)
+            self.record.update_meta(reports={"built": False, "error": why})
+            return None, why
+        built: dict[str, Any] = {"built": True, "path": path.name}
+        if find_chromium():  # report.pdf for the audit file, where this machine can print
+            try:
+                built["pdf"] = write_report_pdf(self.record.path).name
+            except PdfError as exc:  # the HTML, JUnit and JSON reports stand; say it loudly
+                built["pdf_error"] = str(exc)
+                print(f"bench run: report.pdf not written: {exc}; retry with `bench report "
+                      f"{self.record.path} --pdf`", file=sys.stderr)
+        self.record.update_meta(reports=built)
+        return path, None
+
+
+def _differs(judged: RunVerdict) -> str:
+    """A note when the record's verdicts differ from the live count (a run-wide measurement
+    failed a case after its line was shown, or failed the run-level entry)."""
+    changed = [c for c in judged.cases if c.failed_measurements
+               and (not c.final or c.final.get("verdict") != c.verdict)]
+    if not changed:
+        return ""
+    return " (" + "; ".join(f"{c.case} {c.verdict} by measurement" for c in changed) + ")"
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -113,6 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"bench serve: cannot listen on {settings.host}:{settings.port}: {e}",
               file=sys.stderr)
-        return 1
+        return 2  # the exit-code scheme (README): an unusable address is bad input
     finally:
         record.close(status)

@@ -387,6 +387,9 @@ PICS_KEYS: dict[str, Key] = {
                                 "bench clock, and the tolerance of timed station actions"),
     "energy_tolerance_pct": Key(_NUMBER, minimum=0, doc="station energy vs the reference "
                                 "meter over the same window, in %"),
+    "clock_alignment_tolerance_s": Key(_NUMBER, positive=True, doc="how close a Sample.Clock "
+                                       "timestamp must sit to the aligned instant (TC_071; "
+                                       "bench default 1 s, a rig may tighten it)"),
     "sends_milliseconds": Key(bool, doc="the station sends milliseconds in its timestamps; "
                               "true: a timestamp in whole seconds fails the case that reads it"),
 }

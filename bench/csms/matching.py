@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Mapping
 from typing import Any
+
+
+class PredicateError(Exception):
+    """A predicate of a match pattern raised: a bug of the bench (the case is an ERROR with
+    this traceback), never a message the station did not send."""
+
+    def __init__(self, key: str, predicate: Any, payload_value: Any, exc: Exception) -> None:
+        name = getattr(predicate, "__name__", "predicate")
+        super().__init__(f"match predicate {name}() on field {key!r} raised "
+                         f"{type(exc).__name__}: {exc} (value {short_payload(payload_value, 80)})")
+        self.traceback = "".join(traceback.format_exception(exc))
 
 
 def matches(payload: Any, pattern: Mapping[str, Any] | None) -> bool:
     """True when every key of `pattern` is in `payload` with a matching value.
 
     Nested dicts match as subsets; a callable value is a predicate on the field (a missing
-    field never matches); lists must be equal.
+    field never matches); lists must be equal. A predicate that raises raises PredicateError.
     """
     if not pattern:
         return True
@@ -23,9 +35,10 @@ def matches(payload: Any, pattern: Mapping[str, Any] | None) -> bool:
         have = payload[key]
         if callable(want):
             try:
-                if not want(have):
-                    return False
-            except Exception:
+                ok = want(have)
+            except Exception as exc:
+                raise PredicateError(key, want, have, exc) from exc
+            if not ok:
                 return False
         elif isinstance(want, Mapping):
             if not matches(have, want):

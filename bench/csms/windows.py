@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.csms.errors import ForbiddenMessage
-from bench.csms.matching import describe_pattern, matches, short_payload
+from bench.csms.matching import PredicateError, describe_pattern, matches, short_payload
 from bench.csms.messages import Received
 
 INBOX_LIMIT = 5000
@@ -41,12 +41,17 @@ class ForbidWindow:
     on_close: Callable[[ForbidWindow], None]
     on_open: Callable[[ForbidWindow], None]
     hits: list[Received] = field(default_factory=list)
+    error: PredicateError | None = None  # raised when the block ends (a bench bug)
 
     def check(self, msg: Received) -> bool:
-        if msg.action == self.action and matches(msg.payload, self.pattern):
+        try:
+            hit = msg.action == self.action and matches(msg.payload, self.pattern)
+        except PredicateError as exc:
+            self.error = self.error or exc
+            return False
+        if hit:
             self.hits.append(msg)
-            return True
-        return False
+        return hit
 
     def describe(self) -> str:
         return f"{self.action} ({describe_pattern(self.pattern)})"
@@ -57,6 +62,8 @@ class ForbidWindow:
 
     def __exit__(self, *exc: object) -> None:
         self.on_close(self)
+        if self.error is not None:
+            raise self.error
         if self.hits:
             first = self.hits[0]
             raise ForbiddenMessage(
@@ -82,7 +89,15 @@ class Mailbox:
         """Offer a new message; returns the forbid windows it violated."""
         hit = [w for w in self.forbids if w.check(msg)] if self.forbids else []
         for i, waiter in enumerate(self.waiters):
-            if not waiter.future.done() and waiter.wants(msg):
+            if waiter.future.done():
+                continue
+            try:
+                wanted = waiter.wants(msg)
+            except PredicateError as exc:  # the waiting expect raises it: an ERROR, not a wait
+                del self.waiters[i]
+                waiter.future.set_exception(exc)
+                break
+            if wanted:
                 del self.waiters[i]
                 waiter.future.set_result(msg)
                 return hit

@@ -15,26 +15,37 @@ from bench.config.rig import DRIVERS, Rig
 
 Check = Callable[[Rig], bool]
 
-# name -> (predicate on the rig, what the rig must declare for the case to apply)
-FEATURES: dict[str, tuple[Check, str]] = {
+
+def _hw(key: str) -> Callable[[Rig], str]:
+    """What the rig says about [hardware] key (a key left out reads as false)."""
+    def says(rig: Rig) -> str:
+        if key not in rig.hardware:
+            return f"[hardware] {key} is not set (read as false)"
+        return f"[hardware] {key} = {str(rig.hardware[key]).lower()}"
+    return says
+
+
+# name -> (predicate on the rig, what the case needs, what the rig says about it)
+FEATURES: dict[str, tuple[Check, str, Callable[[Rig], str]]] = {
     "socket": (lambda r: not r.hardware.get("fixed_cable", False),
-               "a socket (no fixed cable): [hardware] fixed_cable = false"),
+               "a socket (no fixed cable)", _hw("fixed_cable")),
     "fixed_cable": (lambda r: bool(r.hardware.get("fixed_cable", False)),
-                    "a fixed cable: [hardware] fixed_cable = true"),
+                    "a fixed cable", _hw("fixed_cable")),
     "connector_lock": (lambda r: bool(r.hardware.get("connector_lock", False)),
-                       "a connector lock that can fail: [hardware] connector_lock = true"),
+                       "a connector lock that can fail", _hw("connector_lock")),
     "cache": (lambda r: bool(r.hardware.get("authorization_cache", False)),
-              "an authorization cache: [hardware] authorization_cache = true"),
+              "an authorization cache", _hw("authorization_cache")),
     "local_auth_list": (lambda r: bool(r.hardware.get("local_auth_list", False)),
-                        "a local authorization list: [hardware] local_auth_list = true"),
+                        "a local authorization list", _hw("local_auth_list")),
     "offline_auth": (lambda r: bool(r.hardware.get("offline_start", False)),
-                     "offline authorisation: [hardware] offline_start = true"),
+                     "offline authorisation", _hw("offline_start")),
     "local_stop": (lambda r: bool(r.hardware.get("local_stop", False)),
-                   "a local stop: [hardware] local_stop = true"),
+                   "a local stop", _hw("local_stop")),
     "backup_power": (lambda r: bool(r.hardware.get("backup_power", False)),
-                     "back-up power: [hardware] backup_power = true"),
+                     "back-up power", _hw("backup_power")),
     "multiple_connectors": (lambda r: r.station.connectors >= 2,
-                            "two or more connectors: [station] connectors >= 2"),
+                            "two or more connectors",
+                            lambda r: f"[station] connectors = {r.station.connectors}"),
 }
 
 
@@ -47,33 +58,45 @@ def _has_role(rig: Rig, role: str) -> bool:
                for i in rig.instruments.values())
 
 
+def _roles(rig: Rig) -> str:
+    found = sorted(f"{i.name} ({DRIVERS[i.driver].role})" for i in rig.instruments.values()
+                   if DRIVERS.get(i.driver))
+    return ", ".join(found) or "none"
+
+
 def unmet(requirement: str, rig: Rig, station_config: list[dict[str, Any]] | None) -> str | None:
-    """None when met, else the reason (what the case requires and what the rig declares)."""
+    """None when met, else the reason: what the case requires and, separately, what the rig
+    (or the station) says ("requires a socket (no fixed cable); the rig says [hardware]
+    fixed_cable = true")."""
     negate = requirement.startswith("not:")
     req = requirement[4:] if negate else requirement
     kind, _, arg = req.partition(":")
     if kind == "profile":
         ok = arg in _profiles(rig)
-        need = f"feature profile {arg} ([pics] feature_profiles = {_profiles(rig)})"
+        need, says = (f"feature profile {arg}",
+                      f"the rig says [pics] feature_profiles = {_profiles(rig)}")
     elif kind == "instrument":
         ok = _has_role(rig, arg)
-        need = f"an instrument of role {arg!r} in [instruments]"
+        need, says = (f"an instrument of role {arg!r}",
+                      f"the rig's [instruments] are: {_roles(rig)}")
     elif kind == "config_rw":
         if station_config is None:
             return None  # unknown before the station answered GetConfiguration: let it run
         entry = next((e for e in station_config if e.get("key") == arg), None)
         ok = entry is not None and not entry.get("readonly", False)
-        state = "missing" if entry is None else ("read-only" if entry.get("readonly") else "RW")
-        need = f"configuration key {arg} to be writable (station: {state})"
+        state = ("does not report it" if entry is None else
+                 "reports it read-only" if entry.get("readonly") else "reports it writable")
+        need, says = f"configuration key {arg} to be writable", f"the station {state}"
     elif req in FEATURES:
-        check, need = FEATURES[req]
+        check, need, rig_says = FEATURES[req]
         ok = check(rig)
+        says = f"the rig says {rig_says(rig)}"
     else:
         known = ", ".join([*FEATURES, "profile:X", "config_rw:X", "instrument:X"])
         raise ValueError(f"unknown requirement {requirement!r} (known: {known})")
     if negate:
-        return None if not ok else f"does not apply to a station with {need}"
-    return None if ok else f"requires {need}"
+        return None if not ok else f"does not apply to a station with {need}; {says}"
+    return None if ok else f"requires {need}; {says}"
 
 
 def not_applicable_reason(requires: tuple[str, ...] | list[str], rig: Rig,

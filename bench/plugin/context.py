@@ -25,7 +25,9 @@ class RunSeries:
     description: str = ""
     values: list[float] = field(default_factory=list)
     evidence: list[int] = field(default_factory=list)
-    index: list[Any] = field(default_factory=list)
+    index: list[Any] = field(default_factory=list)  # the case of each sample (None: outside)
+    attempts: list[int | None] = field(default_factory=list)  # the attempt of that case
+    evidence_of: list[list[int]] = field(default_factory=list)  # evidence of each sample
 
 
 @dataclass
@@ -56,7 +58,11 @@ class BenchContext:
     def build_measurement(self, name: str, unit: str | None, value: float | None = None,
                           series: list[float] | None = None, evidence: list[int] | None = None,
                           index: list[Any] | None = None,
-                          description: str | None = None) -> Measurement:
+                          description: str | None = None,
+                          extra_settings: dict[str, Any] | None = None,
+                          attempts: list[int | None] | None = None) -> Measurement:
+        """extra_settings: values only this measurement's limit uses (e.g. the uncertainty
+        of one energy comparison), next to the run's settings."""
         spec = self.limits.spec(name)
         if unit is None:
             if spec is None:
@@ -65,27 +71,30 @@ class BenchContext:
             unit = spec.unit
         return Measurement(
             name=name, unit=unit, value=value, series=list(series or []),
-            limits=self.limits.limits(name, self.settings, self.settings_source),
+            limits=self.limits.limits(name, {**self.settings, **(extra_settings or {})},
+                                      self.settings_source),
             description=description if description is not None else (spec.description
                                                                       if spec else ""),
             evidence=list(evidence or []), series_index=list(index or []),
+            series_attempt=list(attempts or []),
         )
 
     def collect(self, name: str, value: float, unit: str | None = None,
                 evidence: int | list[int] | None = None, index: Any = None,
-                description: str = "") -> None:
-        """Add one sample to a run-wide series (recorded at the end of the run)."""
+                description: str = "", attempt: int | None = None) -> None:
+        """Add one sample to a run-wide series (recorded at the end of the run); index: the
+        case it was taken in, attempt: which attempt of that case."""
         if name not in self.run_series:
             spec = self.limits.spec(name)
             self.run_series[name] = RunSeries(unit or (spec.unit if spec else "s"),
                                               description or (spec.description if spec else ""))
         s = self.run_series[name]
         s.values.append(float(value))
-        if isinstance(evidence, int):
-            s.evidence.append(evidence)
-        elif evidence:
-            s.evidence.extend(evidence)
+        mine = [evidence] if isinstance(evidence, int) else list(evidence or [])
+        s.evidence.extend(mine)
+        s.evidence_of.append(mine)
         s.index.append(index)
+        s.attempts.append(attempt)
 
     def run(self, coro: Any, timeout: float | None = None, what: str = "") -> Any:
         return self.loop.run(coro, timeout, what)
@@ -100,6 +109,7 @@ class Case:
         self.id = case_id
         self.name = name
         self.options = options
+        self.attempt = ctx.record.current_attempt  # set by the plugin before the case starts
         self.checks: list[str] = []
         self.measurements: list[Measurement] = []
         self.failed_measurements: list[Measurement] = []
@@ -166,31 +176,53 @@ class Case:
     def measure(self, name: str, value: float | None = None, *,
                 series: list[float] | None = None, unit: str | None = None,
                 evidence: list[int] | None = None, index: list[Any] | None = None,
-                description: str | None = None) -> Measurement:
+                description: str | None = None, extra_settings: dict[str, Any] | None = None,
+                unset_reason: str = "", scope: str | None = None) -> Measurement:
         """Record a measurement; limits come from testplans/limits.toml. A failed limit fails
-        the case at its end (the case goes on, so every measurement is taken)."""
-        m = self.ctx.build_measurement(name, unit, value, series, evidence, index, description)
-        self.ctx.record.measurement({**m.as_dict(), "case": self.id})
+        the case at its end (the case goes on, so every measurement is taken).
+        extra_settings: values only this measurement's limit uses; unset_reason: why it is
+        not judged (outcome UNSET, never a silent PASS); scope: see judge_case_samples."""
+        m = self.ctx.build_measurement(name, unit, value, series, evidence, index, description,
+                                       extra_settings)
+        m.unset_reason = unset_reason
+        m.required = name in self.declared
+        self.ctx.record.measurement({**m.as_dict(), "case": self.id,
+                                     **({"scope": scope} if scope else {})})
         self.measurements.append(m)
         if str(m.outcome) == "FAIL":
             self.failed_measurements.append(m)
             self.checks.append(f"FAIL: measurement {describe_measurement(m)}")
+        elif m.unset_reason:
+            self.checks.append(f"not judged: measurement {describe_measurement(m)}")
         elif m.limits is not None:
             self.checks.append(f"ok: measurement {describe_measurement(m)}")
         return m
 
+    @property
+    def declared(self) -> tuple[str, ...]:
+        """What the case must measure (marker `measures=`): left unset, it fails the case."""
+        return tuple(self.options.get("measures", ()))
+
+    def missing_declared(self) -> list[str]:
+        taken = {m.name for m in self.measurements}
+        return [name for name in self.declared if name not in taken]
+
+    def fail_missing_declared(self) -> None:
+        """Record each declared measurement the case did not take: outcome FAIL."""
+        for name in self.missing_declared():
+            spec = self.ctx.limits.spec(name)
+            self.measure(name, unit=spec.unit if spec else "",
+                         description="declared by the case (octt measures=) but not measured")
+
     def collect(self, name: str, value: float, unit: str | None = None,
                 evidence: int | list[int] | None = None) -> None:
-        """One sample of a run-wide series (e.g. every boot time, every status latency)."""
-        self.ctx.collect(name, value, unit, evidence, index=self.id)
+        """One sample of a run-wide series (e.g. every boot time, every status latency); the
+        samples of this case are also judged as this case's own at its end."""
+        self.ctx.collect(name, value, unit, evidence, index=self.id, attempt=self.attempt)
 
     def log(self, text: str, **detail: Any) -> None:
         self.ctx.record.event("log", text, case=self.id, **detail)
 
 
 def describe_measurement(m: Measurement) -> str:
-    compared = m.compared
-    shown = "nothing measured" if compared is None else f"{compared:.3f} {m.unit}"
-    what = f"{m.limits.stat} of {len(m.series)} samples" if m.series and m.limits else "value"
-    lim = m.limits.describe() if m.limits else "no limit"
-    return f"{m.name} = {shown} ({what}; limit {lim})"
+    return m.describe()

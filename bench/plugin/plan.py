@@ -29,6 +29,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "ev_current_a": 32.0,  # what the EV emulator asks for when it charges
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
     "current_threshold_a": 1.0,  # output current above which energy counts as flowing
+    "ev_voltage_v": 400.0,  # the DC voltage the EV emulator asks for when it charges
+    # Sample.Clock timestamps must sit this close to the aligned instant (a rig may tighten it)
+    "clock_alignment_tolerance_s": 1.0,
+    # below this reference energy a transaction's energy is not compared: a 1 Wh step of
+    # meterStart/meterStop would be over 10 % of it (the measurement is UNSET, with the reason)
+    "energy_min_wh": 10.0,
+    "reference_energy_resolution_wh": 0.001,  # the reference meter's energy resolution
 }
 
 _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "sim_settings",
@@ -111,20 +118,44 @@ def effective_settings(pics: dict[str, Any], plan: Plan, simulated: bool) -> dic
 def case_index(plan: Plan) -> dict[str, dict[str, Any]]:
     """Case id -> {path, name, keywords} of every case module in the plan's suites, read from
     the source (no import): lets `bench run` reject an unknown --cases id before bringing up
-    the rig."""
+    the rig. A marker whose arguments are not literals raises PlanError naming the file, the
+    line and the argument (a case silently missing from the index could not be selected)."""
     import ast
 
     out: dict[str, dict[str, Any]] = {}
     for suite in plan.paths():
         for path in sorted(suite.rglob("test_*.py")):
-            for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+            try:
+                tree = ast.parse(path.read_text("utf-8"), str(path))
+            except (OSError, SyntaxError, UnicodeDecodeError) as exc:
+                raise PlanError(f"{path}: cannot read the case module: {exc}") from None
+            for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "octt" \
                         and len(node.args) >= 2:
-                    try:
-                        case_id = ast.literal_eval(node.args[0])
-                        name = ast.literal_eval(node.args[1])
-                        kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-                    except ValueError:
-                        continue
-                    out[str(case_id)] = {"path": path, "name": name, "keywords": kw}
+                    args = [("case id", node.args[0]), ("name", node.args[1])] + [
+                        (k.arg, k.value) for k in node.keywords if k.arg]
+                    values = {}
+                    for what, expr in args:
+                        try:
+                            values[what] = ast.literal_eval(expr)
+                        except ValueError:
+                            raise PlanError(
+                                f"{path}:{expr.lineno}: @pytest.mark.octt {what} = "
+                                f"{ast.unparse(expr)!r} is not a literal: write it as one "
+                                "(bench run reads markers without importing the module)"
+                            ) from None
+                    case_id, name = values.pop("case id"), values.pop("name")
+                    out[str(case_id)] = {"path": path, "name": name, "keywords": values}
     return out
+
+
+def plans_with_case(case_id: str) -> list[str]:
+    """The plans (testplans/plans/*.toml) whose suites hold `case_id` (for a hint)."""
+    found = []
+    for p in sorted(PLANS_DIR.glob("*.toml")):
+        try:
+            if case_id in case_index(load_plan(p)):
+                found.append(p.stem)
+        except PlanError:
+            continue
+    return found

@@ -15,26 +15,37 @@ Marker keywords:
   boot_case=True               the case brings the station up itself (power cycle) and judges
                                its boot: it runs although the initial boot failed, and its
                                PASS lifts the BLOCKED state of the others
+  measures=("name", ...)       what the case must measure: a declared measurement left unset
+                               when the case reaches its end FAILs it (as in OpenHTF)
+
+The verdict of an attempt is written at its very end, after the maintenance: a measurement
+that failed meanwhile (the energy of a transaction the maintenance stopped, the case's own
+samples of a run-wide series) fails the case, with the same rule as
+bench.record.verdict.run_verdict, so the verdict line, the live progress and the reports agree.
 """
 
 from __future__ import annotations
 
 import inspect
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from bench.plugin.applicability import not_applicable_reason
-from bench.plugin.context import BenchContext, Case, describe_measurement
+from bench.plugin.context import BenchContext, Case
+from bench.plugin.energy import EnergyAudit
 from bench.plugin.maintenance import call_deadline_s, run_maintenance, wait_connected
+from bench.plugin.measurements import judge_case_samples
 from bench.plugin.prestate import apply_case_config, resolve_config
 from bench.plugin.verdicts import BenchFault, Blocked, classify, describe
 from bench.record import Verdict, VerdictRecord
 
 _NA = "N/A: "
 _BLOCKED = "BLOCKED by "
+TRACEBACK_CHARS = 8000  # the tail of an ERROR's traceback kept in its verdict line
 
 
 @dataclass
@@ -49,6 +60,9 @@ class _ItemState:
     cause: str | None = None
     case: Case | None = None
     notes: list[str] = field(default_factory=list)
+    traceback: str | None = None  # of an ERROR (a bench fault)
+    problems: list[str] = field(default_factory=list)  # bench faults after the body ran
+    call_passed: bool = False  # pytest's call phase passed (its report may need correcting)
 
 
 def octt_marker(item: pytest.Item) -> tuple[str, str, dict[str, Any]] | None:
@@ -72,6 +86,7 @@ class BenchPlugin:
         self._finalized = False
         self._boot_cases_run: list[str] = []
         self.verdicts: list[VerdictRecord] = []
+        self.energy = EnergyAudit(ctx)  # compares every transaction's energy with the meter
 
     # -- configuration and collection ------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -124,11 +139,29 @@ class BenchPlugin:
                          # two GetConfiguration and one ChangeConfiguration per key
                          timeout=(2 + len(wanted)) * call_deadline_s(self.ctx) + 10,
                          what=f"{case.id} configuration pre-state")
+        self.ctx.run(self.energy.open_case(case), timeout=30,
+                     what=f"{case.id} reference energy window")
         yield case
         if self.ctx.progress:
             self.ctx.progress(case.id, "maintenance")
         state.notes = self.ctx.run(run_maintenance(case), timeout=600,
                                    what=f"{case.id} maintenance")
+        state.problems = self.ctx.run(self._judge_after(case), timeout=60,
+                                      what=f"{case.id} energy and run-wide samples")
+
+    async def _judge_after(self, case: Case) -> list[str]:
+        """After the maintenance: every transaction of the case has ended; compare their
+        energy, and judge the case's samples of the run-wide series. Returns bench faults."""
+        problems = []
+        try:
+            await self.energy.close_case(case)
+        except Exception as exc:  # the meter or the limit map: a bench fault (ERROR)
+            problems.append(f"energy comparison: {describe(exc)}")
+        try:
+            judge_case_samples(case)
+        except Exception as exc:
+            problems.append(f"run-wide samples of the case: {describe(exc)}")
+        return problems
 
     @pytest.fixture
     def station(self, case: Case) -> Any:
@@ -164,6 +197,8 @@ class BenchPlugin:
                            attempt=self.attempts_before.get(case_id, 0) + (n or 1))
         item.stash[_STATE] = state
         self.ctx.record.current_case = case_id
+        self.ctx.record.current_attempt = state.attempt  # every line of the attempt says so
+        self.ctx.record.event("log", "case-start", case=case_id, attempt=state.attempt)
         if self.ctx.progress:
             self.ctx.progress(case_id, f"start (run {n}/{self.repeat})" if n else "start")
         reason = not_applicable_reason(options.get("requires", ()), self.ctx.rig,
@@ -225,7 +260,13 @@ class BenchPlugin:
         if report.when == "teardown":
             if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
                 state.notes.append(f"teardown: {describe(call.excinfo.value)}")
-            self._write_verdict(state)
+            rec = self._write_verdict(state)
+            if state.call_passed and rec.verdict in (Verdict.FAIL, Verdict.ERROR) \
+                    and report.outcome == "passed":
+                # decided after the call (maintenance, energy): pytest-html and its JUnit
+                # show it too
+                report.outcome = "failed"
+                report.longrepr = f"{rec.verdict}: {rec.message}"
 
     def _judge(self, state: _ItemState, call: pytest.CallInfo[Any],
                report: pytest.TestReport) -> None:
@@ -241,30 +282,48 @@ class BenchPlugin:
             where = step if report.when == "call" else (
                 "" if text.startswith("pre-state") else "setup: ")
             state.message = f"{where}{text}"
+            if state.verdict == Verdict.ERROR:  # a bench fault: how the bench got there
+                state.traceback = "".join(traceback.format_exception(exc))[-TRACEBACK_CHARS:]
             return
         if report.when != "call":
             return
+        state.verdict, state.message, state.call_passed = Verdict.PASS, "all checks passed", True
         failed = case.failed_measurements if case else []
-        if failed:
-            state.verdict = Verdict.FAIL
-            state.message = "; ".join(f"measurement {describe_measurement(m)}" for m in failed)
+        if failed:  # known now: pytest's own reports show it at once
             report.outcome = "failed"
-            report.longrepr = state.message
-        else:
-            state.verdict = Verdict.PASS
-            state.message = "all checks passed"
+            report.longrepr = "; ".join(f"measurement {m.describe()}" for m in failed)
+            state.call_passed = False
 
-    def _write_verdict(self, state: _ItemState) -> None:
+    def _final(self, state: _ItemState) -> tuple[Verdict, str]:
+        """The attempt's verdict from what happened and what was measured (the rule of
+        bench.record.verdict.run_verdict: a failed measurement fails a PASS or an ERROR)."""
         verdict = state.verdict or Verdict.ERROR
         message = state.message or "the case did not run to a verdict"
         if verdict == Verdict.NA and message.startswith(_NA):
             message = message[len(_NA):]
+        case = state.case
+        if case is None:
+            return verdict, message
+        if verdict == Verdict.PASS and not state.problems:
+            case.fail_missing_declared()  # the case reached its end without them
+        failed = case.failed_measurements
+        if failed and verdict in (Verdict.PASS, Verdict.ERROR):
+            also = f" (the case also ended in ERROR: {message})" if verdict == Verdict.ERROR \
+                else ""
+            return Verdict.FAIL, "; ".join(f"measurement {m.describe()}" for m in failed) + also
+        if verdict == Verdict.PASS and state.problems:
+            return Verdict.ERROR, "; ".join(state.problems)
+        return verdict, message
+
+    def _write_verdict(self, state: _ItemState) -> VerdictRecord:
+        verdict, message = self._final(state)
         checks = list(state.case.checks) if state.case else []
-        checks += [f"note: {n}" for n in state.notes]
+        checks += [f"note: {n}" for n in state.notes + state.problems]
         rec = VerdictRecord(
             case=state.case_id, verdict=verdict, message=message, name=state.name,
             attempt=state.attempt, duration_s=round(time.monotonic() - state.started, 3),
             checks=checks, cause=state.cause,
+            traceback=state.traceback,  # also when a failed measurement made the ERROR a FAIL
         )
         self.ctx.record.verdict(rec)
         self.ctx.record.sync()
@@ -280,8 +339,10 @@ class BenchPlugin:
                                       was=self.ctx.boot_error)
                 self.ctx.boot_error = None  # the station booted in this case
         self.ctx.record.current_case = None
+        self.ctx.record.current_attempt = None
         if self.ctx.progress:
             self.ctx.progress(state.case_id, f"{verdict}: {message}")
+        return rec
 
     # -- end of run ----------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -3,7 +3,8 @@
 A case is settled when its last verdict is PASS, FAIL or N/A (N/A is the station's answer, not
 a bench mishap) and, with repetitions, it has as many settled attempts as the run asked for.
 ERROR, BLOCKED or no verdict at all (the run was cut off) mean: run it again. The resumed
-attempts go into the same record, numbered on from the last attempt of that case.
+attempts go into the same record, numbered on from the last attempt of that case, counting
+an attempt that was killed before its verdict (its lines stay, labelled with its number).
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ class ResumeState:
     repeat: int
     faults: list[str]
     verdicts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    started: dict[str, int] = field(default_factory=dict)  # case -> last attempt started
 
     def attempts(self, case: str) -> int:
-        return max((int(v.get("attempt") or 0) for v in self.verdicts.get(case, [])),
-                   default=len(self.verdicts.get(case, [])))
+        judged = max((int(v.get("attempt") or 0) for v in self.verdicts.get(case, [])),
+                     default=len(self.verdicts.get(case, [])))
+        return max(judged, self.started.get(case, 0))
 
     def settled(self, case: str) -> bool:
         lines = self.verdicts.get(case, [])
@@ -83,10 +86,17 @@ def read_run(run_dir: Path, repo: Path) -> ResumeState:
     rows, _ = read_jsonl(run_dir / "verdicts.jsonl")
     for v in sorted(rows, key=lambda r: r.get("seq", 0)):
         verdicts.setdefault(str(v.get("case")), []).append(v)
+    started: dict[str, int] = {}
+    events, _ = read_jsonl(run_dir / "events.jsonl")
+    for e in events:  # the plugin's case-start line: also attempts that never got a verdict
+        attempt = (e.get("detail") or {}).get("attempt") if e.get("name") == "case-start" \
+            else None
+        if isinstance(attempt, int) and e.get("case"):
+            started[str(e["case"])] = max(started.get(str(e["case"]), 0), attempt)
     return ResumeState(run_dir=run_dir, meta=meta, plan_ref=plan_ref, rig_path=rig_path,
                        cases=[str(c).upper() for c in meta.get("cases") or []],
                        repeat=int(meta.get("repeat") or 1), faults=list(meta.get("faults") or []),
-                       verdicts=verdicts)
+                       verdicts=verdicts, started=started)
 
 
 def _find_rig(run_dir: Path, meta: dict[str, Any], repo: Path) -> Path:

@@ -43,6 +43,7 @@ class ResponseSample:
     answer_seq: int
     case: str | None
     error: str | None = None
+    attempt: int | None = None  # the attempt of `case` the CALL was sent in
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class _PendingOut:
     mono_ns: int
     seq: int
     case: str | None
+    attempt: int | None = None
 
 
 @dataclass
@@ -105,12 +107,14 @@ class StationTracker:
             self.station_pdus.append(StationPdu(str(line.get("station") or ""), mono, seq,
                                                 mtype, action))
         if direction == "out" and mtype == CALL and len(msg) >= 4:
-            self._out[msg_id] = _PendingOut(str(msg[2]), mono, seq, line.get("case"))
+            self._out[msg_id] = _PendingOut(str(msg[2]), mono, seq, line.get("case"),
+                                            line.get("attempt"))
         elif direction == "in" and mtype in (CALLRESULT, CALLERROR) and msg_id in self._out:
             p = self._out.pop(msg_id)
             err = str(msg[2]) if mtype == CALLERROR else None
             self.responses.append(
-                ResponseSample(p.action, (mono - p.mono_ns) / 1e9, p.seq, seq, p.case, err))
+                ResponseSample(p.action, (mono - p.mono_ns) / 1e9, p.seq, seq, p.case, err,
+                               p.attempt))
         elif direction == "in" and mtype == CALL and len(msg) >= 4:
             self._station_call(str(msg[2]), msg[3] if isinstance(msg[3], dict) else {},
                                msg_id, mono, seq)

@@ -37,7 +37,7 @@ class NotApplicable(Exception):
 _STATION_FAULTS = {"ExpectTimeout", "CallTimeout", "ForbiddenMessage", "StationGone",
                    "StationNonConformance", "AssertionError"}
 _BENCH_FAULTS = {"InstrumentError", "BenchFault", "LoopDeadline", "InvalidOutgoingPayload",
-                 "LimitError", "PlanError", "RigError"}
+                 "LimitError", "PlanError", "RigError", "PredicateError"}
 
 
 def classify(exc: BaseException) -> Verdict:

@@ -6,6 +6,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+# `scope` of a measurement line that holds one case's share of a run-wide series (judged in
+# that case; the run-wide series itself is recorded once, with case None)
+CASE_SAMPLES = "case-samples"
+
 
 class Direction(enum.StrEnum):
     IN = "in"  # station -> bench
@@ -45,8 +49,10 @@ class VerdictRecord:
     duration_s: float | None = None
     checks: list[str] = field(default_factory=list)
     cause: str | None = None  # e.g. the case id that blocked this one
+    traceback: str | None = None  # an ERROR's traceback (a bench fault, to debug the bench)
 
     def as_dict(self) -> dict[str, Any]:
+        extra = {"traceback": self.traceback} if self.traceback else {}
         return {
             "case": self.case,
             "name": self.name,
@@ -56,4 +62,5 @@ class VerdictRecord:
             "duration_s": self.duration_s,
             "checks": list(self.checks),
             "cause": self.cause,
+            **extra,
         }

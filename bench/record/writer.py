@@ -9,8 +9,10 @@ Layout (see README "Run directory"):
   snapshots/*.json    rig (secrets removed), PICS, station configuration, instruments
 
 Every line carries a run-wide sequence number `seq`, the monotonic stamp `mono_ns` and `utc`,
-and the case it belongs to. Lines are flushed as written so a killed process leaves a
-readable record up to the last line.
+the case it belongs to and, within a case, its `attempt` (a resumed or repeated case runs
+again: each line says which run of it it belongs to). Lines are flushed as written so a
+killed process leaves a readable record up to the last line. Nothing is dropped silently: a
+line written after close and a listener that raised are counted in run.json (`record_health`).
 """
 
 from __future__ import annotations
@@ -70,7 +72,11 @@ class RunRecord:
         self._seq = 0
         self._files: dict[str, TextIO] = {name: self._open_append(name) for name in FILES}
         self.current_case: str | None = None
+        self.current_attempt: int | None = None  # the attempt of current_case
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self.lines_after_close = 0
+        self.listener_errors: list[str] = []  # first few, as "listener: ExcType: text"
+        self.listener_error_count = 0
         self.meta: dict[str, Any] = {
             "id": self.path.name,
             "bench_version": __version__,
@@ -119,6 +125,10 @@ class RunRecord:
                     except (json.JSONDecodeError, ValueError, AttributeError):
                         continue  # a torn last line of a killed run
         rec._seq = last
+        health = meta.get("record_health") or {}  # the earlier sessions' counts go on
+        rec.lines_after_close = int(health.get("lines_after_close") or 0)
+        rec.listener_error_count = int(health.get("listener_errors") or 0)
+        rec.listener_errors = list(health.get("first_listener_errors") or [])
         return rec
 
     # -- listeners (live console, pytest plugin) -------------------------------------------
@@ -131,24 +141,45 @@ class RunRecord:
         with self._lock:
             self._seq += 1
             seq = self._seq
+            case = line.pop("case", self.current_case)
+            attempt = line.pop("attempt", None)
+            if attempt is None and case is not None and case == self.current_case:
+                attempt = self.current_attempt
             full = {
                 "seq": seq,
                 "mono_ns": mono_ns if mono_ns is not None else time.monotonic_ns(),
                 "utc": utc_now(),
-                "case": line.pop("case", self.current_case),
+                "case": case,
+                **({"attempt": attempt} if attempt is not None else {}),
                 **line,
             }
             f = self._files[kind]
             if f.closed:
-                return seq
-            f.write(json.dumps(full, ensure_ascii=False, default=str) + "\n")
-            f.flush()
+                self.lines_after_close += 1
+                late = True
+            else:
+                late = False
+                f.write(json.dumps(full, ensure_ascii=False, default=str) + "\n")
+                f.flush()
+        if late:  # counted where a reader looks first (the record itself is closed)
+            self.meta["record_health"] = self.health()
+            self._write_meta()
+            return seq
         for listener in self._listeners:
             try:
                 listener(kind, full)
-            except Exception:  # a broken console must never cost a record line
-                pass
+            except Exception as exc:  # a broken console must never cost a record line
+                self.listener_error_count += 1
+                if len(self.listener_errors) < 5:
+                    name = getattr(listener, "__qualname__", type(listener).__name__)
+                    self.listener_errors.append(f"{name}: {type(exc).__name__}: {exc}")
         return seq
+
+    def health(self) -> dict[str, Any]:
+        """What the record could not take: lines after close, listeners that raised."""
+        return {"lines_after_close": self.lines_after_close,
+                "listener_errors": self.listener_error_count,
+                "first_listener_errors": list(self.listener_errors)}
 
     def frame(self, rec: FrameRecord, case: str | None = None) -> int:
         line = {
@@ -201,7 +232,7 @@ class RunRecord:
                     os.fsync(f.fileno())
 
     def close(self, status: str = "complete") -> None:
-        self.update_meta(ended_utc=utc_now(), status=status)
+        self.update_meta(ended_utc=utc_now(), status=status, record_health=self.health())
         with self._lock:
             for f in self._files.values():
                 if not f.closed:

@@ -39,6 +39,9 @@ class StationConfig:
     # counts as lost: the vendor's choice, OCPP 1.6 sets none
     ping_timeout_s: float = 10.0
     late_remote_start_s: float = 12.0  # fault late_remote_start
+    clock_skew_s: float = 10.0  # fault clock_ahead: how far the station's clock runs ahead
+    energy_register_gain: float = 1.05  # fault energy_register_high: the register counts 5 % high
+    clock_aligned_late_fraction: float = 0.4  # fault clock_aligned_late: of the interval
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
     keys: dict[str, KeySpec] = field(default_factory=dict)
     security: StationSecurity = field(default_factory=StationSecurity)  # profile 0 by default

@@ -83,6 +83,18 @@ _FAULTS = [
           "every timestamp it sends is in whole seconds although the SmartDC declares "
           "sending milliseconds ([pics] sends_milliseconds = true)",
           ["TC_001_CS", "PICS_sends_milliseconds"]),
+    Fault("clock_ahead",
+          "the station's clock runs StationConfig.clock_skew_s (default 10 s) ahead of UTC and "
+          "is never set from BootNotification/Heartbeat currentTime: every timestamp it sends",
+          ["TC_001_CS", "TC_002_CS", "TC_003_CS", "TC_004_1_CS"]),
+    Fault("energy_register_high",
+          "the energy register counts StationConfig.energy_register_gain (default 1.05, 5 %) "
+          "high: meterStart/meterStop and Energy.Active.Import.Register",
+          ["TC_070_CS", "TC_071_CS", "SOAK_CHARGING"]),
+    Fault("clock_aligned_late",
+          "Sample.Clock MeterValues are sent and stamped 40 % of ClockAlignedDataInterval "
+          "after the aligned instant (4 s at 10 s: inside a 4 s station-clock deviation)",
+          ["TC_071_CS"]),
     Fault("contactor_stays_closed",
           "after a transaction ends the contactor stays closed and current keeps flowing "
           "until the EV is unplugged",

@@ -46,8 +46,10 @@ def measurand_list(value: str) -> list[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
 
 
-def sampled_values(phys: Any, measurands: list[str], context: str) -> list[dict[str, str]]:
-    """One sampledValue per configured measurand the model can give (SoC only if the EV has one)."""
+def sampled_values(phys: Any, measurands: list[str], context: str,
+                   energy_gain: float = 1.0) -> list[dict[str, str]]:
+    """One sampledValue per configured measurand the model can give (SoC only if the EV has one).
+    energy_gain scales the energy register (1.0: exact; fault energy_register_high)."""
     out = []
     for name in measurands or ["Energy.Active.Import.Register"]:
         attr, unit, fmt = _SOURCES.get(name, ("", "", ""))
@@ -56,7 +58,7 @@ def sampled_values(phys: Any, measurands: list[str], context: str) -> list[dict[
         elif not attr or not hasattr(phys, attr):
             continue
         else:
-            value = float(getattr(phys, attr))
+            value = float(getattr(phys, attr)) * (energy_gain if attr == "energy_wh" else 1.0)
         item = {"value": fmt.format(value), "context": context, "format": "Raw",
                 "measurand": name, "unit": unit}
         if name == "SoC":
@@ -66,5 +68,6 @@ def sampled_values(phys: Any, measurands: list[str], context: str) -> list[dict[
 
 
 def meter_value(phys: Any, measurands: list[str], context: str,
-                at: datetime | None = None) -> dict[str, Any]:
-    return {"timestamp": iso_utc(at), "sampledValue": sampled_values(phys, measurands, context)}
+                at: datetime | None = None, energy_gain: float = 1.0) -> dict[str, Any]:
+    return {"timestamp": iso_utc(at),
+            "sampledValue": sampled_values(phys, measurands, context, energy_gain)}

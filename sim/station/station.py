@@ -10,7 +10,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -76,6 +76,19 @@ class StationSimulator:
     def behaves(self, name: str) -> bool:
         """A conformant-but-unusual behaviour profile is on (behaviours.py)."""
         return name in self.behaviours
+
+    def clock(self) -> datetime:
+        """The station's own clock (fault clock_ahead: it runs clock_skew_s ahead)."""
+        now = datetime.now(UTC)
+        return now + timedelta(seconds=self.cfg.clock_skew_s) if self.fault("clock_ahead") \
+            else now
+
+    def register_wh(self, phys: Any) -> float:
+        """The station's energy register (fault energy_register_high: it counts high)."""
+        return float(phys.energy_wh) * self._energy_gain()
+
+    def _energy_gain(self) -> float:
+        return self.cfg.energy_register_gain if self.fault("energy_register_high") else 1.0
 
     def add_status_listener(self, callback: StatusListener) -> None:
         """`callback(connector, status, errorCode)` after each StatusNotification is sent."""
@@ -391,7 +404,8 @@ class StationSimulator:
 
     async def _send_status(self, link: Link, n: int, status: str, error: str) -> None:
         await link.call("StatusNotification", {"connectorId": n, "errorCode": error,
-                                               "status": status, "timestamp": iso_utc()})
+                                               "status": status,
+                                               "timestamp": iso_utc(self.clock())})
         log.info("station: connector %d %s (%s)", n, status, error)
         for callback in self._listeners:
             callback(n, status, error)
@@ -672,7 +686,7 @@ class StationSimulator:
         assert c.pending is not None
         phys = self.model.connector(c.number)
         tx = Transaction(next(self._local_ids), c.number, c.pending.id_tag,
-                         round(phys.energy_wh), iso_utc(), self._now(),
+                         round(self.register_wh(phys)), iso_utc(self.clock()), self._now(),
                          c.pending.parent_id_tag)
         c.tx, c.pending, c.finishing = tx, None, False
         self._persist_open_transactions()
@@ -689,8 +703,8 @@ class StationSimulator:
         phys = self.model.connector(c.number)
         c.finishing = bool(phys.plugged)
         self._drive_outputs(c, phys)
-        payload: dict[str, Any] = {"meterStop": round(phys.energy_wh),
-                                   "timestamp": iso_utc(), "reason": reason}
+        payload: dict[str, Any] = {"meterStop": round(self.register_wh(phys)),
+                                   "timestamp": iso_utc(self.clock()), "reason": reason}
         if self.fault("wrong_stop_reason"):
             payload["reason"] = "Local"
         if self.fault("no_soft_reset_reason") and reason == "SoftReset":
@@ -698,7 +712,7 @@ class StationSimulator:
         if id_tag is not None:
             payload["idTag"] = id_tag
         end = meter_value(phys, measurand_list(self.key("StopTxnSampledData")),
-                          "Transaction.End")
+                          "Transaction.End", self.clock(), self._energy_gain())
         data = [*tx.stop_data, end] if end["sampledValue"] else list(tx.stop_data)
         if data:
             payload["transactionData"] = data
@@ -750,11 +764,13 @@ class StationSimulator:
     def _send_meter_values(self, c: ConnectorState, tx: Transaction | None, context: str,
                            key: str, stop_key: str, at: datetime | None = None) -> None:
         phys = self.model.connector(c.number)
-        mv = meter_value(phys, measurand_list(self.key(key)), context, at)
+        at = at or self.clock()
+        mv = meter_value(phys, measurand_list(self.key(key)), context, at, self._energy_gain())
         payload: dict[str, Any] = {"connectorId": c.number, "meterValue": [mv]}
         if tx is not None:
             self.txq.put(TxMessage("MeterValues", payload, tx))
-            stop_mv = meter_value(phys, measurand_list(self.key(stop_key)), context, at)
+            stop_mv = meter_value(phys, measurand_list(self.key(stop_key)), context, at,
+                                  self._energy_gain())
             if stop_mv["sampledValue"] and len(tx.stop_data) < 100:
                 tx.stop_data.append(stop_mv)
 
@@ -766,15 +782,19 @@ class StationSimulator:
             if interval <= 0:
                 await asyncio.sleep(0.5)
                 continue
-            now = time.time()
+            skew = (self.clock() - datetime.now(UTC)).total_seconds()  # 0 unless clock_ahead
+            now = time.time() + skew  # the aligned instants are those of the station's clock
             boundary = (int(now // interval) + 1) * interval
             send_at = boundary + (interval / 2 if self.fault("clock_aligned_off_boundary") else 0)
+            if self.fault("clock_aligned_late"):
+                send_at += interval * self.cfg.clock_aligned_late_fraction
             # a ChangeConfiguration of the interval wakes the wait and takes effect at once
             self._key_changed.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, send_at - time.time())):
+                async with asyncio.timeout(max(0.0, send_at - skew - time.time())):
                     await self._key_changed.wait()
-            if time.time() < send_at or self.key_int("ClockAlignedDataInterval") != interval:
+            if time.time() + skew < send_at \
+                    or self.key_int("ClockAlignedDataInterval") != interval:
                 continue
             stamp = datetime.fromtimestamp(send_at, UTC)
             for c in self.connectors.values():

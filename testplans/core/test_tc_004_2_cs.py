@@ -17,6 +17,7 @@ pytestmark = pytest.mark.octt(
     "TC_004_2_CS", "Regular Charging Session – Identification First – ConnectionTimeOut",
     requires=("instrument:card",),
     config={"ConnectionTimeOut": "{connection_timeout_s}"},
+    measures=("connection_timeout.after_identification",),
 )
 
 

@@ -19,7 +19,9 @@ from testplans.states import describe_current, plugged_preparing, started, watch
 
 pytestmark = pytest.mark.octt(
     "TC_010_CS", "Remote Start Charging Session – Cable Plugged in First",
-    requires=("instrument:ev",))
+    requires=("instrument:ev",),
+    measures=("remote_start.response_time", "triggered.remote_start",
+              "triggered.remote_start_power_on"))
 
 
 async def test_tc_010_cs(case, station):

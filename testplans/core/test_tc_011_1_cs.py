@@ -17,7 +17,8 @@ from testplans.states import plug_in, started
 
 pytestmark = pytest.mark.octt(
     "TC_011_1_CS", "Remote Start Charging Session – Remote Start First",
-    requires=("instrument:ev",))
+    requires=("instrument:ev",),
+    measures=("remote_start.response_time", "triggered.plug_to_start"))
 
 
 async def test_tc_011_1_cs(case, station):

@@ -15,6 +15,7 @@ from testplans.ocpp import check_answer, expect, expect_status, get_config, is_t
 pytestmark = pytest.mark.octt(
     "TC_011_2_CS", "Remote Start Charging Session – Time Out",
     config={"ConnectionTimeOut": "{connection_timeout_s}"},
+    measures=("connection_timeout.remote_start",),
 )
 
 

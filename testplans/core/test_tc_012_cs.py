@@ -20,7 +20,9 @@ from testplans.states import (
 )
 
 pytestmark = pytest.mark.octt("TC_012_CS", "Remote Stop Charging Session",
-                              requires=("instrument:ev", "instrument:card"))
+                              requires=("instrument:ev", "instrument:card"),
+                              measures=("triggered.remote_stop",
+                                        "triggered.remote_stop_power_off"))
 
 
 async def test_tc_012_cs(case, station):

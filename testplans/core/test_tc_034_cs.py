@@ -13,7 +13,8 @@ from testplans.boot import power_cycled
 from testplans.ocpp import check_answer, expect_status, triggered
 
 pytestmark = pytest.mark.octt("TC_034_CS", "Power Failure with Unavailable Status",
-                              requires=("instrument:mains",))
+                              requires=("instrument:mains",),
+                              measures=("triggered.change_availability",))
 
 
 async def test_tc_034_cs(case, station):

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.octt(
     requires=("instrument:ev", "instrument:card", "instrument:network"),
     config={"MeterValueSampleInterval": "{meter_value_sample_interval_s}",
             "ClockAlignedDataInterval": "0"},
+    measures=("meter_values.sample_timestamp_interval",
+              "meter_values.sample_timestamp_interval_error"),
 )
 
 OFFLINE_SAMPLES = 3  # OCTT: the connection stays down for at least 3 sample intervals

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.octt(
     requires=("offline_auth", "local_stop", "instrument:ev", "instrument:card",
               "instrument:network"),
     config={"AllowOfflineTxForUnknownId": "true", "StopTransactionOnInvalidId": "false"},
+    measures=("deauthorized.energy_stop",),
 )
 
 OFFLINE_S = 5.0  # the network stays down this long: time for the offline start

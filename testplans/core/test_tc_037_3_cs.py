@@ -16,6 +16,7 @@ pytestmark = pytest.mark.octt(
     "TC_037_3_CS", "Offline Start Transaction – Invalid IdTag, StopTransactionOnInvalidId=true",
     requires=("offline_auth", "instrument:ev", "instrument:card", "instrument:network"),
     config={"AllowOfflineTxForUnknownId": "true", "StopTransactionOnInvalidId": "true"},
+    measures=("deauthorized.stop",),
 )
 
 OFFLINE_S = 5.0  # the network stays down this long: time for the offline start

@@ -13,7 +13,8 @@ import pytest
 from testplans.ocpp import expect, expect_status
 from testplans.states import plugged_preparing
 
-pytestmark = pytest.mark.octt("TC_041_CS", "Fault Behavior", requires=("instrument:ev",))
+pytestmark = pytest.mark.octt("TC_041_CS", "Fault Behavior", requires=("instrument:ev",),
+                              measures=("status_latency.fault",))
 
 FAULT = "state_e"  # the EV emulator shorts CP to PE
 # errorCodes that describe a CP-PE short: OCPP 1.6 has no pilot-fault code, so OtherError

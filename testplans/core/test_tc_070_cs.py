@@ -22,6 +22,7 @@ pytestmark = pytest.mark.octt(
     "TC_070_CS", "Sampled Meter Values", requires=("instrument:ev", "instrument:card"),
     config={"MeterValueSampleInterval": "{meter_value_sample_interval_s}",
             "ClockAlignedDataInterval": "0"},
+    measures=("meter_values.sample_interval", "meter_values.sample_interval_error"),
 )
 
 SAMPLES = 4  # 3 intervals: OCTT watches at least 3 x the interval

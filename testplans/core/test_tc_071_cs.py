@@ -21,6 +21,8 @@ pytestmark = pytest.mark.octt(
     "TC_071_CS", "Clock-aligned Meter Values", requires=("instrument:ev", "instrument:card"),
     config={"MeterValueSampleInterval": "0",
             "ClockAlignedDataInterval": "{clock_aligned_data_interval_s}"},
+    measures=("meter_values.clock_alignment_offset", "meter_values.clock_aligned_interval",
+              "meter_values.clock_aligned_interval_error"),
 )
 
 SAMPLES = 4  # 3 intervals: OCTT watches at least 3 x the interval
