@@ -136,6 +136,11 @@ def write_night(runs_dir: Path, night: int, when: dt.datetime, rng: random.Rando
         rec.current_case = case or None
         level = _level(name, base, night, inj)
         spread = (high - low) / 40 if low is not None and high is not None else abs(level) * NOISE
+        # a conformant night stays inside its limits (4 sigma): only an injected drift or step
+        # may carry a measurement across one, or the case it belongs to would fail that night
+        margins = [abs(level - x) for x in (low, high) if x is not None]
+        if margins and name not in inj.drift and name not in inj.step:
+            spread = min(spread, min(margins) / 4)
         series = [round(max(0.0, rng.gauss(level, spread)), 6) for _ in range(n)]
         limits = Limits(low=low, high=high, stat=stat) if low is not None or high is not None \
             else None

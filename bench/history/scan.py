@@ -21,7 +21,7 @@ from bench.record.reader import RunData, read_jsonl
 from reports.compare import TIME_UNITS
 from reports.context import seen_cases
 from reports.redact import REDACTED, SECRET_CONFIG_KEYS, redact
-from reports.verdicts import CaseResult, case_results, overall_verdict
+from reports.verdicts import CaseResult, judged_cases
 
 READ_FILES = ("run.json", "verdicts.jsonl", "measurements.jsonl", "snapshots/station.json",
               "snapshots/station_config_start.json", "snapshots/non_ocpp_config.json")
@@ -130,10 +130,10 @@ def run_key(host: str, run_dir: Path) -> str:
 
 
 def night_verdicts(run: RunData) -> tuple[str, list[CaseResult]]:
-    """The night's overall verdict and its final verdict per case: the one place the history
-    reads verdicts (switch to the run-verdict function here when there is one)."""
-    cases = case_results(run.verdicts, seen_cases(run.measurements, run.verdicts))
-    return overall_verdict(cases, run.measurements, run.partial), cases
+    """The night's overall verdict and its final verdict per case, as `bench run` judged it
+    (bench.record.verdict.run_verdict): the one place the history reads verdicts."""
+    judged, cases = judged_cases(run, seen_cases(run.measurements, run.verdicts))
+    return judged.verdict, cases
 
 
 def _json(path: Path) -> Any:
