@@ -71,7 +71,7 @@ def on_one_page(pages: list[str], *parts: str) -> bool:
 def test_bench_report_pdf_holds_headline_cases_and_page_furniture(
         chromium_binary, pdftotext_binary, tmp_path, capsys):
     run = write_sample_run(tmp_path / "runs", fail=True, hostile=True)
-    assert report_main([str(run), "--pdf"]) == 0
+    assert report_main([str(run), "--pdf"]) == 1  # built; the sample run's verdict is FAIL
     assert capsys.readouterr().out.split() == [str(run / "report.html"), str(run / "report.pdf")]
     pages = pdf_pages(run / "report.pdf")
     n = len(pages)
@@ -109,7 +109,7 @@ def test_bench_report_pdf_without_chromium_says_so_and_keeps_the_html(tmp_path, 
                                                                        capsys):
     run = write_sample_run(tmp_path / "runs")
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))  # no chromium on this PATH
-    assert report_main([str(run), "--pdf"]) == 1
+    assert report_main([str(run), "--pdf"]) == 4  # asked-for report.pdf not built
     err = capsys.readouterr().err
     assert "chromium not found (apt-get install chromium): no PDF written" in err
     assert (run / "report.html").is_file() and not (run / "report.pdf").exists()
