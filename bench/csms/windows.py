@@ -12,7 +12,10 @@ from bench.csms.errors import ForbiddenMessage
 from bench.csms.matching import describe_pattern, matches, short_payload
 from bench.csms.messages import Received
 
+# The look-back inbox is bounded in count and in frame bytes (a station that floods CALLs
+# nobody expects must not grow the bench); the oldest go first, counted in `dropped`.
 INBOX_LIMIT = 5000
+INBOX_BYTES = 4 << 20
 
 
 @dataclass(slots=True)
@@ -74,12 +77,16 @@ class Mailbox:
     """Unconsumed station CALLs, plus the waiters and forbid windows they are offered to."""
 
     def __init__(self) -> None:
-        self.inbox: deque[Received] = deque(maxlen=INBOX_LIMIT)
+        self.inbox: deque[Received] = deque()
+        self._sizes: deque[int] = deque()  # frame bytes of each inbox message, same order
+        self._bytes = 0
+        self.dropped = 0  # unconsumed messages let go to keep the inbox bounded
         self.waiters: list[Waiter] = []
         self.forbids: list[ForbidWindow] = []
 
-    def deliver(self, msg: Received) -> list[ForbidWindow]:
-        """Offer a new message; returns the forbid windows it violated."""
+    def deliver(self, msg: Received, size: int = 0) -> list[ForbidWindow]:
+        """Offer a new message (`size`: its frame's length); returns the forbid windows it
+        violated."""
         hit = [w for w in self.forbids if w.check(msg)] if self.forbids else []
         for i, waiter in enumerate(self.waiters):
             if not waiter.future.done() and waiter.wants(msg):
@@ -87,6 +94,12 @@ class Mailbox:
                 waiter.future.set_result(msg)
                 return hit
         self.inbox.append(msg)
+        self._sizes.append(size)
+        self._bytes += size
+        while len(self.inbox) > INBOX_LIMIT or (self._bytes > INBOX_BYTES and len(self.inbox) > 1):
+            self.inbox.popleft()
+            self._bytes -= self._sizes.popleft()
+            self.dropped += 1
         return hit
 
     def take(self, action: str, pattern: Mapping[str, Any] | None,
@@ -96,17 +109,18 @@ class Mailbox:
             if msg.action == action and (after is None or msg.mono_ns >= after) \
                     and matches(msg.payload, pattern):
                 del self.inbox[i]
+                self._bytes -= self._sizes[i]
+                del self._sizes[i]
                 return msg
         return None
 
     def clear(self, before_ns: int | None = None) -> int:
         """Drop unconsumed messages (older than before_ns if given); returns how many."""
-        if before_ns is None:
-            n = len(self.inbox)
-            self.inbox.clear()
-            return n
-        keep = [m for m in self.inbox if m.mono_ns >= before_ns]
-        n = len(self.inbox) - len(keep)
-        self.inbox.clear()
-        self.inbox.extend(keep)
-        return n
+        keep = ([] if before_ns is None else
+                [(m, n) for m, n in zip(self.inbox, self._sizes, strict=True)
+                 if m.mono_ns >= before_ns])
+        dropped = len(self.inbox) - len(keep)
+        self.inbox = deque(m for m, _ in keep)
+        self._sizes = deque(n for _, n in keep)
+        self._bytes = sum(self._sizes)
+        return dropped
