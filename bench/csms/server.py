@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
+import time
 import weakref
 from collections import Counter, deque
 from typing import Any
@@ -32,6 +33,10 @@ OPEN_TIMEOUT_S = 10.0
 MAX_SESSIONS = 1000
 # per-station BootNotification snapshots (snapshots/station-<id>.json) written at most
 MAX_STATION_SNAPSHOTS = 1000
+# A station's snapshot is rewritten at most once per this many seconds; a BootNotification
+# that comes sooner is written when the interval ends (or at stop): a station flooding boots
+# costs no file rename per frame.
+SNAPSHOT_INTERVAL_S = 1.0
 
 
 class Csms:
@@ -58,6 +63,8 @@ class Csms:
         self._tls_tasks: set[asyncio.Task[None]] = set()
         self._connections: weakref.WeakSet[BenchConnection] = weakref.WeakSet()
         self._snapshot_names: set[str] = set()
+        self._snapshot_written: dict[str, float] = {}  # station id -> monotonic time
+        self._snapshot_due: dict[str, dict[str, Any]] = {}  # station id -> latest boot
         # whose BootNotification is snapshots/station.json: the first configured station, or
         # (no station configured) the first one that boots
         self._main_station: str | None = next(iter(settings.stations), None)
@@ -103,6 +110,8 @@ class Csms:
         await self._server.wait_closed()
         if self._tls_tasks:
             await asyncio.wait(list(self._tls_tasks), timeout=5)
+        for station_id in list(self._snapshot_due):
+            self._write_due_snapshot(station_id)
         self._server = None
         let_go = dict(self.let_go)
         for st in self.stations.values():
@@ -164,18 +173,34 @@ class Csms:
 
     def snapshot_station(self, station_id: str, boot: dict[str, Any]) -> None:
         """A station's BootNotification: snapshots/station-<id>.json for each station, and
-        snapshots/station.json for the station under test."""
+        snapshots/station.json for the station under test (at most every SNAPSHOT_INTERVAL_S;
+        the latest one always ends up on disk)."""
         if self._main_station is None:
             self._main_station = station_id
-        if station_id == self._main_station:
-            self.record.snapshot("station", boot)
         name = f"station-{file_safe(station_id)}"
         if name not in self._snapshot_names:
             if len(self._snapshot_names) >= MAX_STATION_SNAPSHOTS:
                 self.let_go["station_snapshots"] += 1
                 return
             self._snapshot_names.add(name)
-        self.record.snapshot(name, boot)
+        if station_id in self._snapshot_due:
+            self._snapshot_due[station_id] = boot  # written when its interval ends
+            return
+        wait = self._snapshot_written.get(station_id, -1e9) + SNAPSHOT_INTERVAL_S - time.monotonic()
+        self._snapshot_due[station_id] = boot
+        if wait <= 0:
+            self._write_due_snapshot(station_id)
+        else:
+            asyncio.get_running_loop().call_later(wait, self._write_due_snapshot, station_id)
+
+    def _write_due_snapshot(self, station_id: str) -> None:
+        boot = self._snapshot_due.pop(station_id, None)
+        if boot is None:
+            return
+        self._snapshot_written[station_id] = time.monotonic()
+        if station_id == self._main_station:
+            self.record.snapshot("station", boot)
+        self.record.snapshot(f"station-{file_safe(station_id)}", boot)
 
     async def wait_for_station(self, station_id: str, timeout: float = 60.0,  # noqa: ASYNC109
                                boot: bool = True) -> Station:

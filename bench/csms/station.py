@@ -329,11 +329,13 @@ class Station:
     def _observe(self, action: str, payload: dict[str, Any], reply: Any) -> None:
         """Update the picture of the station from a CALL and the answer it got."""
         if action == "BootNotification":
+            changed = payload != self.last_boot  # a reboot with the same payload: file is right
             self.last_boot = payload
             self.boot_count += 1
             if isinstance(reply, dict) and reply.get("status") == "Accepted":
                 self.booted = True
-            self._csms.snapshot_station(self.id, {"id": self.id, **payload})
+            if changed:
+                self._csms.snapshot_station(self.id, {"id": self.id, **payload})
             self._notify()
         elif action == "StatusNotification":
             connector = payload.get("connectorId", -1)
