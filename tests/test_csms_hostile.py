@@ -196,3 +196,26 @@ async def test_boot_through_the_library_client_still_works(tmp_path):
     async with running_csms(tmp_path) as csms, station_connect(csms) as ws:
         assert (await boot(ws))[2]["status"] == "Accepted"
         assert (await exchange(ws, [2, "h", "Heartbeat", {}]))[0] == 3
+
+
+async def test_frames_that_break_rfc6455_end_only_that_link_and_are_recorded(tmp_path):
+    """Invalid UTF-8 in a text frame or an unmasked client frame: the websocket library must
+    fail the connection (RFC 6455 §5.1, §8.1) and never hands the frame over; the record
+    says what happened, and the endpoint serves the next station."""
+    from bench.csms.rawws import TEXT
+
+    async with running_csms(tmp_path) as csms:
+        async with await RawWs.open("127.0.0.1", csms.port, "/ocpp/CP1") as ws:
+            ws.write_text(b'[2,"u1","Heartbeat",{"x":"\xff\xfe"}]')
+            await ws.drain()
+            opcode, _ = await ws.recv()
+            assert opcode == 0x8 and ws.close_code == 1007
+        async with await RawWs.open("127.0.0.1", csms.port, "/ocpp/CP2") as ws:
+            ws.writer.write(bytes([0x80 | TEXT, 2]) + b"[]")  # not masked
+            await ws.drain()
+            opcode, _ = await ws.recv()
+            assert opcode == 0x8 and ws.close_code == 1002
+        async with await RawWs.open("127.0.0.1", csms.port, "/ocpp/CP3") as ws:
+            assert (await exchange_text(ws, '[2,"h","Heartbeat",{}]'))[0] == 3
+        await eventually(lambda: {"frame-not-utf8", "websocket-protocol-error"}
+                         <= {e["name"] for e in events(csms, "finding")}, what="findings")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import os
 import re
@@ -21,7 +22,8 @@ import pytest
 from pki_support import make_pki, make_self_signed
 from test_csms_support import events, eventually, running_csms
 
-from bench.csms import CsmsSettings, server
+from bench.config.rig import load_rig
+from bench.csms import CsmsSettings, server, settings_from_rig
 from bench.csms.fuzz import Mutator, run_stream
 from bench.csms.rawws import HandshakeRefused, RawWs, http_exchange, upgrade_request
 
@@ -127,6 +129,11 @@ def test_profile1_and_2_without_a_key_is_a_configuration_error():
     s = CsmsSettings(security_profile=1, any_station=True, stations={"CP1": KEY})
     assert s.key_for("ANYONE") == KEY and s.key_for("CP1") == KEY
     assert CsmsSettings(security_profile=0, any_station=True).key_for("X") is None
+    # `bench serve --rig R --any-station`: the rig's key for every identity
+    rig = load_rig(Path(__file__).resolve().parents[1] / "rigs" / "sim.toml")
+    rig = dataclasses.replace(rig, station=dataclasses.replace(
+        rig.station, security_profile=1, authorization_key=KEY))
+    assert settings_from_rig(rig, any_station=True).key_for("INTRUDER-1") == KEY
 
 
 # -- TLS: profiles 2 and 3 ------------------------------------------------------------------------
