@@ -268,9 +268,5 @@ def error_frame(msg_id: Any, code: str, description: str, details: Any = None) -
 
 
 def recover_id_from_bytes(data: bytes) -> str | None:
-    """The message id of a CALL sent in a binary frame, if the bytes read as one."""
-    try:
-        text = data[:4096].decode("utf-8", "ignore")
-    except UnicodeDecodeError:
-        return None
-    return recover_call_id(text)
+    """The message id of a CALL sent in a binary frame, if its first bytes read as one."""
+    return recover_call_id(data[:4096].decode("utf-8", "ignore"))

@@ -137,7 +137,10 @@ class Receiver:
         """A bench error while handling one frame: the frame still gets its line in the record
         and, if it is a CALL with a readable id and went unanswered, an InternalError."""
         self.record.event("log", "frame-handling-error", station=self.sid, error=repr(error)[:500])
-        frame = framing.parse(data) if type(data) is str else ParsedFrame()
+        try:
+            frame = framing.parse(data) if type(data) is str else ParsedFrame()
+        except Exception:  # parse is total; if it is not, the line still gets written
+            frame = ParsedFrame()
         if self._recorded_t != t:
             self.record.frame(FrameRecord(t, self.sid, Direction.IN, data, frame.msg_type,
                                           _id_text(frame.msg_id) if frame.id_readable else None,
