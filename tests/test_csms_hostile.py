@@ -219,3 +219,30 @@ async def test_frames_that_break_rfc6455_end_only_that_link_and_are_recorded(tmp
             assert (await exchange_text(ws, '[2,"h","Heartbeat",{}]'))[0] == 3
         await eventually(lambda: {"frame-not-utf8", "websocket-protocol-error"}
                          <= {e["name"] for e in events(csms, "finding")}, what="findings")
+
+
+async def test_the_endpoint_wide_inbox_budget_spares_connected_stations(tmp_path, monkeypatch):
+    heartbeat = '[2,"h00","Heartbeat",{}]'
+    weight = len(heartbeat) + windows.MESSAGE_OVERHEAD
+    monkeypatch.setattr(windows, "TOTAL_INBOX_BYTES", 20 * weight)
+    async with running_csms(tmp_path, stations={"CP1": None}) as csms:
+        async def flood(sid: str, n: int) -> None:
+            async with await RawWs.open("127.0.0.1", csms.port, f"/ocpp/{sid}") as ws:
+                for i in range(n):
+                    ws.write_text(f'[2,"h{i:02d}","Heartbeat",{{}}]')
+                await ws.drain()
+                for _ in range(n):
+                    await ws.recv_text()
+
+        await flood("GONE", 15)  # an unconfigured station that left: nobody waits for it
+        await eventually(lambda: not csms.stations["GONE"].connected, what="GONE closed")
+        async with await RawWs.open("127.0.0.1", csms.port, "/ocpp/CP1") as ws:
+            for i in range(15):
+                await exchange_text(ws, f'[2,"h{i:02d}","Heartbeat",{{}}]')
+            cp1 = csms.stations["CP1"]
+            assert len(cp1.received()) == 15 and csms.stations["GONE"].received() == []
+            assert csms.stations["GONE"].let_go == {"inbox": 15}
+            for i in range(15, 40):  # now CP1 itself floods: it gives up its own oldest
+                await exchange_text(ws, f'[2,"h{i:02d}","Heartbeat",{{}}]')
+            assert len(cp1.received()) == 20 and cp1.received()[0].msg_id == "h20"
+            assert csms.inbox_budget.used <= csms.inbox_budget.limit

@@ -22,6 +22,7 @@ from bench.csms.responders import DefaultAnswers
 from bench.csms.secrets import KeyScrubber
 from bench.csms.settings import CsmsSettings, settings_from_rig
 from bench.csms.station import Station
+from bench.csms.windows import InboxBudget
 from bench.logredact import redacting_logger
 from bench.record import RunRecord
 from bench.textsafe import visible
@@ -59,6 +60,7 @@ class Csms:
         self._port: int | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
         self.scrubber = KeyScrubber(settings.keys())
+        self.inbox_budget = InboxBudget(reclaim=self._reclaim_inboxes)
         self.let_go: Counter[str] = Counter()  # sessions, station snapshots not kept
         self._tls_tasks: set[asyncio.Task[None]] = set()
         self._connections: weakref.WeakSet[BenchConnection] = weakref.WeakSet()
@@ -167,9 +169,20 @@ class Csms:
         """Forget the oldest disconnected session of an identity that is not configured."""
         for sid, st in self.stations.items():
             if not st.connected and sid not in self.settings.stations:
+                st.mailbox.clear()  # its inbox leaves the endpoint's budget
                 del self.stations[sid]
                 self.let_go["sessions"] += 1
                 return
+
+    def _reclaim_inboxes(self) -> None:
+        """The endpoint's inboxes are over budget: empty those of disconnected stations that
+        are not configured (no test plan waits for them), oldest session first."""
+        budget = self.inbox_budget
+        for sid, st in self.stations.items():
+            if budget.used <= budget.limit:
+                return
+            if not st.connected and sid not in self.settings.stations and st.mailbox.inbox:
+                st.mailbox.dropped += st.mailbox.clear()
 
     def snapshot_station(self, station_id: str, boot: dict[str, Any]) -> None:
         """A station's BootNotification: snapshots/station-<id>.json for each station, and

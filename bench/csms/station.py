@@ -65,7 +65,7 @@ class Station:
         self._record = csms.record
         self.settings = csms.settings
         self.responders = Responders(csms.defaults.table(), self)
-        self.mailbox = Mailbox()
+        self.mailbox = Mailbox(csms.inbox_budget)
         self.ws: ServerConnection | None = None
         self.generation = 0  # +1 per accepted connection
         self._gen_at_disconnect = 0

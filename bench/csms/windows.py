@@ -12,10 +12,25 @@ from bench.csms.errors import ForbiddenMessage
 from bench.csms.matching import describe_pattern, matches, short_payload
 from bench.csms.messages import Received
 
-# The look-back inbox is bounded in count and in frame bytes (a station that floods CALLs
-# nobody expects must not grow the bench); the oldest go first, counted in `dropped`.
+# The look-back inbox is bounded in count and in bytes, per station and for the whole endpoint
+# (600 stations flooding CALLs nobody expects must not grow the bench); the oldest go first,
+# counted in `dropped`. A message weighs its frame's length plus what its parsed form costs.
 INBOX_LIMIT = 5000
 INBOX_BYTES = 4 << 20
+TOTAL_INBOX_BYTES = 64 << 20
+MESSAGE_OVERHEAD = 512  # bytes of Python objects per small parsed message (measured)
+
+
+class InboxBudget:
+    """The inbox bytes of all sessions of one endpoint. Over the limit, `reclaim()` (set by
+    the endpoint: empty the inboxes of stations nobody waits for) runs first; if that is not
+    enough, the station that delivers gives up its own oldest messages."""
+
+    def __init__(self, limit: int | None = None,
+                 reclaim: Callable[[], None] | None = None) -> None:
+        self.limit = TOTAL_INBOX_BYTES if limit is None else limit
+        self.used = 0
+        self.reclaim = reclaim
 
 
 @dataclass(slots=True)
@@ -76,10 +91,11 @@ class ForbidWindow:
 class Mailbox:
     """Unconsumed station CALLs, plus the waiters and forbid windows they are offered to."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: InboxBudget | None = None) -> None:
         self.inbox: deque[Received] = deque()
-        self._sizes: deque[int] = deque()  # frame bytes of each inbox message, same order
+        self._sizes: deque[int] = deque()  # weight of each inbox message, same order
         self._bytes = 0
+        self.budget = budget or InboxBudget()
         self.dropped = 0  # unconsumed messages let go to keep the inbox bounded
         self.waiters: list[Waiter] = []
         self.forbids: list[ForbidWindow] = []
@@ -93,14 +109,26 @@ class Mailbox:
                 del self.waiters[i]
                 waiter.future.set_result(msg)
                 return hit
+        weight = size + MESSAGE_OVERHEAD
         self.inbox.append(msg)
-        self._sizes.append(size)
-        self._bytes += size
+        self._sizes.append(weight)
+        self._bytes += weight
+        budget = self.budget
+        budget.used += weight
         while len(self.inbox) > INBOX_LIMIT or (self._bytes > INBOX_BYTES and len(self.inbox) > 1):
-            self.inbox.popleft()
-            self._bytes -= self._sizes.popleft()
-            self.dropped += 1
+            self._drop_oldest()
+        if budget.used > budget.limit and budget.reclaim is not None:
+            budget.reclaim()
+        while budget.used > budget.limit and len(self.inbox) > 1:
+            self._drop_oldest()
         return hit
+
+    def _drop_oldest(self) -> None:
+        self.inbox.popleft()
+        weight = self._sizes.popleft()
+        self._bytes -= weight
+        self.budget.used -= weight
+        self.dropped += 1
 
     def take(self, action: str, pattern: Mapping[str, Any] | None,
              after: int | None) -> Received | None:
@@ -110,6 +138,7 @@ class Mailbox:
                     and matches(msg.payload, pattern):
                 del self.inbox[i]
                 self._bytes -= self._sizes[i]
+                self.budget.used -= self._sizes[i]
                 del self._sizes[i]
                 return msg
         return None
@@ -122,5 +151,7 @@ class Mailbox:
         dropped = len(self.inbox) - len(keep)
         self.inbox = deque(m for m, _ in keep)
         self._sizes = deque(n for _, n in keep)
+        self.budget.used -= self._bytes
         self._bytes = sum(self._sizes)
+        self.budget.used += self._bytes
         return dropped
