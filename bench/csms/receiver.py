@@ -84,9 +84,8 @@ class Receiver:
                     await self._bench_fault(data, t, e)
         except ConnectionClosed as e:
             rcvd = e.rcvd
-            codes = {c.code for c in (rcvd, e.sent) if c is not None}
-            for code in sorted(codes & _LIBRARY_CLOSES.keys()):
-                self.station.finding(*_LIBRARY_CLOSES[code])
+            if e.sent is not None and e.sent.code in _LIBRARY_CLOSES:  # we failed the link
+                self.station.finding(*_LIBRARY_CLOSES[e.sent.code])
             if rcvd is not None:
                 return f"closed by station: code {rcvd.code} {rcvd.reason!r}".rstrip()
             if e.sent is not None:
