@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.textsafe import visible
 from reports.frames import CALL, CALLERROR, TYPE_NAMES, FrameIndex, display_raw, parse_raw
 from reports.measurements import PerfRow, perf_rows
 from reports.plots import Plot, measurement_plot
@@ -79,7 +80,7 @@ class CaseSection:
 def _short(value: Any, limit: int = 90) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
                                                            separators=(",", ":"))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return visible(text if len(text) <= limit else text[: limit - 1] + "…")  # station text
 
 
 def _frame_row(f: dict[str, Any], index: FrameIndex, t0: int) -> ChartRow:

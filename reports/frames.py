@@ -7,6 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.record.reader import frame_raw
+from bench.textsafe import visible
 from reports.redact import REDACTED, SECRET_CONFIG_KEYS, redact_text
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
@@ -35,8 +37,13 @@ def payload_of(frame: dict[str, Any]) -> Any:
 
 
 def display_raw(frame: dict[str, Any]) -> str:
-    """The raw frame for people: secrets in ChangeConfiguration/handshake text masked."""
-    raw = str(frame.get("raw", ""))
+    """The raw frame for people: secrets in ChangeConfiguration/handshake text masked, and
+    every control, format or bidi character (NUL, BEL, ESC, U+202E...) shown as an escape."""
+    original = frame_raw(frame)
+    if isinstance(original, bytes):
+        shown = original.decode("utf-8", "backslashreplace")
+        return visible(f"(binary frame, {len(original)} bytes) {redact_text(shown)}")
+    raw = original
     if frame.get("action") in ("ChangeConfiguration", "GetConfiguration"):
         low = raw.lower()
         if any(k in low for k in SECRET_CONFIG_KEYS):
@@ -44,7 +51,7 @@ def display_raw(frame: dict[str, Any]) -> str:
             if msg:
                 msg = _mask_config(msg)
                 raw = json.dumps(msg, ensure_ascii=False)
-    return redact_text(raw)
+    return visible(redact_text(raw))
 
 
 def _mask_config(node: Any) -> Any:

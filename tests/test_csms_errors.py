@@ -16,6 +16,8 @@ from test_csms_support import (
     station_connect,
 )
 
+from bench.record.reader import frame_raw
+
 BOOT_OK = {"chargePointVendor": "Acme", "chargePointModel": "DC-50"}
 
 
@@ -80,8 +82,12 @@ async def test_unanswerable_frames_are_recorded_and_not_fatal(tmp_path):
         expected = ["frame-not-json", "frame-not-array", "unexpected-answer",
                     "unexpected-answer", "binary-frame", "frame-too-large"]
         await eventually(lambda: findings(csms) == expected, what=f"findings {expected}")
+        # recorded whole (losslessly), like every frame; the binary one as its bytes
         oversized = next(f for f in frames(csms) if f.get("note") == "frame-too-large")
-        assert len(oversized["raw"]) < 2000
+        assert oversized["raw"] == big and oversized["msg_id"] is None
+        binary = next(f for f in frames(csms) if f.get("note") == "binary-frame")
+        assert binary["raw_encoding"] == "base64"
+        assert frame_raw(binary) == json.dumps([2, "b1", "Heartbeat", {}]).encode()
 
 
 async def test_frame_over_the_library_limit_closes_only_that_connection(tmp_path):

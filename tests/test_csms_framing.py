@@ -24,6 +24,13 @@ def test_well_formed_call():
     ('[2,"7",12,{}]', "action-not-string", "FormationViolation", "7"),
     ('[2,"7","Teleport",{}]', "unknown-action", "NotImplemented", "7"),
     ('[2,null,"Heartbeat",{}]', "msg-id-unreadable", "FormationViolation", None),
+    ('[2,"7","Heartbeat",{"x":NaN}]', "frame-not-json", "FormationViolation", "7"),
+    ('[2,"\\ud800\\"7","Heartbeat",{', "frame-not-json", "FormationViolation", '\ud800"7'),
+    ('[2,"7","Heartbeat",{"x":' + "[" * 20 + "]" * 20 + "}]",
+     "frame-too-deep", "FormationViolation", "7"),
+    ('[2,"7","Heartbeat",{"x":' + "[" * 5000 + "]" * 5000 + "}]",  # past the recursion limit
+     "frame-too-deep", "FormationViolation", "7"),
+    ("[" * 3000 + "]" * 3000, "frame-too-deep", "FormationViolation", None),
 ])
 def test_broken_frames(raw, finding, code, msg_id):
     f = framing.parse(raw)
@@ -95,3 +102,15 @@ def test_subset_matching():
     assert not matches(p, {"status": "Available"})
     assert not matches(p, {"missing": lambda v: True})
     assert not matches(p, {"meta": {"a": 2}})
+
+
+def test_lone_surrogates_are_parsed_flagged_and_echoed_as_escapes():
+    f = framing.parse('[2,"\\udc00x","BootNotification",'
+                      '{"chargePointVendor":"\\ud800","chargePointModel":"M"}]')
+    assert f.problem is None and f.msg_id == "\udc00x"
+    assert [n for n, _ in f.findings] == ["lone-surrogate"]
+    assert not framing.parse('[2,"a","Heartbeat",{"x":"\\ud83d\\ude00"}]').findings  # a pair
+    out = framing.result_frame(f.msg_id, {})
+    assert out == '[3,"\\udc00x",{}]' and out.encode("utf-8")  # sendable, same id when read
+    desc = framing.parse('[2,"i","\\u001b[2J\\ud800",{}]').problem.description
+    assert desc == "action \\x1b[2J\\ud800 does not exist in OCPP 1.6"

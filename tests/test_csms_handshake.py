@@ -136,5 +136,7 @@ async def test_profile3_client_certificate(tmp_path, pki):
         async with station_connect(csms, "CP2", ssl=client_tls(pki, "cp2")) as ws:
             await boot(ws)
         hs = events(csms, "handshake")
-        assert [e["detail"]["status"] for e in hs] == [101, 403, 101]
+        assert [e["name"] for e in hs] == ["accepted", "refused", "tls-refused", "accepted"]
+        assert [e["detail"].get("status") for e in hs] == [101, 403, None, 101]
         assert hs[1]["detail"]["client_cert_cn"] == "CP2"
+        assert hs[2]["detail"]["reason"] == "no client certificate (profile 3 requires one)"

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.csms import Csms, CsmsSettings, settings_from_rig
 from bench.record import RunRecord
+from bench.textsafe import visible
 
 DEFAULT_LISTEN = "127.0.0.1:9000"
 
@@ -58,18 +59,23 @@ def _settings(args: argparse.Namespace) -> tuple[CsmsSettings, Any]:
 
 
 def _printer(kind: str, line: dict[str, Any]) -> None:
+    """One console line per frame or connection event. Station text is data: every control
+    or invisible character is printed escaped (bench.textsafe), so a station id or payload
+    can neither forge console lines nor drive the terminal."""
     if kind == "frames":
         arrow = "<-" if line.get("direction") == "in" else "->"
         verdict = "" if line.get("schema") in ("ok", "n/a") else f"  [{line.get('schema')}]"
-        raw = line.get("raw", "")
+        raw = str(line.get("raw", ""))
+        if line.get("raw_encoding"):
+            raw = f"({line['raw_encoding']}) {raw}"
         raw = raw if len(raw) <= 400 else raw[:400] + "..."
-        print(f"{line['utc']} {line.get('station')} {arrow} {raw}{verdict}", flush=True)
+        print(visible(f"{line['utc']} {line.get('station')} {arrow} {raw}{verdict}"), flush=True)
     elif kind == "events" and line.get("kind") in ("finding", "handshake", "connection"):
         detail = line.get("detail", {})
-        who = detail.get("station") or ""
+        who = detail.get("station") or detail.get("peer") or ""
         text = detail.get("message") or detail.get("reason") or ""
-        print(f"{line['utc']} {who} ** {line['kind']} {line['name']}: {text}".rstrip(": "),
-              flush=True)
+        print(visible(f"{line['utc']} {who} ** {line['kind']} {line['name']}: {text}"
+                      .rstrip(": ")), flush=True)
 
 
 async def _serve(settings: CsmsSettings, record: RunRecord, quiet: bool) -> str:

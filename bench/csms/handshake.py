@@ -1,7 +1,10 @@
 """Who may open a websocket: path, subprotocol, identity and the security profile's check.
 
 Decides from the HTTP upgrade request alone, so a refusal is an HTTP status (400, 401, 403,
-404, 503) and the server goes on serving others. Passwords are compared, never kept.
+404, 503) and the server goes on serving others. At profiles 1 and 2 every identity, known or
+admitted by `any_station`, must present its key (CsmsSettings.key_for); at profile 3 the client
+certificate's CN must be the identity. Passwords are compared, never kept; a user name is
+shown only when it holds no key (KeyScrubber).
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ import binascii
 import hmac
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
+from bench.csms.identity import check_path, identity_from_path
+from bench.csms.secrets import KeyScrubber
 from bench.csms.settings import CsmsSettings
+from bench.textsafe import visible
 
 SUBPROTOCOL = "ocpp1.6"
+
+__all__ = ["SUBPROTOCOL", "Decision", "decide", "identity_from_path", "offered_subprotocols"]
 
 
 @dataclass(slots=True)
@@ -30,19 +37,6 @@ class Decision:
         return self.status is None
 
 
-def identity_from_path(path: str, prefix: str) -> str | None:
-    """The charge point identity of `/<prefix>/<id>` (prefix may be empty), else None."""
-    p = urlsplit(path).path
-    head = f"/{prefix}/" if prefix else "/"
-    if not p.startswith(head):
-        return None
-    rest = p[len(head):]
-    if not rest or "/" in rest.rstrip("/"):
-        return None
-    identity = unquote(rest.rstrip("/"))
-    return identity or None
-
-
 def offered_subprotocols(headers: Any) -> list[str]:
     offered: list[str] = []
     for value in headers.get_all("Sec-WebSocket-Protocol"):
@@ -50,14 +44,14 @@ def offered_subprotocols(headers: Any) -> list[str]:
     return offered
 
 
-def _basic_credentials(headers: Any) -> tuple[str, bytes] | str:
-    """(user, password bytes) of a Basic Authorization header, or the reason it is unusable."""
+def _basic_credentials(headers: Any) -> tuple[bytes, bytes] | str:
+    """(user bytes, password bytes) of a Basic Authorization header, or why it is unusable."""
     values = headers.get_all("Authorization")
     if not values:
         return "no Authorization header (HTTP Basic required by the security profile)"
     scheme, _, token = values[0].partition(" ")
     if scheme.lower() != "basic":
-        return f"Authorization scheme {scheme!r} is not Basic"
+        return f"Authorization scheme {visible(scheme[:20])!r} is not Basic"
     try:
         raw = base64.b64decode(token.strip(), validate=True)
     except (binascii.Error, ValueError):
@@ -65,7 +59,7 @@ def _basic_credentials(headers: Any) -> tuple[str, bytes] | str:
     user, sep, password = raw.partition(b":")
     if not sep:
         return "Basic credentials have no ':' separator"
-    return user.decode("utf-8", "replace"), password
+    return user, password
 
 
 def _password_form(password: bytes, key: bytes) -> str | None:
@@ -83,16 +77,25 @@ def decide(
     headers: Any,
     peer_cert: dict[str, Any] | None = None,
     refused_for_s: float | None = None,
+    scrubber: KeyScrubber | None = None,
 ) -> Decision:
-    """The verdict on one upgrade request. `refused_for_s`: the identity is cut for that long."""
-    offered = offered_subprotocols(headers)
-    detail: dict[str, Any] = {"path": path, "subprotocols": offered,
+    """The verdict on one upgrade request. `refused_for_s`: the identity is cut for that long.
+
+    Its reason (the HTTP body) and detail (the record) hold no spelling of a configured key."""
+    scrubber = scrubber or KeyScrubber(settings.keys())
+    d = _decide(settings, path, headers, peer_cert, refused_for_s, scrubber)
+    return Decision(d.identity, d.status, scrubber.text(d.reason), scrubber.scrub(d.detail))
+
+
+def _decide(settings: CsmsSettings, path: str, headers: Any, peer_cert: dict[str, Any] | None,
+            refused_for_s: float | None, scrubber: KeyScrubber) -> Decision:
+    offered = [visible(p) for p in offered_subprotocols(headers)]
+    detail: dict[str, Any] = {"path": visible(path), "subprotocols": offered,
                               "security_profile": settings.security_profile}
-    identity = identity_from_path(path, settings.path_prefix)
+    checked = check_path(path, settings.path_prefix)
+    identity = checked.identity
     if identity is None:
-        want = (f"/{settings.path_prefix}/<chargePointId>" if settings.path_prefix
-                else "/<chargePointId>")
-        return Decision(None, 404, f"path {path!r} is not {want}", detail)
+        return Decision(None, checked.status, checked.reason, detail)
     if SUBPROTOCOL not in offered:
         return Decision(identity, 400, f"subprotocol {SUBPROTOCOL} required, offered {offered}",
                         detail)
@@ -116,25 +119,40 @@ def decide(
             return Decision(identity, 403, "no client certificate (profile 3 requires one)", detail)
         if cn != identity:
             return Decision(identity, 403,
-                            f"client certificate CN {cn!r} differs from identity {identity!r}",
-                            detail)
+                            f"client certificate CN {visible(cn)!r} differs from identity "
+                            f"{identity!r}", detail)
         return Decision(identity, None, "accepted (profile 3, client certificate)", detail)
+    return _basic(settings, identity, headers, detail, scrubber)
+
+
+def _basic(settings: CsmsSettings, identity: str, headers: Any, detail: dict[str, Any],
+           scrubber: KeyScrubber) -> Decision:
+    """Profiles 1 and 2: the Basic user must be the identity, the password its key."""
+    profile = settings.security_profile
+    key = settings.key_for(identity)
+    if key is None:  # CsmsSettings refuses such a configuration; never accept unchecked
+        return Decision(identity, 403, f"no AuthorizationKey for {identity!r} at profile "
+                        f"{profile}", detail)
+    if scrubber.holds_key(identity):
+        return Decision(identity, 403, "the charge point identity holds the AuthorizationKey",
+                        detail)
     creds = _basic_credentials(headers)
     if isinstance(creds, str):
         return Decision(identity, 401, creds, detail)
-    user, password = creds
-    detail["username"] = user
-    if user != identity:
-        return Decision(identity, 403,
-                        f"Basic user name {user!r} differs from the identity {identity!r} "
-                        "in the path",
-                        detail)
-    key = settings.stations.get(identity)
-    if key is None:
-        detail["password_checked"] = False
-        return Decision(identity, None, f"accepted (profile {profile}, no key configured)", detail)
-    form = _password_form(password, key)
+    user_bytes, password = creds
     detail["password_checked"] = True
+    if user_bytes != identity.encode("utf-8"):
+        if scrubber.holds_key(user_bytes):
+            # swapped user and password, most likely: say so without echoing either
+            detail["username"] = "«holds the AuthorizationKey»"
+            shown = "holds the AuthorizationKey (user name and password swapped?)"
+        else:
+            detail["username"] = visible(user_bytes.decode("utf-8", "backslashreplace"))[:60]
+            shown = f"{detail['username']!r}"
+        return Decision(identity, 403, f"Basic user name {shown} differs from the identity "
+                        f"{identity!r} in the path", detail)
+    detail["username"] = identity
+    form = _password_form(password, key)
     if form is None:
         return Decision(identity, 401, "wrong password (AuthorizationKey)", detail)
     detail["password_form"] = form

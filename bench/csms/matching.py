@@ -7,6 +7,8 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
+from bench.textsafe import visible
+
 
 class PredicateError(Exception):
     """A predicate of a match pattern raised: a bug of the bench (the case is an ERROR with
@@ -59,8 +61,9 @@ def describe_pattern(pattern: Mapping[str, Any] | None) -> str:
 
 
 def short_payload(payload: Any, limit: int = 120) -> str:
+    """A payload for error messages: short, and with station control characters escaped."""
     try:
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (TypeError, ValueError):
-        text = repr(payload)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    except (TypeError, ValueError, RecursionError):
+        text = f"<{type(payload).__name__}>"
+    return visible(text if len(text) <= limit else text[: limit - 3] + "...")

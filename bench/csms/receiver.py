@@ -33,6 +33,18 @@ from bench.record import Direction, FrameRecord
 
 _monotonic_ns = time.monotonic_ns
 
+# Close codes the websocket library sends when a frame breaks RFC 6455 itself; the frame is
+# never handed over, so the close code is all the record can say about it.
+_LIBRARY_CLOSES = {
+    1002: ("websocket-protocol-error",
+           "station broke the websocket framing (RFC 6455); connection closed with 1002"),
+    1007: ("frame-not-utf8",
+           "station sent a text frame that is not valid UTF-8 (RFC 6455 §8.1); "
+           "connection closed with 1007"),
+    1009: ("frame-too-large",
+           "station sent a frame over the websocket size limit; connection closed with 1009"),
+}
+
 
 class Receiver:
     def __init__(self, station: Station, ws: ServerConnection,
@@ -45,6 +57,10 @@ class Receiver:
         self.latency = latency
         self.tasks: set[asyncio.Task[None]] = set()
         self._handing_ns = 0  # stamp taken just before the last send call
+        # arrival stamps of the last frame recorded and the last one answered: after a bench
+        # error mid-frame, they say whether the frame still needs its line and its answer
+        self._recorded_t = 0
+        self._answered_t = 0
 
     async def run(self) -> str:
         """Serve until the connection closes; returns how it closed."""
@@ -54,20 +70,22 @@ class Receiver:
             while True:
                 data = await recv()
                 t = _monotonic_ns()
-                if type(data) is str:
-                    if len(data) > self.max_bytes // 4 and len(data.encode()) > self.max_bytes:
-                        await self._oversized(data, t)
+                try:
+                    if type(data) is str:
+                        if len(data) > self.max_bytes // 4 and len(data.encode()) > self.max_bytes:
+                            await self._oversized(data, t)
+                        else:
+                            await self._on_text(data, t)
                     else:
-                        await self._on_text(data, t)
-                else:
-                    await self._on_binary(data, t)
+                        await self._on_binary(data, t)
+                except ConnectionClosed:
+                    raise
+                except Exception as e:  # a bench bug costs this frame's answer, not the link
+                    await self._bench_fault(data, t, e)
         except ConnectionClosed as e:
             rcvd = e.rcvd
-            codes = {c.code for c in (rcvd, e.sent) if c is not None}
-            if 1009 in codes:
-                self.station.finding("frame-too-large",
-                                     "station sent a frame over the websocket size limit; "
-                                     "connection closed with 1009")
+            if e.sent is not None and e.sent.code in _LIBRARY_CLOSES:  # we failed the link
+                self.station.finding(*_LIBRARY_CLOSES[e.sent.code])
             if rcvd is not None:
                 return f"closed by station: code {rcvd.code} {rcvd.reason!r}".rstrip()
             if e.sent is not None:
@@ -78,8 +96,9 @@ class Receiver:
                 task.cancel()
 
     # -- frames that cannot be processed ------------------------------------------------------
-    async def _reject(self, raw: str, t: int, frame: ParsedFrame, answer_id: Any = None) -> None:
-        """Record a broken frame and its finding; answer a CALLERROR when an id is known."""
+    async def _reject(self, raw: str | bytes, t: int, frame: ParsedFrame,
+                      answer_id: Any = None) -> None:
+        """Record a broken frame (whole) and its finding; answer a CALLERROR when an id is known."""
         problem = frame.problem
         assert problem is not None
         verdict = f"invalid: {problem.code}: {problem.description}"
@@ -88,10 +107,12 @@ class Receiver:
         out = (framing.error_frame(answer_id, problem.code, problem.description)
                if answer_id is not None else None)
         sent_ns = await self._send(out) if out is not None else None
+        self._answered_t = t
         seq = self.record.frame(FrameRecord(t, self.sid, Direction.IN, raw, frame.msg_type,
                                             _id_text(frame.msg_id), frame.action, verdict,
                                             note=problem.finding))
-        self.station.recent.append(("in", frame.msg_type, frame.action, raw[:80]))
+        self._recorded_t = t
+        self.station.recent.append(("in", frame.msg_type, frame.action, _excerpt(raw)))
         self._findings(frame, seq)
         self.station.finding(problem.finding, problem.description, seq)
         if out is not None and sent_ns is not None:
@@ -100,18 +121,39 @@ class Receiver:
 
     async def _oversized(self, raw: str, t: int) -> None:
         size = len(raw.encode())
-        frame = ParsedFrame(problem=framing.Problem(
+        mid = framing.recover_call_id(raw[:4096])
+        frame = ParsedFrame(msg_type=CALL if mid is not None else None, problem=framing.Problem(
             "frame-too-large", "GenericError",
             f"frame of {size} bytes exceeds the limit of {self.max_bytes} bytes"))
-        m = framing._CALL_ID_RE.match(raw)
-        await self._reject(raw[: self.max_bytes] + "...[truncated]", t, frame,
-                           m.group(1) if m else None)
+        await self._reject(raw, t, frame, mid)
 
     async def _on_binary(self, data: bytes, t: int) -> None:
         frame = ParsedFrame(problem=framing.Problem(
             "binary-frame", "FormationViolation", "OCPP-J frames must be text frames, got binary"))
-        raw = data[:4096].decode("utf-8", "replace")
-        await self._reject(raw, t, frame, framing.recover_id_from_bytes(data))
+        await self._reject(data, t, frame, framing.recover_id_from_bytes(data))
+
+    async def _bench_fault(self, data: str | bytes, t: int, error: Exception) -> None:
+        """A bench error while handling one frame: the frame still gets its line in the record
+        and, if it is a CALL with a readable id and went unanswered, an InternalError."""
+        self.record.event("log", "frame-handling-error", station=self.sid, error=repr(error)[:500])
+        try:
+            frame = framing.parse(data) if type(data) is str else ParsedFrame()
+        except Exception:  # parse is total; if it is not, the line still gets written
+            frame = ParsedFrame()
+        if self._recorded_t != t:
+            self.record.frame(FrameRecord(t, self.sid, Direction.IN, data, frame.msg_type,
+                                          _id_text(frame.msg_id) if frame.id_readable else None,
+                                          frame.action, "n/a",
+                                          note=f"bench error while handling: {error!r}"[:300]))
+            self._recorded_t = t
+        if self._answered_t != t and frame.msg_type == CALL and frame.id_readable:
+            self._answered_t = t
+            out = framing.error_frame(frame.msg_id, "InternalError",
+                                      "the bench failed while handling this CALL")
+            sent_ns = await self._send(out)
+            if sent_ns is not None:
+                self.record.frame(FrameRecord(sent_ns, self.sid, Direction.OUT, out, CALLERROR,
+                                              _id_text(frame.msg_id), frame.action, "ok"))
 
     # -- text frames -------------------------------------------------------------------------
     async def _on_text(self, raw: str, t: int) -> None:
@@ -159,13 +201,16 @@ class Receiver:
         if type(reply) is dict:
             out = framing.result_frame(frame.msg_id, reply)
             sent_ns = await self._send(out)
+            self._answered_t = t
             self._finish_call(raw, t, frame, verdict, reply, out, sent_ns)
             return
         if isinstance(reply, CallErrorReply):
             out = framing.error_frame(frame.msg_id, reply.code, reply.description, reply.details)
             sent_ns = await self._send(out)
+            self._answered_t = t
             self._finish_call(raw, t, frame, verdict, reply, out, sent_ns)
             return
+        self._answered_t = t  # answered later (or never) on purpose
         # slow path: record the CALL now, answer later (or never)
         self._finish_call(raw, t, frame, verdict, reply, None, None)
         if isinstance(reply, Delayed) or inspect.isawaitable(reply):
@@ -211,6 +256,7 @@ class Receiver:
             note = "answer not sent: connection closed"
         seq = self.record.frame(FrameRecord(t, self.sid, Direction.IN, raw, CALL,
                                             _id_text(frame.msg_id), frame.action, verdict, note))
+        self._recorded_t = t
         station.recent.append(("in", CALL, frame.action, frame.payload))
         if out is not None and sent_ns is not None:
             self._record_answer(frame, reply, out, sent_ns)
@@ -220,7 +266,7 @@ class Receiver:
         payload = frame.payload
         if isinstance(payload, dict):
             msg = Received(action, payload, frame.msg_id, t, seq, verdict, self.sid)
-            for window in station.mailbox.deliver(msg):
+            for window in station.mailbox.deliver(msg, len(raw)):
                 station.finding("forbidden-message",
                                 f"{action} arrived in a window that forbids {window.describe()}",
                                 seq, window=window.describe())
@@ -262,6 +308,7 @@ class Receiver:
             note = "late answer (after timeout)" if action else "answer to no pending CALL"
         seq = self.record.frame(FrameRecord(t, self.sid, Direction.IN, raw, frame.msg_type,
                                             _id_text(mid), action, verdict, note))
+        self._recorded_t = t
         station.recent.append(("in", frame.msg_type, action,
                                frame.payload if frame.error is None else frame.error.code))
         if frame.problem is not None:
@@ -297,4 +344,11 @@ class Receiver:
 
 def _id_text(msg_id: Any) -> str | None:
     return msg_id if msg_id is None or isinstance(msg_id, str) else str(msg_id)
+
+
+def _excerpt(raw: str | bytes) -> str:
+    """A short, printable piece of a frame for error messages (the record has it whole)."""
+    if isinstance(raw, bytes):
+        return f"<binary frame, {len(raw)} bytes>"
+    return raw if len(raw) <= 80 else raw[:77] + "..."
 

@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
-from collections import deque
+import time
+import weakref
+from collections import Counter, deque
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
+from websockets.protocol import CONNECTING
 
 from bench.csms import handshake, schemas
+from bench.csms.connection import BenchConnection
+from bench.csms.identity import file_safe
 from bench.csms.receiver import Receiver
 from bench.csms.responders import DefaultAnswers
+from bench.csms.secrets import KeyScrubber
 from bench.csms.settings import CsmsSettings, settings_from_rig
 from bench.csms.station import Station
+from bench.csms.windows import InboxBudget
 from bench.logredact import redacting_logger
 from bench.record import RunRecord
+from bench.textsafe import visible
+
+# websockets' deadline for the HTTP upgrade; the TLS handshake gets the same one before it
+OPEN_TIMEOUT_S = 10.0
+# Sessions of identities admitted by any_station are kept up to this many; beyond, the oldest
+# disconnected one is let go (counted). Configured identities are always kept.
+MAX_SESSIONS = 1000
+# per-station BootNotification snapshots (snapshots/station-<id>.json) written at most
+MAX_STATION_SNAPSHOTS = 1000
+# A station's snapshot is rewritten at most once per this many seconds; a BootNotification
+# that comes sooner is written when the interval ends (or at stop): a station flooding boots
+# costs no file rename per frame.
+SNAPSHOT_INTERVAL_S = 1.0
 
 
 class Csms:
@@ -38,6 +59,17 @@ class Csms:
         self._server: Server | None = None
         self._port: int | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        self.scrubber = KeyScrubber(settings.keys())
+        self.inbox_budget = InboxBudget(reclaim=self._reclaim_inboxes)
+        self.let_go: Counter[str] = Counter()  # sessions, station snapshots not kept
+        self._tls_tasks: set[asyncio.Task[None]] = set()
+        self._connections: weakref.WeakSet[BenchConnection] = weakref.WeakSet()
+        self._snapshot_names: set[str] = set()
+        self._snapshot_written: dict[str, float] = {}  # station id -> monotonic time
+        self._snapshot_due: dict[str, dict[str, Any]] = {}  # station id -> latest boot
+        # whose BootNotification is snapshots/station.json: the first configured station, or
+        # (no station configured) the first one that boots
+        self._main_station: str | None = next(iter(settings.stations), None)
 
     @classmethod
     def from_rig(cls, rig: Any, record: RunRecord, **overrides: Any) -> Csms:
@@ -51,7 +83,11 @@ class Csms:
             self._handle, s.host, s.port,
             subprotocols=[handshake.SUBPROTOCOL],
             process_request=self._process_request,
-            ssl=self._ssl_context(),
+            # TLS is started by each connection (bench/csms/connection.py), so that a refused
+            # TLS handshake is seen and recorded
+            create_connection=functools.partial(  # type: ignore[arg-type]
+                self._new_connection, tls=self._ssl_context()),
+            open_timeout=OPEN_TIMEOUT_S,
             # the bench checks max_frame_bytes itself (to record and answer); the library
             # limit only guards memory
             max_size=max(16 * s.max_frame_bytes, 1 << 20),
@@ -68,9 +104,22 @@ class Csms:
         if self._server is None:
             return
         self._server.close()
+        for task in list(self._tls_tasks):
+            task.cancel()
+        for conn in list(self._connections):  # a slow or silent opener must not hold stop()
+            if conn.protocol.state is CONNECTING:
+                conn.abort_opening()
         await self._server.wait_closed()
+        if self._tls_tasks:
+            await asyncio.wait(list(self._tls_tasks), timeout=5)
+        for station_id in list(self._snapshot_due):
+            self._write_due_snapshot(station_id)
         self._server = None
-        self.record.event("connection", "stopped", url=self.url)
+        let_go = dict(self.let_go)
+        for st in self.stations.values():
+            for name, n in st.let_go.items():
+                let_go[name] = let_go.get(name, 0) + n
+        self.record.event("connection", "stopped", url=self.url, let_go=let_go)
 
     async def __aenter__(self) -> Csms:
         await self.start()
@@ -111,8 +160,60 @@ class Csms:
         """The session of `station_id` (created on first use; survives reconnects)."""
         st = self.stations.get(station_id)
         if st is None:
+            if len(self.stations) >= MAX_SESSIONS:
+                self._let_go_one_session()
             st = self.stations[station_id] = Station(self, station_id)
         return st
+
+    def _let_go_one_session(self) -> None:
+        """Forget the oldest disconnected session of an identity that is not configured."""
+        for sid, st in self.stations.items():
+            if not st.connected and sid not in self.settings.stations:
+                st.mailbox.clear()  # its inbox leaves the endpoint's budget
+                del self.stations[sid]
+                self.let_go["sessions"] += 1
+                return
+
+    def _reclaim_inboxes(self) -> None:
+        """The endpoint's inboxes are over budget: empty those of disconnected stations that
+        are not configured (no test plan waits for them), oldest session first."""
+        budget = self.inbox_budget
+        for sid, st in self.stations.items():
+            if budget.used <= budget.limit:
+                return
+            if not st.connected and sid not in self.settings.stations and st.mailbox.inbox:
+                st.mailbox.dropped += st.mailbox.clear()
+
+    def snapshot_station(self, station_id: str, boot: dict[str, Any]) -> None:
+        """A station's BootNotification: snapshots/station-<id>.json for each station, and
+        snapshots/station.json for the station under test (at most every SNAPSHOT_INTERVAL_S;
+        the latest one always ends up on disk)."""
+        if self._main_station is None:
+            self._main_station = station_id
+        name = f"station-{file_safe(station_id)}"
+        if name not in self._snapshot_names:
+            if len(self._snapshot_names) >= MAX_STATION_SNAPSHOTS:
+                self.let_go["station_snapshots"] += 1
+                return
+            self._snapshot_names.add(name)
+        if station_id in self._snapshot_due:
+            self._snapshot_due[station_id] = boot  # written when its interval ends
+            return
+        wait = self._snapshot_written.get(station_id, -1e9) + SNAPSHOT_INTERVAL_S - time.monotonic()
+        self._snapshot_due[station_id] = boot
+        if wait <= 0:
+            self._write_due_snapshot(station_id)
+        else:
+            asyncio.get_running_loop().call_later(wait, self._write_due_snapshot, station_id)
+
+    def _write_due_snapshot(self, station_id: str) -> None:
+        boot = self._snapshot_due.pop(station_id, None)
+        if boot is None:
+            return
+        self._snapshot_written[station_id] = time.monotonic()
+        if station_id == self._main_station:
+            self.record.snapshot("station", boot)
+        self.record.snapshot(f"station-{file_safe(station_id)}", boot)
 
     async def wait_for_station(self, station_id: str, timeout: float = 60.0,  # noqa: ASYNC109
                                boot: bool = True) -> Station:
@@ -132,6 +233,13 @@ class Csms:
         return list(self.latency or ())
 
     # -- websocket handshake and connections -----------------------------------------------------
+    def _new_connection(self, *args: Any, tls: ssl.SSLContext | None, **kwargs: Any
+                        ) -> BenchConnection:
+        conn = BenchConnection(*args, observer=self, tls=tls, tls_timeout_s=OPEN_TIMEOUT_S,
+                               tls_tasks=self._tls_tasks, **kwargs)
+        self._connections.add(conn)
+        return conn
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         s = self.settings
         identity = handshake.identity_from_path(request.path, s.path_prefix)
@@ -141,11 +249,10 @@ class Csms:
         if s.security_profile == 3:
             ssl_object = connection.transport.get_extra_info("ssl_object")
             peer_cert = ssl_object.getpeercert() if ssl_object else None
-        decision = handshake.decide(s, request.path, request.headers, peer_cert, refused)
-        peer = _peer(connection)
-        self.record.event("handshake", "accepted" if decision.accepted else "refused",
-                          station=decision.identity, peer=peer, status=decision.status or 101,
-                          reason=decision.reason, **decision.detail)
+        decision = handshake.decide(s, request.path, request.headers, peer_cert, refused,
+                                    self.scrubber)
+        if isinstance(connection, BenchConnection):
+            connection.bench_decision = decision  # recorded once the response is sent
         if decision.accepted:
             return None
         response = connection.respond(decision.status, decision.reason + "\n")  # type: ignore[arg-type]
@@ -153,8 +260,33 @@ class Csms:
             response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
         return response
 
+    # HandshakeObserver: what BenchConnection reports
+    def tls_refused(self, peer: str, reason: str, detail: dict[str, Any]) -> None:
+        self.record.event("handshake", "tls-refused", peer=peer, reason=reason,
+                          security_profile=self.settings.security_profile,
+                          **self.scrubber.scrub(detail))
+
+    def handshake_ended(self, connection: BenchConnection, status: int | None, body: str,
+                        failure: str | None) -> None:
+        """One handshake event per opening handshake, with the status actually sent."""
+        decision = connection.bench_decision
+        detail: dict[str, Any] = dict(decision.detail) if decision is not None else {}
+        station = decision.identity if decision is not None else None
+        if status is None:
+            name, reason = "failed", failure or "no response sent"
+        elif decision is not None and (status == 101) == decision.accepted:
+            name, reason = ("accepted" if status == 101 else "refused"), decision.reason
+        else:  # the websocket library answered on its own (a request it refuses, shutdown)
+            name = "accepted" if status == 101 else "refused"
+            reason = visible(body.strip().splitlines()[0] if body.strip() else f"HTTP {status}")
+            detail["refused_by"] = "websockets"
+        self.record.event("handshake", name, station=self.scrubber.text(station or "") or None,
+                          peer=connection.peer, status=status,
+                          reason=self.scrubber.text(reason), **self.scrubber.scrub(detail))
+
     async def _handle(self, ws: ServerConnection) -> None:
-        identity = handshake.identity_from_path(ws.request.path, self.settings.path_prefix)  # type: ignore[union-attr]
+        decision = getattr(ws, "bench_decision", None)
+        identity = decision.identity if decision is not None else None
         assert identity is not None  # refused in _process_request otherwise
         station = self.station(identity)
         old = station.ws
@@ -177,10 +309,14 @@ class Csms:
         finally:
             station.detach(ws, reason)
             self.record.event("connection", "disconnected", station=identity, peer=peer,
-                              reason=reason, generation=station.generation)
+                              reason=reason, generation=station.generation,
+                              let_go=station.let_go)
 
 
 def _peer(connection: ServerConnection) -> str:
+    peer = getattr(connection, "peer", None)
+    if peer:
+        return peer
     try:
         addr = connection.remote_address
         return f"{addr[0]}:{addr[1]}"

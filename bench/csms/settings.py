@@ -34,6 +34,9 @@ class CsmsSettings:
     # known identities -> AuthorizationKey (bytes; None = no key configured)
     stations: dict[str, bytes | None] = field(default_factory=dict)
     any_station: bool = False  # accept identities not in `stations`
+    # the key every identity not in `stations` must present at profiles 1 and 2; None: the
+    # one key the configured stations share (a rig has one station)
+    any_station_key: bytes | None = field(default=None, repr=False)
     response_timeout_s: float = 30.0
     heartbeat_interval_s: int = 300
     max_frame_bytes: int = 65536
@@ -50,14 +53,43 @@ class CsmsSettings:
             raise ValueError(f"security_profile = {self.security_profile}: must be 0, 1, 2 or 3")
         self.path_prefix = self.path_prefix.strip("/")
         self.cards = {k.upper(): v for k, v in self.cards.items()}
-        for sid, key in self.stations.items():
+        for sid, key in [*self.stations.items(), ("(any station)", self.any_station_key)]:
             if key is not None and not 16 <= len(key) <= 20:
                 raise ValueError(f"station {sid!r}: AuthorizationKey has {len(key)} bytes, "
                                  "must be 16 to 20")
+        if self.security_profile in (1, 2):
+            self._require_keys()
         if self.security_profile >= 2 and not (self.tls_cert and self.tls_key):
             raise ValueError(f"security_profile {self.security_profile} needs tls_cert and tls_key")
         if self.security_profile == 3 and not self.tls_ca:
             raise ValueError("security_profile 3 needs tls_ca (the CA of station certificates)")
+
+    def _require_keys(self) -> None:
+        """Profiles 1 and 2 check HTTP Basic for every connection: no key is a config error."""
+        p = self.security_profile
+        missing = [sid for sid, key in self.stations.items() if key is None]
+        if missing:
+            raise ValueError(f"security_profile {p} checks HTTP Basic, but station "
+                             f"{missing[0]!r} has no AuthorizationKey configured")
+        if self.any_station and self.any_station_key is None:
+            keys = set(self.stations.values())
+            if len(keys) != 1:
+                raise ValueError(
+                    f"security_profile {p} with any station: identities not configured need "
+                    f"the key they must present (any_station_key); {len(keys)} station keys "
+                    "are configured, so none of them can stand in")
+            self.any_station_key = keys.pop()
+
+    def key_for(self, identity: str) -> bytes | None:
+        """The AuthorizationKey `identity` must present at profiles 1 and 2."""
+        if identity in self.stations:
+            return self.stations[identity]
+        return self.any_station_key if self.any_station else None
+
+    def keys(self) -> list[bytes]:
+        """Every configured key (what must never reach the record)."""
+        keys = [*self.stations.values(), self.any_station_key]
+        return [k for k in dict.fromkeys(keys) if k is not None]
 
     @property
     def uses_tls(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 
 RECENT_FRAMES = 8
 TIMED_OUT_MEMORY = 64
+# A session keeps a bounded picture of its station; the run record keeps everything. What is
+# let go is counted in Station.let_go (recorded with every disconnect).
+FINDINGS_KEPT = 500
+OPEN_TRANSACTIONS_KEPT = 256
+FINISHED_TRANSACTIONS_KEPT = 1000
+CONNECTORS_KEPT = 64
 
 
 @dataclass(slots=True)
@@ -59,7 +65,7 @@ class Station:
         self._record = csms.record
         self.settings = csms.settings
         self.responders = Responders(csms.defaults.table(), self)
-        self.mailbox = Mailbox()
+        self.mailbox = Mailbox(csms.inbox_budget)
         self.ws: ServerConnection | None = None
         self.generation = 0  # +1 per accepted connection
         self._gen_at_disconnect = 0
@@ -75,8 +81,10 @@ class Station:
         self.last_boot: dict[str, Any] | None = None
         self.connector_status: dict[int, dict[str, Any]] = {}
         self.transactions: dict[int, Transaction] = {}
-        self.finished_transactions: list[Transaction] = []
-        self.findings: list[dict[str, Any]] = []
+        self.finished_transactions: deque[Transaction] = deque(maxlen=FINISHED_TRANSACTIONS_KEPT)
+        self.findings: deque[dict[str, Any]] = deque(maxlen=FINDINGS_KEPT)  # the latest
+        self.finding_counts: Counter[str] = Counter()  # every finding, by code
+        self._let_go: Counter[str] = Counter()
         self.connected_mono_ns: int | None = None
         self.disconnected_mono_ns: int | None = None
         self.close_reason: str | None = None
@@ -158,9 +166,25 @@ class Station:
             return None
         return left
 
+    @property
+    def let_go(self) -> dict[str, int]:
+        """How many entries each bounded collection of the session let go, oldest first."""
+        counts = dict(self._let_go)
+        if self.mailbox.dropped:
+            counts["inbox"] = self.mailbox.dropped
+        return counts
+
+    def _keep(self, bounded: deque[Any], item: Any, name: str) -> None:
+        if len(bounded) == bounded.maxlen:
+            self._let_go[name] += 1
+        bounded.append(item)
+
     def finding(self, name: str, message: str, frame_seq: int | None = None, **detail: Any) -> None:
         """A station non-conformance seen by the endpoint: recorded and kept on the session."""
-        self.findings.append({"code": name, "message": message, "frame_seq": frame_seq, **detail})
+        self.finding_counts[name] += 1
+        self._keep(self.findings,
+                   {"code": name, "message": message, "frame_seq": frame_seq, **detail},
+                   "findings")
         self._record.event("finding", name, station=self.id, message=message,
                            frame_seq=frame_seq, **detail)
 
@@ -220,6 +244,7 @@ class Station:
                     self.timed_out[msg_id] = action
                     while len(self.timed_out) > TIMED_OUT_MEMORY:
                         self.timed_out.popitem(last=False)
+                        self._let_go["timed_out"] += 1
                     self._record.event("log", "call-timeout", station=self.id, action=action,
                                        msg_id=msg_id, timeout_s=timeout)
                     raise CallTimeout(
@@ -304,21 +329,34 @@ class Station:
     def _observe(self, action: str, payload: dict[str, Any], reply: Any) -> None:
         """Update the picture of the station from a CALL and the answer it got."""
         if action == "BootNotification":
+            changed = payload != self.last_boot  # a reboot with the same payload: file is right
             self.last_boot = payload
             self.boot_count += 1
             if isinstance(reply, dict) and reply.get("status") == "Accepted":
                 self.booted = True
-            self._record.snapshot("station", {"id": self.id, **payload})
+            if changed:
+                self._csms.snapshot_station(self.id, {"id": self.id, **payload})
             self._notify()
         elif action == "StatusNotification":
-            self.connector_status[payload.get("connectorId", -1)] = payload
+            connector = payload.get("connectorId", -1)
+            self._bounded_put(self.connector_status, connector, payload, CONNECTORS_KEPT,
+                              "connector_status")
         elif action == "StartTransaction":
             if isinstance(reply, dict) and isinstance(reply.get("transactionId"), int):
                 tid = reply["transactionId"]
-                self.transactions[tid] = Transaction(
+                self._bounded_put(self.transactions, tid, Transaction(
                     tid, payload.get("connectorId"), payload.get("idTag"),
-                    payload.get("meterStart"), payload.get("timestamp"), time.monotonic_ns())
+                    payload.get("meterStart"), payload.get("timestamp"), time.monotonic_ns()),
+                    OPEN_TRANSACTIONS_KEPT, "transactions")
         elif action == "StopTransaction":
             tx = self.transactions.pop(payload.get("transactionId", -1), None)
             if tx is not None:
-                self.finished_transactions.append(tx)
+                self._keep(self.finished_transactions, tx, "finished_transactions")
+
+    def _bounded_put(self, table: dict[Any, Any], key: Any, value: Any, limit: int,
+                     name: str) -> None:
+        """table[key] = value, letting the oldest entry go when a new key would pass `limit`."""
+        if key not in table and len(table) >= limit:
+            del table[next(iter(table))]
+            self._let_go[name] += 1
+        table[key] = value

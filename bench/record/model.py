@@ -26,12 +26,15 @@ class Verdict(enum.StrEnum):
 
 @dataclass(slots=True)
 class FrameRecord:
-    """One websocket frame exactly as it crossed the socket."""
+    """One websocket frame exactly as it crossed the socket.
+
+    `raw` is the text of a text frame or the bytes of a binary frame; the writer stores it so
+    that any input round-trips (bench.record.writer.encode_raw, reader.frame_raw)."""
 
     mono_ns: int
     station: str
     direction: Direction
-    raw: str
+    raw: str | bytes
     msg_type: int | None = None  # 2 CALL, 3 CALLRESULT, 4 CALLERROR, None if unreadable
     msg_id: str | None = None
     action: str | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +11,27 @@ from typing import Any
 
 import pandas as pd
 
-from bench.record.writer import FILES
+from bench.record.writer import FILES, RAW_BASE64, RAW_UNICODE_ESCAPE
+
+
+def frame_raw(row: dict[str, Any]) -> str | bytes:
+    """The frame exactly as it crossed the socket: its text, or the bytes of a binary frame.
+
+    frames.jsonl keeps `raw` as is when it is UTF-8 text; otherwise `raw_encoding` says how it
+    was stored (bench.record.writer.encode_raw). A value that does not decode is returned as
+    stored, so a damaged line still shows what it holds."""
+    raw = row.get("raw", "")
+    encoding = row.get("raw_encoding")
+    if encoding is None or not isinstance(raw, str):
+        return raw if isinstance(raw, str) else str(raw)
+    try:
+        if encoding == RAW_BASE64:
+            return base64.b64decode(raw, validate=True)
+        if encoding == RAW_UNICODE_ESCAPE:
+            return raw.encode("ascii").decode("unicode_escape")
+    except (binascii.Error, ValueError):
+        pass
+    return raw
 
 
 def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:

@@ -17,6 +17,7 @@ line written after close and a listener that raised are counted in run.json (`re
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -32,6 +33,63 @@ from bench import __version__
 from bench.record.model import FrameRecord, VerdictRecord
 
 FILES = ("frames", "events", "measurements", "verdicts")
+
+# How frames.jsonl stores a `raw` that is not plain UTF-8 text, named in "raw_encoding"
+# (absent: `raw` is the frame's text as is). bench.record.reader.frame_raw undoes both.
+RAW_BASE64 = "base64"  # a binary frame: its bytes, base64
+# text holding lone surrogates (no UTF-8 form): Python's unicode_escape codec, which escapes
+# the backslash, controls and every non-ASCII code point, so the stored form is ASCII
+RAW_UNICODE_ESCAPE = "unicode_escape"
+
+
+def _utf8_encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def encode_raw(raw: str | bytes) -> tuple[str, str | None]:
+    """(stored form, raw_encoding) of a frame's raw text or bytes; any input round-trips."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(raw)).decode("ascii"), RAW_BASE64
+    if _utf8_encodable(raw):
+        return raw, None
+    return raw.encode("unicode_escape").decode("ascii"), RAW_UNICODE_ESCAPE
+
+
+def _encodable(node: Any) -> Any:
+    """A copy of a record line whose strings all have a UTF-8 form: lone surrogates in names,
+    ids and messages become backslash escapes (the lossless copy of a frame is `raw`)."""
+    if isinstance(node, str):
+        return node if _utf8_encodable(node) else node.encode("utf-8", "backslashreplace").decode()
+    if isinstance(node, dict):
+        return {_encodable(str(k)): _encodable(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_encodable(v) for v in node]
+    if node is None or isinstance(node, (bool, int, float)):
+        return node
+    return _encodable(str(node))  # what json.dumps(default=str) would write
+
+
+def json_text(data: Any, indent: int | None = None) -> str:
+    """JSON of a record line or snapshot that always encodes as UTF-8; never raises.
+
+    Data that cannot be serialised at all (nested too deep, circular) becomes a note saying
+    why, so a line and its seq number are never lost."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, default=str, indent=indent)
+        if _utf8_encodable(text):
+            return text
+        return json.dumps(_encodable(data), ensure_ascii=False, indent=indent)
+    except (TypeError, ValueError, RecursionError) as e:
+        keep = {k: data[k] for k in ("seq", "mono_ns", "utc", "case", "kind", "name", "station",
+                                     "direction") if isinstance(data, dict) and k in data}
+        keep["record_error"] = f"not serialisable: {e!r}"[:300]
+        return json.dumps(_encodable(keep), ensure_ascii=False, default=str, indent=indent)
 
 
 def utc_now() -> str:
@@ -159,7 +217,7 @@ class RunRecord:
                 late = True
             else:
                 late = False
-                f.write(json.dumps(full, ensure_ascii=False, default=str) + "\n")
+                f.write(json_text(full) + "\n")
                 f.flush()
         if late:  # counted where a reader looks first (the record itself is closed)
             self.meta["record_health"] = self.health()
@@ -190,8 +248,10 @@ class RunRecord:
             "msg_id": rec.msg_id,
             "action": rec.action,
             "schema": rec.schema,
-            "raw": rec.raw,
         }
+        line["raw"], raw_encoding = encode_raw(rec.raw)
+        if raw_encoding is not None:
+            line["raw_encoding"] = raw_encoding
         if rec.note:
             line["note"] = rec.note
         return self._append("frames", line, rec.mono_ns)
@@ -210,8 +270,12 @@ class RunRecord:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
         target = self.path / "snapshots" / f"{safe}.json"
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), "utf-8")
-        os.replace(tmp, target)
+        text = json_text(data, indent=2)  # never raises: no empty temp file left behind
+        try:
+            tmp.write_text(text, "utf-8")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
         return target
 
     def update_meta(self, **fields: Any) -> None:
