@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.files.model import FilesConfig
+
 CARD_STATUSES = ("Accepted", "Invalid", "Blocked", "Expired")
 SECURITY_PROFILES = (0, 1, 2, 3)
 METER_DIALECTS = ("generic", "yokogawa-wt", "rs-hmc8015", "hioki-pw", "zes-lmg")
@@ -140,6 +142,7 @@ class Rig:
     non_ocpp_config: dict[str, Any] = field(default_factory=dict)
     bench: dict[str, Any] = field(default_factory=dict)
     endpoints: dict[str, Any] | None = None  # the simulated rig's actual ports, when applied
+    files: FilesConfig = field(default_factory=FilesConfig)  # the bench's file servers
 
     def card(self, tag: str) -> Card:
         try:
@@ -416,9 +419,10 @@ def _toml(value: Any) -> str:
 
 # -- loading ---------------------------------------------------------------------------------
 
-_TOP_TABLES = ("bench", "station", "csms", "simulator", "instruments", "cards", "hardware",
-               "pics", "non_ocpp_config")
+_TOP_TABLES = ("bench", "station", "csms", "files", "simulator", "instruments", "cards",
+               "hardware", "pics", "non_ocpp_config")
 _STATION_KEYS = ("id", "security_profile", "authorization_key_hex", "connectors")
+_FILES_KEYS = ("host", "advertise", "tls_cert", "tls_key")
 _CSMS_KEYS = ("listen", "path_prefix", "response_timeout_s", "heartbeat_interval_s",
               "max_frame_bytes", "tls_cert", "tls_key", "tls_ca")
 _SIM_KEYS = ("station_config", "faults", "behaviours", "meter_noise_pct", "csms_ca", "client_cert",
@@ -505,7 +509,7 @@ def load_rig(path: str | Path) -> Rig:
                        f"[station] connectors ({station.connectors})")
     return Rig(
         path=path, station=station, csms=csms, simulator=simulator, instruments=instruments,
-        cards=cards, hardware=hardware,
+        cards=cards, hardware=hardware, files=_files(ctx, ctx.table(data, "files"), csms),
         pics=_declared(ctx, "pics", ctx.table(data, "pics"), PICS_KEYS),
         non_ocpp_config=ctx.table(data, "non_ocpp_config"),
         bench=_declared(ctx, "bench", ctx.table(data, "bench"), BENCH_KEYS),
@@ -615,6 +619,23 @@ def _csms(ctx: _Ctx, t: dict, station: StationIdentity) -> CsmsConfig:
         raise ctx.fail("csms", "tls_ca", "missing: security_profile 3 (client certificates) "
                        "needs the CA that signs station certificates")
     return CsmsConfig(host, port, prefix, float(timeout), hb, max_frame, **files)
+
+
+def _files(ctx: _Ctx, t: dict, csms: CsmsConfig) -> FilesConfig:
+    """[files]: where the bench's file servers (firmware, diagnostics) listen and the address
+    the station reaches them at; by default the CSMS's address and certificate."""
+    ctx.only("files", t, _FILES_KEYS)
+    host = ctx.get("files", t, "host", str, default=csms.host)
+    # listening on every address needs `advertise`; said when a case starts a file server
+    advertise = ctx.get("files", t, "advertise", str, default=None)
+    cert = ctx.file("files", "tls_cert", ctx.get("files", t, "tls_cert", str, default=None))
+    key = ctx.file("files", "tls_key", ctx.get("files", t, "tls_key", str, default=None))
+    if (cert is None) != (key is None):
+        raise ctx.fail("files", "tls_key" if key is None else "tls_cert",
+                       "missing: HTTPS and FTPS need both tls_cert and tls_key")
+    if cert is None:
+        cert, key = csms.tls_cert, csms.tls_key
+    return FilesConfig(host=host, advertise=advertise, tls_cert=cert, tls_key=key)
 
 
 def _simulator(ctx: _Ctx, data: dict, station: StationIdentity,
