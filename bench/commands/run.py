@@ -444,6 +444,9 @@ class Run:
     # -- shut-down: every step on its own, safe state first ----------------------------------
     def _shut_down(self) -> None:
         loop = self.loop
+        if self.plugin is not None:
+            with contextlib.suppress(Exception):  # recorded by the servers; never hides a verdict
+                self.plugin.ctx.close_files()
         if loop is not None and loop.running and self.bench is not None:
             from bench.safestate import bring_to_safe_state
 

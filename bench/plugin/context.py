@@ -51,6 +51,7 @@ class BenchContext:
     run_series: dict[str, RunSeries] = field(default_factory=dict)
     progress: Callable[[str, str], None] | None = None  # (case, step) -> show it
     maintenance: Callable[..., Any] | None = None  # overrides the default between-case steps
+    _files: Any = None  # bench.files.FileService, started by the first case that needs it
 
     def __post_init__(self) -> None:
         self.record.subscribe(self.tracker.on_line)
@@ -95,6 +96,21 @@ class BenchContext:
         s.evidence_of.append(mine)
         s.index.append(index)
         s.attempts.append(attempt)
+
+    def files(self, protocols: list[str] | tuple[str, ...]) -> Any:
+        """The bench's file servers (bench.files.FileService), with `protocols` running; made
+        on first use under <run dir>/files/, stopped by close_files() at the end of the run."""
+        if self._files is None:
+            from bench.files import FileService
+
+            self._files = FileService(self.record.path / "files", self.record, self.rig.files)
+        self._files.start(list(protocols))
+        return self._files
+
+    def close_files(self) -> None:
+        if self._files is not None:
+            self._files.stop()
+            self._files = None
 
     def run(self, coro: Any, timeout: float | None = None, what: str = "") -> Any:
         return self.loop.run(coro, timeout, what)

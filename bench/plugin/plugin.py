@@ -176,6 +176,12 @@ class BenchPlugin:
         return self.ctx.rig
 
     @pytest.fixture
+    def files(self, case: Case) -> Any:
+        """`files(["HTTP", "FTP"])` -> the bench's file servers with those protocols running
+        (bench.files.FileService; docs/file-servers.md)."""
+        return self.ctx.files
+
+    @pytest.fixture
     def settings(self) -> dict[str, Any]:
         return self.ctx.settings
 
