@@ -37,7 +37,7 @@ from instruments.interfaces import (
     PowerMeter,
 )
 from instruments.registration import BuildContext, DriverRegistration
-from instruments.registry import RegistryError, registry
+from instruments.registry import DRIVER_GROUP, RegistryError, registry
 from instruments.roles import ROLES, Role, missing_members
 
 __all__ = ["Bench", "BenchBroken", "BenchConfigError", "Placed", "build_driver"]
@@ -71,7 +71,7 @@ def build_driver(cfg: InstrumentConfig, rig: Rig, csms: Any = None) -> Any:
     """The driver object for one [instruments.NAME] table (not yet activated), built by its
     registration and checked against the Protocol it claims to provide."""
     reg = registry().driver(cfg.driver)
-    origin = registry().origin("bench.drivers", cfg.driver)
+    origin = registry().origin(DRIVER_GROUP, cfg.driver)
     built = reg.build(BuildContext(cfg.name, dict(cfg.params), rig.facts(), csms))
     missing = missing_members(built, reg.provides)
     if missing:
@@ -158,7 +158,8 @@ class Bench:
                     first_error = first_error or exc
         if self.record is not None:
             self.record.snapshot("instruments", identities)
-            lacking = {r: why for r in ROLES if (why := self.lacks(r)) is not None}
+            lacking = {r.name: why for r in ROLES.values()
+                       if r.campaign_needs and (why := self.lacks(r.name)) is not None}
             if lacking:
                 self._event("log", "rig-lacks", roles=lacking,
                             note="steps that need these instruments are skipped (maintenance, "

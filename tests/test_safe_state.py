@@ -119,6 +119,7 @@ async def test_verbs_command_read_back_and_record(twins: Twins) -> None:
     assert {i["name"] for i in identities} == {"ev1", "ev2", "meter", "card", "mains", "network"}
     snap = load_run(twins.record.path).snapshots["instruments"]
     assert any(i["identity"] == "BENCHSIM,PM-SIM,SIM0001,1.0" for i in snap)
+    assert not [e for e in events(twins, "log") if e["name"] == "rig-lacks"]  # lacks nothing
 
     stamp = await bench.plug_in(1)
     assert isinstance(stamp, int)
