@@ -35,21 +35,14 @@ class LockBusy(Exception):
 
 
 def rig_resources(rig: Any) -> list[str]:
-    """The physical things a rig drives: its station and every instrument address (deduplicated:
-    the EV emulators and the mains switch may share one Modbus server)."""
+    """The physical things a rig drives: its station and what each instrument's driver
+    registration names (deduplicated: the EV emulators and the mains switch may share one
+    Modbus server)."""
+    from instruments.registry import registry
+
     out = {f"station:{rig.station.id}"}
     for inst in rig.instruments.values():
-        p = inst.params
-        if p.get("resource"):
-            out.add(f"visa:{p['resource']}")
-        elif p.get("host"):
-            out.add(f"tcp:{p['host']}:{p.get('port', '')}")
-        elif p.get("reader"):
-            out.add(f"pcsc:{p['reader']}")
-        elif p.get("station_address"):  # nft-drop: the station's link on this host
-            out.add(f"net:{p['station_address']}")
-        elif p.get("device") or p.get("interface"):
-            out.add(f"{inst.driver}:{p.get('device') or p.get('interface')}")
+        out.update(registry().driver(inst.driver).lock_resources(inst.params))
     return sorted(out)
 
 

@@ -2,7 +2,7 @@
 
 Two drivers offer the same verbs (bench.verbs: cut_network, restore_network):
 
-- `csms-side` (bench.verbs.CsmsSideNetwork): the CSMS closes the station's socket and refuses
+- `csms-side` (CsmsSideNetwork, here): the CSMS closes the station's socket and refuses
   its reconnects with HTTP 503. The station sees a clean close at once: for rigs that cannot
   route the station's traffic through the bench host.
 - `nft-drop` (NftDropNetwork, here): the bench host drops the station's packets to and from
@@ -19,53 +19,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import time
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from instruments.base import Driver
 from instruments.errors import InstrumentError
-from instruments.interfaces import Identity
-from instruments.nftables import NftDropFilter
+from instruments.interfaces import Identity, NetworkCut, OfflineDetection
+from instruments.nftables import NftDropFilter, valid_interface
+from instruments.registration import (
+    TIMEOUT_KEYS,
+    BuildContext,
+    DriverRegistration,
+    Key,
+    KeyProblem,
+    RigFacts,
+    SafeStep,
+)
+from instruments.safe_steps import ensure_active
+
+__all__ = ["CSMS_SIDE", "NFT_DROP", "CsmsSideNetwork", "NetworkCut", "NftDropNetwork",
+           "OfflineDetection"]
 
 SYN_POLL_S = 0.1  # how often the SYN counter is read while waiting: the figure's resolution
 DEFAULT_DETECTION_TIMEOUT_S = 180.0
-
-
-@dataclass(frozen=True)
-class OfflineDetection:
-    """When the station was seen to notice the last cut, and on what that rests."""
-
-    driver: str
-    cut_mono_ns: int
-    seen_mono_ns: int | None
-    basis: str  # the measurement's description
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def seconds(self) -> float | None:
-        if self.seen_mono_ns is None:
-            return None
-        return (self.seen_mono_ns - self.cut_mono_ns) / 1e9
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"driver": self.driver, "seconds": self.seconds, "cut_mono_ns": self.cut_mono_ns,
-                "seen_mono_ns": self.seen_mono_ns, "basis": self.basis, **self.detail}
-
-
-class NetworkCut(Protocol):
-    """What the verbs need of a network driver."""
-
-    name: str
-    driver: str
-    address: str
-    station: Any
-
-    async def cut(self, seconds: float, timeout_s: float = 10.0) -> None: ...
-
-    async def restore(self, reconnect_timeout_s: float | None = None) -> None: ...
-
-    def detection(self) -> OfflineDetection | None: ...
 
 
 async def csms_session(csms: Any, station_id: str, timeout_s: float, name: str,
@@ -116,6 +94,54 @@ def csms_side_detection(cut_mono_ns: int, first: dict[str, Any] | None) -> Offli
         f"{basis} ({how}). The station did not have to detect anything: this is its "
         "reconnect delay, not a loss detection",
         {"handshake_status": first["status"], "handshake_event_seq": first["seq"]})
+
+
+class CsmsSideNetwork(Driver):
+    """`csms-side`: a network cut as seen from the CSMS: close the station's socket and refuse
+    its reconnects. The station sees a clean close at once, not a lost link: for rigs that
+    cannot route the station through the bench host (a pulled cable is `nft-drop`)."""
+
+    driver = "csms-side"
+
+    def __init__(self, name: str, csms: Any, station_id: str) -> None:
+        super().__init__(name, "csms")
+        self.csms = csms
+        self.station_id = station_id
+        self.station: Any = None  # a CSMS station session, attached by the plan or looked up
+        self.refuse_until_mono: float = 0.0
+        self.handshakes = HandshakeWatch(getattr(csms, "record", None), station_id)
+        self.cut_mono_ns: int | None = None
+
+    async def _identify(self) -> Identity:
+        return self.make_identity("CSMS session API: the bench closes the station's socket "
+                                  "(nothing to probe)")
+
+    async def _session(self, timeout_s: float) -> Any:
+        if self.station is None:
+            self.station = await csms_session(self.csms, self.station_id, timeout_s,
+                                              self.name, self.address)
+        return self.station
+
+    async def cut(self, seconds: float, timeout_s: float = 10.0) -> None:
+        station = await self._session(timeout_s)
+        self.cut_mono_ns = time.monotonic_ns()
+        self.handshakes.arm(self.cut_mono_ns)
+        await station.disconnect(refuse_for=seconds)
+        self.refuse_until_mono = time.monotonic() + seconds
+
+    async def restore(self, reconnect_timeout_s: float | None = None) -> None:
+        """The refusal ends by itself: wait it out, then optionally for the reconnection."""
+        remaining = self.refuse_until_mono - time.monotonic()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        if reconnect_timeout_s is not None and self.station is not None:
+            await self.station.wait_reconnected(reconnect_timeout_s)
+
+    def detection(self) -> OfflineDetection | None:
+        """The station's first handshake after the cut (its reconnect attempt)."""
+        if self.cut_mono_ns is None:
+            return None
+        return csms_side_detection(self.cut_mono_ns, self.handshakes.first)
 
 
 class NftDropNetwork(Driver):
@@ -227,3 +253,63 @@ class NftDropNetwork(Driver):
 
     async def readback(self) -> dict[str, Any] | None:
         return self._detection.as_dict() if self._detection is not None else None
+
+
+# -- registrations ----------------------------------------------------------------------------
+
+
+def _ip_address(value: str, rig: RigFacts) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise KeyProblem(f"= {value!r}: must be an IPv4 or IPv6 address (no host name: the "
+                         "filter matches addresses)") from None
+
+
+def _interface(value: str, rig: RigFacts) -> None:
+    if not valid_interface(value):
+        raise KeyProblem(f"= {value!r}: must be a network interface name (1-15 letters, "
+                         "digits, _ . : -)")
+
+
+def _build_csms_side(ctx: BuildContext) -> CsmsSideNetwork:
+    return CsmsSideNetwork(ctx.name, ctx.csms, ctx.rig.station_id)
+
+
+def _build_nft_drop(ctx: BuildContext) -> NftDropNetwork:
+    p = ctx.params
+    packet_filter = NftDropFilter(ctx.name, p["station_address"], p.get("interface"),
+                                  p.get("timeout_s", 5.0))
+    return NftDropNetwork(ctx.name, packet_filter, ctx.csms, ctx.rig.station_id,
+                          ctx.rig.csms_port,
+                          p.get("detection_timeout_s", DEFAULT_DETECTION_TIMEOUT_S))
+
+
+async def _restored(network: NftDropNetwork) -> dict[str, Any]:
+    await ensure_active(network)  # activation alone removes a table left by a crash
+    return await network.restore_now()  # raises when the read-back still shows drops
+
+
+def _link_resource(params: Mapping[str, Any]) -> list[str]:
+    return [f"net:{params['station_address']}"]
+
+
+CSMS_SIDE = DriverRegistration(
+    name=CsmsSideNetwork.driver, role="network", provides=NetworkCut, keys={},
+    build=_build_csms_side, lock_resources=lambda params: [],
+    doc="the CSMS closes the station's socket and refuses its reconnects (HTTP 503)")
+
+NFT_DROP = DriverRegistration(
+    name=NftDropNetwork.driver, role="network", provides=NetworkCut,
+    keys={
+        "station_address": Key(str, required=True, check=_ip_address,
+                               doc="the station's IP address as the bench host sees it"),
+        "interface": Key(str, check=_interface,
+                         doc="the bench host's interface towards the station (optional)"),
+        "detection_timeout_s": Key((int, float), positive=True, doc="how long a cut waits for "
+                                   "the station to notice (its first reconnect attempt)"),
+        **TIMEOUT_KEYS,
+    },
+    build=_build_nft_drop, lock_resources=_link_resource,
+    safe_state=(SafeStep("restored", _restored, "the station's packets pass again"),),
+    doc="the bench host drops the station's packets like a pulled cable (nftables, root)")

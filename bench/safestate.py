@@ -5,11 +5,13 @@
     finally:
         await bring_to_safe_state(bench)       # never raises, never hides the verdict
 
-Steps: for every EV emulator power not allowed, no current request, unplugged (state A); the
+Steps: each driver's registration declares its own (instruments.safe_steps has the usual
+ones): for every EV emulator power not allowed, no current request, unplugged (state A); the
 card removed; every reference integrator stopped; a network cut on the bench host (nft-drop)
-lifted. Each step has its own deadline, is read back and recorded as
-`record.event("safe_state", step, ok=..., readback=..., error=...)`; a failing step does not
-skip the others.
+lifted. They run role by role (`Role.safe_order`: EV, card, meter, mains, reader, network),
+each named after the rig's instrument (`ev1.unplugged`, `meter.integrator_stopped`), with its
+own deadline, read back and recorded as `record.event("safe_state", step, ok=...,
+readback=..., error=...)`; a failing step does not skip the others.
 
 SIGTERM (a CI job cancelled, `kill`) takes the same path as Ctrl-C: `signals_cancel_main_task`
 (asyncio) or `sigterm_as_keyboard_interrupt` (synchronous runners such as pytest) turn it into
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from instruments.errors import InstrumentError
+from instruments.errors import InstrumentError, NotSafe
 
 STEP_TIMEOUT_S = 3.0
 
@@ -58,15 +61,6 @@ class SafeStateReport:
         return [s for s in self.steps if not s.ok]
 
 
-class _NotSafe(Exception):
-    """The read-back shows the step did not take effect."""
-
-
-async def _ensure_active(driver: Any) -> None:
-    if not driver.active:
-        await driver.activate()
-
-
 async def _run_step(report: SafeStateReport, record: Any, step: str,
                     action: Callable[[], Awaitable[Any]], timeout_s: float) -> None:
     started = time.monotonic()
@@ -76,9 +70,9 @@ async def _run_step(report: SafeStateReport, record: Any, step: str,
         readback = await asyncio.wait_for(action(), timeout_s)
     except TimeoutError:
         error = f"no result within {timeout_s:g} s"
-    except _NotSafe as exc:
-        error = f"read-back not safe: {exc.args[0]}"
-        readback = exc.args[1] if len(exc.args) > 1 else None
+    except NotSafe as exc:
+        error = f"read-back not safe: {exc.message}"
+        readback = exc.readback
     except InstrumentError as exc:
         error = str(exc)
     except Exception as exc:  # safe state must go on whatever one driver does
@@ -110,28 +104,11 @@ async def bring_to_safe_state(bench: Any, record: Any = None,
     """
     record = record if record is not None else getattr(bench, "record", None)
     report = SafeStateReport()
-    for connector, ev in sorted(bench.evs.items()):
-        await _run_step(report, record, f"ev{connector}.power_not_allowed",
-                        _ev_step(ev, "allow_power", ev_action=lambda e: e.allow_power(False),
-                                 check=lambda s: not s.allow_power), step_timeout_s)
-        await _run_step(report, record, f"ev{connector}.no_current_request",
-                        _ev_step(ev, "requested_current",
-                                 ev_action=lambda e: e.request_current(0),
-                                 check=lambda s: s.requested_current_a == 0), step_timeout_s)
-        await _run_step(report, record, f"ev{connector}.unplugged",
-                        _ev_step(ev, "plugged", ev_action=_unplug,
-                                 check=lambda s: not s.plugged and s.cp_request == "A"),
-                        step_timeout_s)
-    presenter = getattr(bench, "card_presenter", None)
-    if presenter is not None:
-        await _run_step(report, record, "card.removed", _card_step(presenter), step_timeout_s)
-    for connector, meter in sorted(bench.meters.items()):
-        await _run_step(report, record, f"meter{connector}.integrator_stopped",
-                        _meter_step(meter), step_timeout_s)
-    network = getattr(bench, "network", None)
-    if network is not None and hasattr(network, "restore_now"):  # a cut that outlives us
-        await _run_step(report, record, f"{network.name}.restored", _network_step(network),
-                        step_timeout_s)
+    placed = sorted(bench.placed, key=lambda p: (p.role.safe_order, p.connector or 0, p.name))
+    for p in placed:
+        for step in p.registration.safe_state:
+            await _run_step(report, record, f"{p.name}.{step.label}",
+                            functools.partial(step.run, p.driver), step_timeout_s)
     if record is not None:
         with contextlib.suppress(Exception):
             record.event("safe_state", "done", ok=report.ok,
@@ -139,67 +116,6 @@ async def bring_to_safe_state(bench: Any, record: Any = None,
     if report.cancelled:
         raise asyncio.CancelledError("cancelled during safe state (every step was attempted)")
     return report
-
-
-async def _unplug(ev: Any) -> None:
-    await ev.set_cp_state("A")
-    await ev.unplug()
-    await ev.pause(False)
-    await ev.stop(False)
-
-
-def _ev_step(ev: Any, what: str, ev_action: Callable[[Any], Awaitable[None]],
-             check: Callable[[Any], bool]) -> Callable[[], Awaitable[Any]]:
-    async def step() -> Any:
-        await _ensure_active(ev)
-        await ev_action(ev)
-        state = await ev.read_state()
-        readback = {"plugged": state.plugged, "cp_request": state.cp_request,
-                    "cp_state": state.cp_state, "allow_power": state.allow_power,
-                    "requested_current_a": state.requested_current_a,
-                    "contactor_closed": state.contactor_closed}
-        if not check(state):
-            raise _NotSafe(f"{what} did not take effect", readback)
-        return readback
-
-    return step
-
-
-def _card_step(presenter: Any) -> Callable[[], Awaitable[Any]]:
-    async def step() -> Any:
-        if not presenter.active:
-            if presenter.presented is None and presenter.driver != "relay-card":
-                return {"presented": None}  # never activated: nothing on the reader
-            await presenter.activate()
-        if presenter.presented is not None or presenter.driver == "relay-card":
-            await presenter.remove()
-        readback = {"presented": presenter.presented}
-        if presenter.presented is not None:
-            raise _NotSafe("card still presented", readback)
-        return readback
-
-    return step
-
-
-def _meter_step(meter: Any) -> Callable[[], Awaitable[Any]]:
-    async def step() -> Any:
-        await _ensure_active(meter)
-        if await meter.integrator_state() == "RUN":
-            await meter.integrator_stop()
-        state = await meter.integrator_state()
-        if state == "RUN":
-            raise _NotSafe("integrator still running", {"state": state})
-        return {"state": state}
-
-    return step
-
-
-def _network_step(network: Any) -> Callable[[], Awaitable[Any]]:
-    async def step() -> Any:
-        await _ensure_active(network)  # activation alone removes a table left by a crash
-        return await network.restore_now()  # raises when the read-back still shows drops
-
-    return step
 
 
 # -- signals ---------------------------------------------------------------------------------

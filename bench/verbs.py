@@ -1,8 +1,10 @@
 """Bench verbs: the only place that knows the wiring of the rig.
 
 Test plans say `await bench.plug_in(1)`, `await bench.present_card("valid")`,
-`await bench.power_cycle(5)`; which driver does it, at which address, is decided here from the
-rig file. Every verb records what it commanded, what it read back and when
+`await bench.power_cycle(5)`; which instrument does it is decided here from the rig file:
+each instrument sits in the slot of its driver's role (instruments.roles), typed by that
+role's Protocol, and is built by its driver's registration (instruments.registry). Every
+verb records what it commanded, what it read back and when
 (`record.event("verb", name, ...)`): `issued_mono_ns` just before the decisive command went
 to the instrument, `confirmed_mono_ns` when the instrument acknowledged it. A verb returns
 the issue stamp (ns): latencies start there, so a station that reacts before the instrument's
@@ -17,28 +19,28 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bench.config.rig import InstrumentConfig, Rig
-from bench.netcut import (
-    DEFAULT_DETECTION_TIMEOUT_S,
-    HandshakeWatch,
-    NetworkCut,
-    NftDropNetwork,
-    OfflineDetection,
-    csms_session,
-    csms_side_detection,
-)
-from instruments.base import Driver
-from instruments.card_presenters import ManualCardPresenter, RelayCardPresenter
+from bench.netcut import OfflineDetection
 from instruments.errors import InstrumentError
-from instruments.interfaces import EvState, MeterReading
-from instruments.mains import ModbusCoilMains, ScpiSourceMains
-from instruments.modbus_ev import ModbusEvEmulator
-from instruments.nftables import NftDropFilter
-from instruments.pcsc_reader import PcscCardReader
-from instruments.scpi_meter import ScpiPowerMeter
-from instruments.vpcd_card import VpcdCardPresenter
+from instruments.interfaces import (
+    CardPresenter,
+    CardReader,
+    EvEmulator,
+    EvState,
+    Instrument,
+    MainsSwitch,
+    MeterReading,
+    NetworkCut,
+    PowerMeter,
+)
+from instruments.registration import BuildContext, DriverRegistration
+from instruments.registry import DRIVER_GROUP, RegistryError, registry
+from instruments.roles import ROLES, Role, missing_members
+
+__all__ = ["Bench", "BenchBroken", "BenchConfigError", "Placed", "build_driver"]
 
 
 class BenchBroken(InstrumentError):
@@ -51,147 +53,97 @@ class BenchConfigError(InstrumentError):
     fatal = False
 
 
-# -- network: the CSMS closes the station's socket ------------------------------------------
-
-
-class CsmsSideNetwork:
-    """Network cut as seen from the CSMS: close the station's socket and refuse reconnects.
-
-    The station sees a clean close at once, not a lost link: for rigs that cannot route the
-    station through the bench host (a pulled cable is `nft-drop`, bench/netcut.py).
-    """
-
-    driver = "csms-side"
-
-    def __init__(self, name: str, csms: Any, station_id: str) -> None:
-        self.name = name
-        self.address = "csms"
-        self.csms = csms
-        self.station_id = station_id
-        self.station: Any = None  # a CSMS station session, attached by the plan or looked up
-        self.refuse_until_mono: float = 0.0
-        self.handshakes = HandshakeWatch(getattr(csms, "record", None), station_id)
-        self.cut_mono_ns: int | None = None
-
-    async def _session(self, timeout_s: float) -> Any:
-        if self.station is None:
-            self.station = await csms_session(self.csms, self.station_id, timeout_s,
-                                              self.name, self.address)
-        return self.station
-
-    async def cut(self, seconds: float, timeout_s: float = 10.0) -> None:
-        station = await self._session(timeout_s)
-        self.cut_mono_ns = time.monotonic_ns()
-        self.handshakes.arm(self.cut_mono_ns)
-        await station.disconnect(refuse_for=seconds)
-        self.refuse_until_mono = time.monotonic() + seconds
-
-    async def restore(self, reconnect_timeout_s: float | None = None) -> None:
-        """The refusal ends by itself: wait it out, then optionally for the reconnection."""
-        remaining = self.refuse_until_mono - time.monotonic()
-        if remaining > 0:
-            await asyncio.sleep(remaining)
-        if reconnect_timeout_s is not None and self.station is not None:
-            await self.station.wait_reconnected(reconnect_timeout_s)
-
-    def detection(self) -> OfflineDetection | None:
-        """The station's first handshake after the cut (its reconnect attempt)."""
-        if self.cut_mono_ns is None:
-            return None
-        return csms_side_detection(self.cut_mono_ns, self.handshakes.first)
-
-
 # -- drivers from the rig file ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Placed:
+    """One instrument of the rig as the bench holds it: its driver object in its role's slot."""
+
+    name: str
+    registration: DriverRegistration
+    role: Role
+    connector: int | None  # connector-bound roles: the connector it serves
+    driver: Any  # satisfies role.protocol (checked when built)
+
+
 def build_driver(cfg: InstrumentConfig, rig: Rig, csms: Any = None) -> Any:
-    """The driver object for one [instruments.NAME] table (not yet activated)."""
-    p = cfg.params
-    timeout = p.get("timeout_s")
-    if cfg.driver == "modbus-ev":
-        return ModbusEvEmulator(cfg.name, p["host"], p["port"], p["device_id"],
-                                p["register_map"], p["connector"], timeout or 1.0,
-                                p.get("retries", 2), map_base=rig.path.parent)
-    if cfg.driver == "scpi-meter":
-        return ScpiPowerMeter(cfg.name, p["resource"], p.get("visa_library", "@py"),
-                              p.get("dialect", "generic"), p["connector"], p.get("channel", 1),
-                              timeout or 2.0)
-    if cfg.driver == "vpcd-card":
-        return VpcdCardPresenter(cfg.name, p["host"], p["port"], timeout or 5.0)
-    if cfg.driver == "relay-card":
-        coils = {rig.card(tag).uid_bytes.hex().upper(): coil for tag, coil in p["coils"].items()}
-        return RelayCardPresenter(cfg.name, p["host"], p["port"], p["device_id"], coils,
-                                  timeout or 1.0)
-    if cfg.driver == "manual-card":
-        return ManualCardPresenter(cfg.name, timeout or 60.0)
-    if cfg.driver == "pcsc-reader":
-        return PcscCardReader(cfg.name, p.get("reader"), timeout or 5.0)
-    if cfg.driver == "modbus-coil":
-        return ModbusCoilMains(cfg.name, p["host"], p["port"], p["device_id"], p.get("coil", 0),
-                               timeout or 1.0)
-    if cfg.driver == "scpi-source":
-        return ScpiSourceMains(cfg.name, p["resource"], p.get("visa_library", "@py"),
-                               timeout or 2.0)
-    if cfg.driver == "csms-side":
-        return CsmsSideNetwork(cfg.name, csms, rig.station.id)
-    if cfg.driver == "nft-drop":
-        packet_filter = NftDropFilter(cfg.name, p["station_address"], p.get("interface"),
-                                      timeout or 5.0)
-        return NftDropNetwork(cfg.name, packet_filter, csms, rig.station.id, rig.csms.port,
-                              p.get("detection_timeout_s", DEFAULT_DETECTION_TIMEOUT_S))
-    raise ValueError(f"{rig.path}: [instruments.{cfg.name}] driver {cfg.driver!r} has no builder")
+    """The driver object for one [instruments.NAME] table (not yet activated), built by its
+    registration and checked against the Protocol it claims to provide."""
+    reg = registry().driver(cfg.driver)
+    origin = registry().origin(DRIVER_GROUP, cfg.driver)
+    built = reg.build(BuildContext(cfg.name, dict(cfg.params), rig.facts(), csms))
+    missing = missing_members(built, reg.provides)
+    if missing:
+        raise RegistryError(f"{rig.path}: [instruments.{cfg.name}] driver {cfg.driver!r} of "
+                            f"{origin}: built a {type(built).__name__} without "
+                            f"{', '.join(missing)} of {reg.provides.__name__}")
+    return built
+
+
+def place(cfg: InstrumentConfig, driver: Any) -> Placed:
+    reg = registry().driver(cfg.driver)
+    connector = cfg.connector if cfg.connector is not None else cfg.params.get("connector")
+    return Placed(cfg.name, reg, ROLES[reg.role],
+                  connector if reg.binding == "connector" else None, driver)
 
 
 # -- the facade ------------------------------------------------------------------------------
 
 
 class Bench:
+    """The verbs over the rig's instruments, each in its role's slot (typed by Protocol)."""
+
     def __init__(self, rig: Rig, record: Any, drivers: dict[str, Any], csms: Any = None) -> None:
         self.rig = rig
         self.record = record
         self.csms = csms
         self.drivers = drivers
         self.broken: str | None = None
-        self.evs: dict[int, ModbusEvEmulator] = {}
-        self.meters: dict[int, ScpiPowerMeter] = {}
-        self.card_presenter: Any = None
-        self.card_reader: PcscCardReader | None = None
-        self.mains: Any = None
+        self.evs: dict[int, EvEmulator] = {}
+        self.meters: dict[int, PowerMeter] = {}
+        self.card_presenter: CardPresenter | None = None
+        self.card_reader: CardReader | None = None
+        self.mains: MainsSwitch | None = None
         self.network: NetworkCut | None = None
-        for d in drivers.values():
-            if isinstance(d, ModbusEvEmulator):
-                self.evs[d.connector] = d
-            elif isinstance(d, ScpiPowerMeter):
-                self.meters.setdefault(d.connector, d)
-            elif isinstance(d, VpcdCardPresenter | RelayCardPresenter | ManualCardPresenter):
-                self.card_presenter = self.card_presenter or d
-            elif isinstance(d, PcscCardReader):
-                self.card_reader = d
-            elif isinstance(d, ModbusCoilMains | ScpiSourceMains):
-                self.mains = d
-            elif isinstance(d, CsmsSideNetwork | NftDropNetwork):
-                self.network = d
+        self.placed = [place(rig.instruments[name], d) for name, d in drivers.items()]
+        for p in self.placed:
+            slot = _SLOTS[p.role.name]
+            if p.role.binding == "connector":
+                assert p.connector is not None
+                getattr(self, slot).setdefault(p.connector, p.driver)
+            elif getattr(self, slot) is None:
+                setattr(self, slot, p.driver)
 
     @classmethod
     def from_rig(cls, rig: Rig, record: Any, csms: Any = None) -> Bench:
         drivers = {name: build_driver(cfg, rig, csms) for name, cfg in rig.instruments.items()}
         return cls(rig, record, drivers, csms)
 
+    def lacks(self, role: str) -> str | None:
+        """Why a step that needs an instrument of `role` cannot apply to this rig (None: the
+        rig has one)."""
+        if any(p.role.name == role for p in self.placed):
+            return None
+        return f"the rig has no {ROLES[role].title} ({self.rig.path} [instruments])"
+
     # -- lifecycle ---------------------------------------------------------------------------
-    def instruments(self) -> list[Driver]:
-        """The drivers with an I/O lifecycle (everything except the csms-side network)."""
-        return [d for d in self.drivers.values() if isinstance(d, Driver)]
+    def instruments(self) -> list[Instrument]:
+        """Every instrument of the rig, in the rig file's order."""
+        return [p.driver for p in self.placed]
 
     async def activate(self, readonly: bool = False) -> list[dict[str, Any]]:
         """Open, identify and check every instrument; records the `instruments` snapshot.
 
         All instruments are tried; the first failure is raised after the snapshot is written
-        (and marks the bench broken). The enrolment card reader is only recorded when it
-        fails: campaigns never use it.
+        (and marks the bench broken). An instrument of a role campaigns do not need (the
+        enrolment card reader) is only recorded when it fails. What the rig lacks is said
+        here, once (event `rig-lacks`): the steps that would need it are skipped.
         """
         identities: list[dict[str, Any]] = []
         first_error: InstrumentError | None = None
-        for d in self.instruments():
+        for p in self.placed:
+            d = p.driver
             try:
                 ident = await d.activate(readonly=readonly)
                 identities.append(ident.as_dict())
@@ -202,14 +154,16 @@ class Bench:
                                    "identity": None, "error": str(exc)})
                 self._event("instrument", d.name, action="activate", driver=d.driver,
                             address=d.address, error=str(exc))
-                if isinstance(d, PcscCardReader):
-                    continue  # enrolment only: a campaign does not need the bench's reader
-                first_error = first_error or exc
-        if self.network is not None and not isinstance(self.network, Driver):
-            identities.append({"name": self.network.name, "driver": self.network.driver,
-                               "address": self.network.address, "identity": "CSMS session API"})
+                if p.role.campaign_needs:
+                    first_error = first_error or exc
         if self.record is not None:
             self.record.snapshot("instruments", identities)
+            lacking = {r.name: why for r in ROLES.values()
+                       if r.campaign_needs and (why := self.lacks(r.name)) is not None}
+            if lacking:
+                self._event("log", "rig-lacks", roles=lacking,
+                            note="steps that need these instruments are skipped (maintenance, "
+                                 "safe state); cases that need them are N/A")
         if first_error is not None:
             self.broken = str(first_error)
             raise first_error
@@ -233,22 +187,22 @@ class Bench:
         if self.broken is not None:
             raise BenchBroken("bench", "rig", f"an earlier instrument fault: {self.broken}")
 
-    def ev(self, connector: int) -> ModbusEvEmulator:
+    def ev(self, connector: int) -> EvEmulator:
         try:
             return self.evs[connector]
         except KeyError:
             raise BenchConfigError("bench", str(self.rig.path),
                                    f"no EV emulator on connector {connector} (rig has "
-                                   f"{sorted(self.evs) or 'none'})") from None
+                                   f"{_on_connectors(self.evs)})") from None
 
-    def meter(self, connector: int | None = None) -> ScpiPowerMeter:
+    def meter(self, connector: int | None = None) -> PowerMeter:
         if connector is None and self.meters:
             return next(iter(self.meters.values()))
         if connector in self.meters:
             return self.meters[connector]
         raise BenchConfigError("bench", str(self.rig.path),
                                f"no power meter on connector {connector} (rig has "
-                               f"{sorted(self.meters) or 'none'})")
+                               f"{_on_connectors(self.meters)})")
 
     def _need(self, thing: Any, what: str) -> Any:
         if thing is None:
@@ -373,14 +327,16 @@ class Bench:
     async def ev_alive(self, connector: int = 1, within_s: float = 2.5) -> int:
         """Watchdog: the emulator's heartbeat register must advance within within_s."""
         self.check_not_broken()
-        beat = await self._guard(self.ev(connector).check_alive(within_s))
-        self._event("instrument", f"ev{connector}.heartbeat", heartbeat=beat)
+        ev = self.ev(connector)
+        beat = await self._guard(ev.check_alive(within_s))
+        self._event("instrument", f"{ev.name}.heartbeat", heartbeat=beat)
         return beat
 
     async def ev_state(self, connector: int = 1) -> EvState:
         self.check_not_broken()
-        state = await self._guard(self.ev(connector).read_state())
-        self._event("instrument", f"ev{connector}.state", **state.as_dict())
+        ev = self.ev(connector)
+        state = await self._guard(ev.read_state())
+        self._event("instrument", f"{ev.name}.state", **state.as_dict())
         return state
 
     # -- cards -------------------------------------------------------------------------------
@@ -427,7 +383,7 @@ class Bench:
         reader = self._need(self.card_reader, "PC/SC card reader")
         self.check_not_broken()
         uid = await self._guard(reader.read_uid(timeout_s))
-        self._event("instrument", "card_reader.uid", uid=uid, reader=reader.reader_name)
+        self._event("instrument", f"{reader.name}.uid", uid=uid, reader=reader.address)
         return uid
 
     # -- mains -------------------------------------------------------------------------------
@@ -446,7 +402,8 @@ class Bench:
         return await self.power_on()
 
     async def _mains_state(self) -> dict[str, Any]:
-        return {"mains_on": await self.mains.state()}
+        mains = self._need(self.mains, "mains switch")
+        return {"mains_on": await mains.state()}
 
     # -- network -----------------------------------------------------------------------------
     async def cut_network(self, seconds: float) -> int:
@@ -511,3 +468,12 @@ class Bench:
             if exc.fatal:
                 self.broken = str(exc)
             raise
+
+
+# the Bench attribute that holds each role's instrument(s)
+_SLOTS = {"ev": "evs", "meter": "meters", "card": "card_presenter", "reader": "card_reader",
+          "mains": "mains", "network": "network"}
+
+
+def _on_connectors(slot: dict[int, Any]) -> str:
+    return ", ".join(f"{d.name} on {n}" for n, d in sorted(slot.items())) or "none"

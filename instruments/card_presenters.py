@@ -8,8 +8,19 @@ from typing import TextIO
 
 from instruments.base import Driver
 from instruments.errors import OperatorUnavailable
-from instruments.interfaces import Identity
+from instruments.interfaces import CardPresenter, Identity
 from instruments.modbus_link import ModbusLink
+from instruments.registration import (
+    MODBUS_DEVICE_KEY,
+    TCP_KEYS,
+    TIMEOUT_KEYS,
+    BuildContext,
+    DriverRegistration,
+    Key,
+    KeyProblem,
+    RigFacts,
+)
+from instruments.safe_steps import card_removed
 
 
 class RelayCardPresenter(Driver):
@@ -140,3 +151,47 @@ class ManualCardPresenter(Driver):
             return
         await self._ask(f"Take card {self._uid} away from the reader")
         self._uid = None
+
+
+def _coils_of_cards(coils: dict, rig: RigFacts) -> None:
+    for tag, coil in coils.items():
+        if tag not in rig.cards:
+            raise KeyProblem("not a card tag of [cards] (known: "
+                             + (", ".join(sorted(rig.cards)) or "none") + ")", tag)
+        if not rig.cards[tag].presentable:
+            raise KeyProblem(f"[cards.{tag}] has no uid: a card without a UID is for remote "
+                             "starts only, no reader can see it", tag)
+        if not isinstance(coil, int) or isinstance(coil, bool) or not 0 <= coil <= 65535:
+            raise KeyProblem(f"= {coil!r}: must be a coil number 0 to 65535", tag)
+
+
+def _build_relay(ctx: BuildContext) -> RelayCardPresenter:
+    p = ctx.params
+    coils = {str(ctx.rig.cards[tag].uid): coil for tag, coil in p["coils"].items()}
+    return RelayCardPresenter(ctx.name, p["host"], p["port"], p["device_id"], coils,
+                              p.get("timeout_s", 1.0))
+
+
+def _build_manual(ctx: BuildContext) -> ManualCardPresenter:
+    return ManualCardPresenter(ctx.name, ctx.params.get("timeout_s", 60.0))
+
+
+RELAY_CARD = DriverRegistration(
+    name=RelayCardPresenter.driver, role="card", provides=CardPresenter,
+    keys={
+        **TCP_KEYS,
+        "device_id": MODBUS_DEVICE_KEY,
+        "coils": Key(dict, required=True, check=_coils_of_cards, doc="card tag -> coil number"),
+        **TIMEOUT_KEYS,
+    },
+    build=_build_relay,
+    # a relay board's coils may still be on after a crash: always activate and switch off
+    safe_state=(card_removed(always=True),), sim_endpoint="modbus",
+    doc="real cards at the reader, one Modbus relay coil per card puts it in the field")
+
+MANUAL_CARD = DriverRegistration(
+    name=ManualCardPresenter.driver, role="card", provides=CardPresenter,
+    keys={"timeout_s": Key((int, float), positive=True,
+                           doc="how long the operator has to present a card")},
+    build=_build_manual, safe_state=(card_removed(),), lock_resources=lambda params: [],
+    doc="asks the operator to hold the card to the reader (needs a terminal)")

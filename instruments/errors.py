@@ -39,3 +39,12 @@ class NotSupported(InstrumentError):
     """The device (or its dialect) has no command for this: an ERROR of the case only."""
 
     fatal = False
+
+
+class NotSafe(Exception):
+    """A safe-state step's read-back shows it did not take effect; carries the read-back."""
+
+    def __init__(self, message: str, readback: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.readback = readback

@@ -68,7 +68,7 @@ class Instrument(Protocol):
     @property
     def active(self) -> bool: ...
 
-    async def activate(self) -> Identity: ...
+    async def activate(self, readonly: bool = False) -> Identity: ...
 
     async def deactivate(self) -> None: ...
 
@@ -96,6 +96,8 @@ class EvEmulator(Instrument, Protocol):
     async def inject_fault(self, kind: str, on: bool = True) -> None: ...
 
     async def read_state(self) -> EvState: ...
+
+    async def check_alive(self, within_s: float = 2.5) -> int: ...
 
 
 @runtime_checkable
@@ -156,3 +158,40 @@ class PacketFilter(Instrument, Protocol):
     async def state(self) -> Any: ...
 
     async def syn_packets(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class OfflineDetection:
+    """When the station was seen to notice the last network cut, and on what that rests."""
+
+    driver: str
+    cut_mono_ns: int
+    seen_mono_ns: int | None
+    basis: str  # the measurement's description
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float | None:
+        if self.seen_mono_ns is None:
+            return None
+        return (self.seen_mono_ns - self.cut_mono_ns) / 1e9
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"driver": self.driver, "seconds": self.seconds, "cut_mono_ns": self.cut_mono_ns,
+                "seen_mono_ns": self.seen_mono_ns, "basis": self.basis, **self.detail}
+
+
+@runtime_checkable
+class NetworkCut(Instrument, Protocol):
+    """Takes the station's link to the CSMS away for a while and gives it back.
+
+    `cut(seconds)` returns once the station is offline as far as the bench can tell;
+    `station` is the CSMS session of the station (attached by the bench or looked up)."""
+
+    station: Any
+
+    async def cut(self, seconds: float, timeout_s: float = 10.0) -> None: ...
+
+    async def restore(self, reconnect_timeout_s: float | None = None) -> None: ...
+
+    def detection(self) -> OfflineDetection | None: ...

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from instruments.base import Driver
-from instruments.interfaces import Identity
+from instruments.interfaces import Identity, MainsSwitch
 from instruments.modbus_link import ModbusLink
+from instruments.registration import (
+    MODBUS_DEVICE_KEY,
+    TCP_KEYS,
+    TIMEOUT_KEYS,
+    VISA_KEYS,
+    BuildContext,
+    DriverRegistration,
+    Key,
+)
 from instruments.visa_session import VisaSession
 
 
@@ -83,3 +92,33 @@ class ScpiSourceMains(Driver):
         if answer in ("0", "OFF"):
             return False
         raise self.error(f"OUTP? answered {answer!r}: expected 1/0/ON/OFF")
+
+
+def _build_coil(ctx: BuildContext) -> ModbusCoilMains:
+    p = ctx.params
+    return ModbusCoilMains(ctx.name, p["host"], p["port"], p["device_id"], p.get("coil", 0),
+                           p.get("timeout_s", 1.0))
+
+
+def _build_source(ctx: BuildContext) -> ScpiSourceMains:
+    p = ctx.params
+    return ScpiSourceMains(ctx.name, p["resource"], p.get("visa_library", "@py"),
+                           p.get("timeout_s", 2.0))
+
+
+MODBUS_COIL = DriverRegistration(
+    name=ModbusCoilMains.driver, role="mains", provides=MainsSwitch,
+    keys={
+        **TCP_KEYS,
+        "device_id": MODBUS_DEVICE_KEY,
+        "coil": Key(int, default=0, minimum=0, maximum=65535, doc="coil number; 1 = mains on"),
+        **TIMEOUT_KEYS,
+    },
+    build=_build_coil, sim_endpoint="modbus",
+    doc="the station's mains contactor on a Modbus coil")
+
+# no sim_endpoint: the simulated rig has no SCPI source (its mains is a coil)
+SCPI_SOURCE = DriverRegistration(
+    name=ScpiSourceMains.driver, role="mains", provides=MainsSwitch,
+    keys={**VISA_KEYS, **TIMEOUT_KEYS}, build=_build_source,
+    doc="a programmable source feeding the station (SCPI OUTP ON|OFF)")

@@ -8,9 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from instruments.base import Driver
-from instruments.interfaces import EvState, Identity
+from instruments.interfaces import EvEmulator, EvState, Identity
 from instruments.modbus_link import ModbusLink
-from instruments.regmap import Register, RegisterMap, load_register_map
+from instruments.registration import (
+    CONNECTOR_KEY,
+    MODBUS_DEVICE_KEY,
+    RETRIES_KEY,
+    TCP_KEYS,
+    TIMEOUT_KEYS,
+    BuildContext,
+    DriverRegistration,
+    Key,
+    KeyProblem,
+    RigFacts,
+)
+from instruments.regmap import Register, RegisterMap, load_register_map, resolve_map_path
+from instruments.safe_steps import EV_SAFE_STEPS
 
 FAULTS = {"diode_fault": "diode_fault", "state_e": "force_state_e"}
 CP_REQUESTS = ("A", "B", "C", "D")
@@ -164,3 +177,31 @@ class ModbusEvEmulator(Driver):
         reg = self.map["heartbeat"]
         raise self.error(f"heartbeat stuck at {first} for {within_s:g} s: the emulator stopped "
                          "running", self._reg_label(reg))
+
+
+def _known_map(value: str, rig: RigFacts) -> None:
+    if resolve_map_path(value, rig.path.parent) is None:
+        raise KeyProblem(f"= {value!r}: no such map in instruments/maps/ (name without .toml) "
+                         "or path to a map file")
+
+
+def _build(ctx: BuildContext) -> ModbusEvEmulator:
+    p = ctx.params
+    return ModbusEvEmulator(ctx.name, p["host"], p["port"], p["device_id"], p["register_map"],
+                            p["connector"], p.get("timeout_s", 1.0), p.get("retries", 2),
+                            map_base=ctx.rig.path.parent)
+
+
+REGISTRATION = DriverRegistration(
+    name=ModbusEvEmulator.driver, role="ev", provides=EvEmulator, binding="connector",
+    keys={
+        **TCP_KEYS,
+        "device_id": MODBUS_DEVICE_KEY,
+        "register_map": Key(str, required=True, check=_known_map,
+                            doc="map name in instruments/maps or a path"),
+        "connector": CONNECTOR_KEY,
+        "retries": RETRIES_KEY,
+        **TIMEOUT_KEYS,
+    },
+    build=_build, safe_state=EV_SAFE_STEPS, sim_endpoint="modbus",
+    doc="EV emulator over Modbus TCP; its register map is data (instruments/maps)")

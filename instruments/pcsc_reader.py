@@ -7,7 +7,8 @@ import os
 from typing import Any
 
 from instruments.base import Driver
-from instruments.interfaces import Identity
+from instruments.interfaces import CardReader, Identity
+from instruments.registration import TIMEOUT_KEYS, BuildContext, DriverRegistration, Key
 
 GET_UID = [0xFF, 0xCA, 0x00, 0x00, 0x00]
 
@@ -79,3 +80,16 @@ class PcscCardReader(Driver):
             return bytes(data).hex().upper()
 
         return await self._call("read card UID", do, wait + 2.0)
+
+
+def _build(ctx: BuildContext) -> PcscCardReader:
+    return PcscCardReader(ctx.name, ctx.params.get("reader"), ctx.params.get("timeout_s", 5.0))
+
+
+REGISTRATION = DriverRegistration(
+    name=PcscCardReader.driver, role="reader", provides=CardReader,
+    keys={"reader": Key(str, doc="PC/SC reader name (substring); default the first reader"),
+          **TIMEOUT_KEYS},
+    build=_build,
+    lock_resources=lambda p: [f"pcsc:{p['reader']}"] if p.get("reader") else [],
+    doc="the bench's own PC/SC reader, to enrol the lab's cards (reads their UIDs)")

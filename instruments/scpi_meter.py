@@ -2,7 +2,9 @@
 
 Dialects only know the command strings and answer formats; the driver owns lifecycle, the
 identity (*IDN?), the error queue and the errors. Commands not in the public command sets we
-have are refused with an InstrumentError instead of guessed.
+have are refused with an InstrumentError instead of guessed. A dialect is registered under
+the entry-point group `bench.dialects` by its name (the bench's own in pyproject.toml; a lab
+adds one for its analyser in its own package) and chosen by the rig's `dialect` key.
 """
 
 from __future__ import annotations
@@ -11,7 +13,18 @@ import math
 
 from instruments.base import Driver
 from instruments.errors import InstrumentError, NotSupported
-from instruments.interfaces import Identity, MeterReading
+from instruments.interfaces import Identity, MeterReading, PowerMeter
+from instruments.registration import (
+    CONNECTOR_KEY,
+    TIMEOUT_KEYS,
+    VISA_KEYS,
+    BuildContext,
+    DriverRegistration,
+    Key,
+    KeyProblem,
+    RigFacts,
+)
+from instruments.safe_steps import METER_SAFE_STEPS
 from instruments.visa_session import VisaSession
 
 INTEGRATOR_STATES = ("RESET", "RUN", "STOP")
@@ -241,23 +254,29 @@ class ZesLmgDialect(Dialect):
         return MeterReading(u, i, p)
 
 
-DIALECTS: dict[str, type[Dialect]] = {
-    d.name: d for d in (GenericDialect, YokogawaWtDialect, RsHmc8015Dialect, HiokiPwDialect,
-                        ZesLmgDialect)
-}
+def dialect_class(name: str) -> type[Dialect]:
+    """The registered dialect of that name (RegistryError names what is known or broken)."""
+    from instruments.registry import registry
+
+    return registry().dialect(name)
 
 
 class ScpiPowerMeter(Driver):
     driver = "scpi-meter"
 
     def __init__(self, name: str, resource: str, visa_library: str = "@py",
-                 dialect: str = "generic", connector: int = 1, channel: int = 1,
-                 timeout_s: float = 2.0) -> None:
+                 dialect: str | type[Dialect] = "generic", connector: int = 1,
+                 channel: int = 1, timeout_s: float = 2.0) -> None:
         super().__init__(name, resource)
-        if dialect not in DIALECTS:
-            raise self.error(f"unknown dialect {dialect!r}: one of {', '.join(DIALECTS)}")
+        if isinstance(dialect, str):
+            from instruments.registry import RegistryError
+
+            try:
+                dialect = dialect_class(dialect)
+            except RegistryError as exc:
+                raise self.error(str(exc)) from None
         self.session = VisaSession(name, resource, visa_library, timeout_s)
-        self.dialect = DIALECTS[dialect](self.session, channel)
+        self.dialect = dialect(self.session, channel)
         self.connector = connector
         self.errors_seen: list[str] = []
 
@@ -324,3 +343,34 @@ class ScpiPowerMeter(Driver):
 
     async def energy_wh(self) -> float:
         return await self._do("energy", self.dialect.energy_wh)
+
+
+def _known_dialect(value: str, rig: RigFacts) -> None:
+    from instruments.registry import RegistryError
+
+    try:
+        dialect_class(value)
+    except RegistryError as exc:
+        raise KeyProblem(f"= {value!r}: {exc}") from None
+
+
+def _build(ctx: BuildContext) -> ScpiPowerMeter:
+    p = ctx.params
+    return ScpiPowerMeter(ctx.name, p["resource"], p.get("visa_library", "@py"),
+                          p.get("dialect", "generic"), p["connector"], p.get("channel", 1),
+                          p.get("timeout_s", 2.0))
+
+
+REGISTRATION = DriverRegistration(
+    name=ScpiPowerMeter.driver, role="meter", provides=PowerMeter, binding="connector",
+    keys={
+        **VISA_KEYS,
+        "dialect": Key(str, default="generic", check=_known_dialect,
+                       doc="command set of the analyser: a registered SCPI dialect "
+                       "(bench check --list-drivers)"),
+        "connector": CONNECTOR_KEY,
+        "channel": Key(int, minimum=1, doc="input element/channel of the analyser (default 1)"),
+        **TIMEOUT_KEYS,
+    },
+    build=_build, safe_state=METER_SAFE_STEPS, sim_endpoint="scpi",
+    doc="power analyser over VISA/SCPI (pyvisa); command set by dialect")

@@ -15,7 +15,9 @@ import struct
 import time
 
 from instruments.base import Driver
-from instruments.interfaces import Identity
+from instruments.interfaces import CardPresenter, Identity
+from instruments.registration import TCP_KEYS, TIMEOUT_KEYS, BuildContext, DriverRegistration
+from instruments.safe_steps import card_removed
 
 ATR = bytes.fromhex("3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A")
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0x00, 0x01, 0x02, 0x04
@@ -149,3 +151,15 @@ class VpcdCardPresenter(Driver):
             return ATR if code == CTRL_ATR else None
         self.seen.append(f"APDU {payload.hex()}")
         return answer_apdu(payload, uid)
+
+
+def _build(ctx: BuildContext) -> VpcdCardPresenter:
+    p = ctx.params
+    return VpcdCardPresenter(ctx.name, p["host"], p["port"], p.get("timeout_s", 5.0))
+
+
+REGISTRATION = DriverRegistration(
+    name=VpcdCardPresenter.driver, role="card", provides=CardPresenter,
+    keys={**TCP_KEYS, **TIMEOUT_KEYS}, build=_build, safe_state=(card_removed(),),
+    sim_endpoint="vpcd",
+    doc="a virtual contactless card on the station's PC/SC reader (vsmartcard vpcd)")

@@ -16,7 +16,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from instruments.registry import registry
 from sim.netns import StationNetns
+
+
+def _registration(inst: dict[str, Any]) -> Any:
+    return registry().driver(str(inst.get("driver")))
 
 
 def dump_toml(data: dict[str, Any]) -> str:
@@ -68,7 +73,7 @@ def write_station_rig(base_rig: Path, ns: StationNetns, csms_port: int, folder: 
     for inst in data.get("instruments", {}).values():
         if "host" in inst:
             inst["host"] = "0.0.0.0"
-        if inst.get("driver") == "scpi-meter":
+        if _registration(inst).sim_endpoint == "scpi":
             inst["resource"] = "TCPIP::0.0.0.0::15025::SOCKET"
     path = folder / "station-rig.toml"
     path.write_text(dump_toml(data), "utf-8")
@@ -81,16 +86,14 @@ def write_lab_rig(base_rig: Path, ns: StationNetns, csms_port: int, folder: Path
     """The bench's rig: no [simulator]; instruments at the namespace's address and ports."""
     data = _base(base_rig, ns, csms_port)
     data.pop("simulator", None)
-    ports = {"modbus-ev": endpoints["modbus"]["port"], "modbus-coil": endpoints["modbus"]["port"],
-             "vpcd-card": endpoints["vpcd"]["port"]}
     for inst_name, inst in list(data.get("instruments", {}).items()):
-        driver = inst.get("driver")
-        if driver in ports:
-            inst["host"], inst["port"] = ns.station_ip, int(ports[driver])
-        elif driver == "scpi-meter":
-            inst["resource"] = f"TCPIP::{ns.station_ip}::{endpoints['scpi']['port']}::SOCKET"
-        elif driver in ("csms-side", "nft-drop"):
+        reg = _registration(inst)
+        if reg.role == "network":
             data["instruments"][inst_name] = dict(network)
+        elif reg.sim_endpoint in ("modbus", "vpcd"):
+            inst["host"], inst["port"] = ns.station_ip, int(endpoints[reg.sim_endpoint]["port"])
+        elif reg.sim_endpoint == "scpi":
+            inst["resource"] = f"TCPIP::{ns.station_ip}::{endpoints['scpi']['port']}::SOCKET"
     path = folder / name
     path.write_text(dump_toml(data), "utf-8")
     return path

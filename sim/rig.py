@@ -5,10 +5,12 @@
     rig.endpoints()            # the JSON of `READY` (docs/contracts.md)
     await rig.stop()           # station socket closed, servers closed, pcscd stopped and reaped
 
-The rig learns its twins from the rig file's instruments: every `modbus-ev` instrument is an EV
-twin (its device id and connector), `modbus-coil` is the mains switch, `scpi-meter` is the
-meter twin on its connector, `vpcd-card` gives the vpcd port. All Modbus twins share one
-server (one host/port).
+The rig learns its twins from the rig file's instruments, by the role and the simulated-rig
+endpoint their drivers registered (instruments.registry): an EV emulator on the modbus
+endpoint is an EV twin (its device id, register map and connector), a mains switch there is
+the mains coil, a power meter on the scpi endpoint is the meter twin on its connector, a card
+presenter on the vpcd endpoint gives the vpcd port. All Modbus twins share one server (one
+host/port). A lab's own driver that registers such a role and endpoint gets its twin too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.config.rig import Rig
+from bench.config.rig import InstrumentConfig, Rig
+from instruments.registry import registry
 from sim.model import RigModel
 from sim.pcsc import PcscdError, PrivatePcscd
 from sim.twins.errors import TwinServerError
@@ -62,14 +65,18 @@ class RigLayout:
         modbus: set[tuple[str, int]] = set()
         for inst in rig.instruments.values():
             p = inst.params
-            if inst.driver == "modbus-ev":
+            twin = (inst.role, registry().driver(inst.driver).sim_endpoint)
+            if twin == ("ev", "modbus"):
+                _needs(rig, inst, "device_id", "register_map", "host", "port")
                 layout.evs.append((int(p["device_id"]), int(p["connector"]),
                                    str(p["register_map"])))
                 modbus.add((p["host"], int(p["port"])))
-            elif inst.driver == "modbus-coil":
+            elif twin == ("mains", "modbus"):
+                _needs(rig, inst, "device_id", "host", "port")
                 layout.mains = (int(p["device_id"]), int(p.get("coil", 0)))
                 modbus.add((p["host"], int(p["port"])))
-            elif inst.driver == "scpi-meter":
+            elif twin == ("meter", "scpi"):
+                _needs(rig, inst, "resource")
                 m = re.fullmatch(r"TCPIP0?::([^:]+)::(\d+)::SOCKET", str(p["resource"]))
                 if m is None:
                     raise SimRigError(f"{rig.path}: [instruments.{inst.name}] resource = "
@@ -77,7 +84,8 @@ class RigLayout:
                                       "TCPIP::HOST::PORT::SOCKET")
                 layout.meter_host, layout.meter_port = m.group(1), int(m.group(2))
                 layout.meter_connector = int(p["connector"])
-            elif inst.driver == "vpcd-card":
+            elif twin == ("card", "vpcd"):
+                _needs(rig, inst, "port")
                 layout.vpcd_port = int(p["port"])
         if len(modbus) > 1:
             raise SimRigError(f"{rig.path}: the Modbus instruments name {sorted(modbus)}: the "
@@ -92,6 +100,15 @@ class RigLayout:
                 raise SimRigError(f"{rig.path}: an EV twin sits on connector {connector}; "
                                   f"the station has connectors 1..{rig.station.connectors}")
         return layout
+
+
+def _needs(rig: Rig, inst: InstrumentConfig, *keys: str) -> None:
+    """A twin is configured from these keys of the instrument's table."""
+    missing = [k for k in keys if k not in inst.params]
+    if missing:
+        raise SimRigError(f"{rig.path}: [instruments.{inst.name}] (driver {inst.driver!r}, "
+                          f"role {inst.role}) has no {', '.join(missing)}: the simulated rig "
+                          "configures its twin from them")
 
 
 def default_csms_url(rig: Rig) -> str:

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from bench.config.rig import DRIVERS
 from bench.plugin import BenchFault, Case
 from testplans.ocpp import expect, expect_any_order, expect_status
 
@@ -141,11 +140,7 @@ def current_threshold_a(case: Case) -> float:
 
 def instrument_on(case: Case, role: str, n: int) -> str | None:
     """The name of the rig's instrument of `role` (meter, ev) on connector n, if it has one."""
-    for name, cfg in case.rig.instruments.items():
-        spec = DRIVERS.get(cfg.driver)
-        if spec is not None and spec.role == role and cfg.get("connector") == n:
-            return name
-    return None
+    return next((i.name for i in case.rig.instruments_of_role(role) if i.connector == n), None)
 
 
 @dataclass

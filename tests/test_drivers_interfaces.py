@@ -18,12 +18,14 @@ from instruments.mains import ModbusCoilMains, ScpiSourceMains
 from instruments.modbus_ev import ModbusEvEmulator
 from instruments.nftables import NftDropFilter
 from instruments.pcsc_reader import PcscCardReader
-from instruments.scpi_meter import DIALECTS, ScpiPowerMeter
+from instruments.registry import registry
+from instruments.scpi_meter import ScpiPowerMeter
 from instruments.vpcd_card import VpcdCardPresenter
 
 DRIVERS = [
     (ModbusEvEmulator("ev", "127.0.0.1", 1, 1, "bench-ev-v1", 1), EvEmulator),
-    *[(ScpiPowerMeter("m", "TCPIP::h::1::SOCKET", dialect=d), PowerMeter) for d in DIALECTS],
+    *[(ScpiPowerMeter("m", "TCPIP::h::1::SOCKET", dialect=d), PowerMeter)
+      for d in registry().dialects],
     (VpcdCardPresenter("c", "127.0.0.1", 1), CardPresenter),
     (RelayCardPresenter("c", "127.0.0.1", 1, 1, {"04AA": 0}), CardPresenter),
     (ManualCardPresenter("c"), CardPresenter),

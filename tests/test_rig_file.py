@@ -121,7 +121,8 @@ MISTAKES = [
      ["[cards.valid] status", "Accepted, Invalid, Blocked, Expired"]),
     ('uid = "04a1b2c3d4e5f6"', 'uid = "04G1"', ["[cards.valid] uid", "must be hex"]),
     ('driver = "modbus-ev"', 'driver = "modbus-evx"',
-     ["[instruments.ev1] driver", "unknown driver", "modbus-ev, scpi-meter"]),
+     ["[instruments.ev1] driver = 'modbus-evx'", "unknown driver 'modbus-evx'",
+      "known drivers: csms-side, manual-card, modbus-coil, modbus-ev, nft-drop"]),
     ('device_id = 1\n', '', ["[instruments.ev1] device_id", "missing (required)"]),
     ('port = 5020', 'port = "5020"', ["[instruments.ev1] port", "must be int"]),
     ('port = 5020', 'port = 70000', ["[instruments.ev1] port", "1 to 65535"]),
@@ -141,7 +142,8 @@ MISTAKES = [
      ["[simulator] faults", "must be list"]),
     ('[cards.valid]', '[instruments.m]\ndriver = "scpi-meter"\nresource = "X"\nconnector = 1\n'
      'dialect = "fluke"\n\n[cards.valid]',
-     ["[instruments.m] dialect", "generic, yokogawa-wt"]),
+     ["[instruments.m] dialect = 'fluke'", "unknown SCPI dialect 'fluke'",
+      "generic, hioki-pw, rs-hmc8015, yokogawa-wt, zes-lmg"]),
     ('[cards.valid]', '[instruments.r]\ndriver = "relay-card"\nhost = "h"\nport = 1\n'
      'device_id = 1\ncoils = { ghost = 1 }\n\n[cards.valid]',
      ["[instruments.r] coils.ghost", "not a card tag"]),

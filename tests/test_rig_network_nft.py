@@ -22,11 +22,12 @@ from test_station_support import STATION_ID, station_rig, wait_until
 
 from bench.config.rig import RigError, load_rig
 from bench.lock import rig_resources
-from bench.netcut import NftDropNetwork
+from bench.netcut import NFT_DROP, CsmsSideNetwork, NftDropNetwork
 from bench.safestate import bring_to_safe_state
-from bench.verbs import Bench, CsmsSideNetwork
+from bench.verbs import Bench, Placed
 from instruments.errors import InstrumentError
 from instruments.nftables import NftDropFilter, drop_ruleset
+from instruments.roles import ROLES
 
 # tables of this test process only: a bench run on the same host keeps its own
 TABLE = f"bench_netcut_test{os.getpid()}"
@@ -108,7 +109,7 @@ async def test_filter_drops_only_the_station_link_and_leaves_no_table(nft: str) 
         assert await packet_filter.syn_packets() >= 1
 
         net = NftDropNetwork("network", packet_filter, None, STATION_ID, csms_port)
-        bench = SimpleNamespace(evs={}, meters={}, card_presenter=None, network=net,
+        bench = SimpleNamespace(placed=[Placed("network", NFT_DROP, ROLES["network"], None, net)],
                                 record=None)
         report = await bring_to_safe_state(bench)
         assert [(s.step, s.ok) for s in report.steps] == [("network.restored", True)]

@@ -119,6 +119,7 @@ async def test_verbs_command_read_back_and_record(twins: Twins) -> None:
     assert {i["name"] for i in identities} == {"ev1", "ev2", "meter", "card", "mains", "network"}
     snap = load_run(twins.record.path).snapshots["instruments"]
     assert any(i["identity"] == "BENCHSIM,PM-SIM,SIM0001,1.0" for i in snap)
+    assert not [e for e in events(twins, "log") if e["name"] == "rig-lacks"]  # lacks nothing
 
     stamp = await bench.plug_in(1)
     assert isinstance(stamp, int)
@@ -185,7 +186,7 @@ async def test_safe_state_after_charging(twins: Twins) -> None:
     assert steps["ev1.unplugged"]["ok"] is True
     assert steps["ev1.unplugged"]["readback"]["plugged"] is False
     assert steps["card.removed"]["readback"] == {"presented": None}
-    assert steps["meter1.integrator_stopped"]["readback"] == {"state": "STOP"}
+    assert steps["meter.integrator_stopped"]["readback"] == {"state": "STOP"}
     assert steps["done"]["ok"] is True
 
 
@@ -195,15 +196,15 @@ async def test_failing_step_does_not_skip_the_others(twins: Twins) -> None:
     bench.meters[1].session.timeout_s = 0.3
     report = await bring_to_safe_state(bench, step_timeout_s=2.0)
     assert not report.ok
-    assert [s.step for s in report.failed] == ["meter1.integrator_stopped"]
+    assert [s.step for s in report.failed] == ["meter.integrator_stopped"]
     failed = report.failed[0]
     assert f"meter at {twins.meter.resource}" in (failed.error or "")
     c1 = twins.model.connector(1)
     assert not c1.plugged and not c1.allow_power  # EV steps ran anyway
     steps = {e["name"]: e["detail"] for e in events(twins, "safe_state")}
-    assert steps["meter1.integrator_stopped"]["ok"] is False
+    assert steps["meter.integrator_stopped"]["ok"] is False
     assert steps["card.removed"]["ok"] is True
-    assert steps["done"]["failed"] == ["meter1.integrator_stopped"]
+    assert steps["done"]["failed"] == ["meter.integrator_stopped"]
     twins.meter.faults.no_answer = False
     await bench.deactivate()
 
@@ -243,7 +244,7 @@ async def test_activation_failure_marks_broken_and_snapshots(twins: Twins) -> No
     assert by_name["meter"]["identity"] is None and "meter at" in by_name["meter"]["error"]
     assert by_name["ev1"]["identity"] == "bench-ev map v1"
     report = await bring_to_safe_state(bench, step_timeout_s=2.0)
-    assert [s.step for s in report.failed] == ["meter1.integrator_stopped"]
+    assert [s.step for s in report.failed] == ["meter.integrator_stopped"]
     await bench.deactivate()
 
 
@@ -259,7 +260,7 @@ async def test_cancel_during_safe_state_still_runs_every_step(twins: Twins) -> N
         await task
     steps = {e["name"]: e["detail"] for e in events(twins, "safe_state")}
     assert steps["ev1.power_not_allowed"]["error"] == "cancelled during this step"
-    for later in ("ev1.unplugged", "ev2.unplugged", "card.removed", "meter1.integrator_stopped"):
+    for later in ("ev1.unplugged", "ev2.unplugged", "card.removed", "meter.integrator_stopped"):
         assert steps[later]["ok"] is True, (later, steps[later])
     assert not twins.model.connector(1).plugged
     await bench.deactivate()

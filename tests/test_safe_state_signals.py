@@ -177,7 +177,7 @@ def test_signal_mid_charging_reaches_safe_state(signum: int, tmp_path: Path,
     assert run.meta["interrupted_by"] == signal.Signals(signum).name
     steps = {e["name"]: e["detail"] for e in run.events if e["kind"] == "safe_state"}
     for step in ("ev1.power_not_allowed", "ev1.no_current_request", "ev1.unplugged",
-                 "ev2.unplugged", "card.removed", "meter1.integrator_stopped"):
+                 "ev2.unplugged", "card.removed", "meter.integrator_stopped"):
         assert steps[step]["ok"] is True, (step, steps[step])
     assert steps["card.removed"]["readback"] == {"presented": None}
     assert steps["done"]["ok"] is True

@@ -1,7 +1,9 @@
 """`bench check [--rig FILE]`: identify every instrument of a rig and change nothing.
 
 Each instrument is activated read-only (open, identify, read the error queue) and closed
-again. Exit 0 only when every instrument answered.
+again. Exit 0 only when every instrument answered. `--list-drivers` prints the registered
+drivers and SCPI dialects (the bench's own and those of installed lab packages) and every
+entry point that could not be used.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from bench.config.rig import Rig, RigError, describe_keys, load_rig
 from bench.verbs import Bench
 from instruments.errors import InstrumentError
+from instruments.registry import DIALECT_GROUP, DRIVER_GROUP, Registry, RegistryError, registry
 
 DEFAULT_RIG = Path("rigs/sim.toml")
 
@@ -30,11 +33,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--list-keys", action="store_true",
                    help="print every key of [bench], [hardware] and [pics] with its type, "
                         "default and meaning, and exit")
+    p.add_argument("--list-drivers", action="store_true",
+                   help="print every registered driver (role, keys, where it comes from) and "
+                        "SCPI dialect, and the entry points that could not be used, and exit")
     return p.parse_args(argv)
 
 
+def describe_registry(reg: Registry) -> list[str]:
+    """The registry as people read it: one block per driver, then dialects, then problems."""
+    lines = []
+    for name, d in sorted(reg.drivers.items()):
+        bound = ", one per connector" if d.binding == "connector" else ""
+        lines.append(f"{name}: {d.role} ({d.provides.__name__}{bound}) - {d.doc}")
+        lines.append(f"    from {reg.origin(DRIVER_GROUP, name)}")
+        for key, k in d.keys.items():
+            need = "required" if k.required else "optional"
+            lines.append(f"    {key} ({k.type_name}, {need}): {k.doc}")
+        if d.safe_state:
+            lines.append("    safe state: " + ", ".join(f"<name>.{s.label}" for s in d.safe_state))
+    for name, cls in sorted(reg.dialects.items()):
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        lines.append(f"dialect {name} (scpi-meter): {doc}")
+        lines.append(f"    from {reg.origin(DIALECT_GROUP, name)}")
+    for problem in reg.problems.values():
+        kind = "driver" if problem.group == DRIVER_GROUP else "dialect"
+        lines.append(f"UNUSABLE {kind} {problem}")
+    return lines
+
+
 async def check_rig(rig: Rig) -> list[dict[str, Any]]:
-    bench = Bench.from_rig(rig, record=None)
+    bench = Bench.from_rig(rig, record=None)  # every driver built by its registration
     results: list[dict[str, Any]] = []
     for d in bench.instruments():
         row: dict[str, Any] = {"name": d.name, "driver": d.driver, "address": d.address}
@@ -55,10 +83,6 @@ async def check_rig(rig: Rig) -> list[dict[str, Any]]:
         finally:
             await d.deactivate()
         results.append(row)
-    if bench.network is not None and bench.network not in bench.instruments():
-        results.append({"name": bench.network.name, "driver": bench.network.driver,
-                        "address": "csms", "ok": True,
-                        "identity": "network cut by the CSMS (nothing to probe)"})
     return results
 
 
@@ -69,14 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_keys:
         print("\n".join(describe_keys()))
         return 0
+    if args.list_drivers:
+        print("\n".join(describe_registry(registry())))
+        return 0
     try:
         rig = load_rig(args.rig)
         if args.endpoints_file:
             rig = rig.with_ports(json.loads(args.endpoints_file.read_text("utf-8")))
-    except (RigError, OSError, ValueError) as exc:
+        results = asyncio.run(check_rig(rig))
+    except (RigError, RegistryError, InstrumentError, OSError, ValueError) as exc:
         print(f"bench check: {exc}", file=sys.stderr)
         return 2
-    results = asyncio.run(check_rig(rig))
+    for problem in registry().problems.values():  # unused by this rig, but worth knowing
+        print(f"bench check: warning: unusable entry point {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps(results, indent=2, default=str))
     else:

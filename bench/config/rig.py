@@ -3,6 +3,8 @@
 `load_rig(path) -> Rig` reads the TOML with tomllib and validates every key; a mistake raises
 RigError naming the file, the table and the key, and saying what is allowed. The Basic-auth
 key is kept as bytes and never appears in repr(), logs or `rig.redacted()` snapshots.
+An `[instruments.NAME]` table is checked against the keys its driver registered
+(instruments.registry): the loader knows no driver by name.
 """
 
 from __future__ import annotations
@@ -16,12 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.files.model import FilesConfig
+from instruments.registration import MISSING as _MISSING
+from instruments.registration import Key, KeyProblem, RigFacts
+from instruments.registration import is_type as _is_type
+from instruments.registry import RegistryError, registry
+from instruments.roles import ROLES
+
+__all__ = ["Card", "CsmsConfig", "InstrumentConfig", "Key", "Rig", "RigError",
+           "SimulatorConfig", "StationIdentity", "load_rig"]
 
 CARD_STATUSES = ("Accepted", "Invalid", "Blocked", "Expired")
 SECURITY_PROFILES = (0, 1, 2, 3)
-METER_DIALECTS = ("generic", "yokogawa-wt", "rs-hmc8015", "hioki-pw", "zes-lmg")
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
-_MISSING = object()
 
 
 class RigError(ValueError):
@@ -74,6 +82,8 @@ class InstrumentConfig:
     name: str
     driver: str
     params: dict[str, Any] = field(default_factory=dict)
+    role: str = ""  # its driver's role (instruments.roles), filled in by the loader
+    connector: int | None = None  # the connector a connector-bound driver serves
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.params.get(key, default)
@@ -160,8 +170,13 @@ class Rig:
         wanted = uid.upper()
         return next((c for c in self.cards.values() if c.uid == wanted), None)
 
-    def instruments_by_driver(self, *drivers: str) -> list[InstrumentConfig]:
-        return [i for i in self.instruments.values() if i.driver in drivers]
+    def instruments_of_role(self, role: str) -> list[InstrumentConfig]:
+        return [i for i in self.instruments.values() if i.role == role]
+
+    def facts(self) -> RigFacts:
+        """What a driver may read of this rig (instruments.registration.RigFacts)."""
+        return RigFacts(self.path, self.station.id, self.station.connectors, self.csms.port,
+                        self.cards)
 
     def redacted(self) -> dict[str, Any]:
         """The rig as plain data for the record: secrets replaced by a marker."""
@@ -203,12 +218,11 @@ class Rig:
         instruments: dict[str, InstrumentConfig] = {}
         for name, inst in self.instruments.items():
             params = dict(inst.params)
-            spec = DRIVERS.get(inst.driver)
-            transport = spec.transport if spec else None
-            ep = endpoints.get(transport) if transport else None
-            if transport == "scpi" and ep and params.get("resource", "").startswith("TCPIP"):
+            served_by = registry().driver(inst.driver).sim_endpoint
+            ep = endpoints.get(served_by) if served_by else None
+            if ep and "resource" in ep and str(params.get("resource", "")).startswith("TCPIP"):
                 params["resource"] = ep["resource"]
-            elif transport in ("modbus", "vpcd") and ep:
+            elif ep and "host" in params and "port" in params:
                 params["host"], params["port"] = ep["host"], int(ep["port"])
             instruments[name] = dataclasses.replace(inst, params=params)
         station = self.station
@@ -229,98 +243,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return "<bytes>"
     return value
-
-
-# -- driver schemas --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Key:
-    """One key of a rig table: its type, whether it must be there, what values it takes
-    (`choices`: of the value, or of each item of a list), its default and its meaning."""
-
-    type: type | tuple[type, ...]
-    required: bool = False
-    choices: tuple[Any, ...] | None = None
-    default: Any = _MISSING
-    doc: str = ""
-    minimum: float | None = None  # numbers: the smallest allowed value
-    positive: bool = False  # numbers: must be > 0
-
-    @property
-    def type_name(self) -> str:
-        types = self.type if isinstance(self.type, tuple) else (self.type,)
-        if set(types) == {int, float}:
-            return "number"
-        return " or ".join(t.__name__ for t in types)
-
-
-@dataclass(frozen=True)
-class DriverSpec:
-    role: str  # ev, meter, card, reader, mains, network
-    transport: str | None  # which endpoints entry of the simulated rig it takes
-    keys: dict[str, Key]
-
-
-_TCP = {
-    "host": Key(str, required=True, doc="IP address or host name"),
-    "port": Key(int, required=True, doc="TCP port 1-65535"),
-}
-_TIMEOUT = {"timeout_s": Key((int, float), doc="deadline of one I/O in seconds")}
-_VISA = {
-    "resource": Key(str, required=True, doc="VISA resource string"),
-    "visa_library": Key(str, default="@py", doc="pyvisa backend, e.g. @py"),
-}
-
-DRIVERS: dict[str, DriverSpec] = {
-    "modbus-ev": DriverSpec("ev", "modbus", {
-        **_TCP,
-        "device_id": Key(int, required=True, doc="Modbus device (unit) id 0-247"),
-        "register_map": Key(str, required=True, doc="map name in instruments/maps or a path"),
-        "connector": Key(int, required=True, doc="station connector id"),
-        "retries": Key(int, doc="bounded retries per request"),
-        **_TIMEOUT,
-    }),
-    "scpi-meter": DriverSpec("meter", "scpi", {
-        **_VISA,
-        "dialect": Key(str, default="generic", choices=METER_DIALECTS),
-        "connector": Key(int, required=True, doc="station connector id"),
-        "channel": Key(int, doc="input element/channel of the analyser (default 1)"),
-        **_TIMEOUT,
-    }),
-    "vpcd-card": DriverSpec("card", "vpcd", {**_TCP, **_TIMEOUT}),
-    "relay-card": DriverSpec("card", "modbus", {
-        **_TCP,
-        "device_id": Key(int, required=True, doc="Modbus device id of the relay board"),
-        "coils": Key(dict, required=True, doc="card tag -> coil number"),
-        **_TIMEOUT,
-    }),
-    "manual-card": DriverSpec("card", None, {
-        "timeout_s": Key((int, float), doc="how long the operator has to present a card"),
-    }),
-    "pcsc-reader": DriverSpec("reader", None, {
-        "reader": Key(str, doc="PC/SC reader name (substring); default the first reader"),
-        **_TIMEOUT,
-    }),
-    "modbus-coil": DriverSpec("mains", "modbus", {
-        **_TCP,
-        "device_id": Key(int, required=True, doc="Modbus device id"),
-        "coil": Key(int, default=0, doc="coil number; 1 = mains on"),
-        **_TIMEOUT,
-    }),
-    # not moved by with_ports: the simulated rig has no SCPI source (its mains is a coil)
-    "scpi-source": DriverSpec("mains", None, {**_VISA, **_TIMEOUT}),
-    "csms-side": DriverSpec("network", None, {}),
-    # the bench host drops the station's packets (a pulled cable); CSMS port: the bench's own
-    "nft-drop": DriverSpec("network", None, {
-        "station_address": Key(str, required=True,
-                               doc="the station's IP address as the bench host sees it"),
-        "interface": Key(str, doc="the bench host's interface towards the station (optional)"),
-        "detection_timeout_s": Key((int, float), doc="how long a cut waits for the station "
-                                   "to notice (its first reconnect attempt)"),
-        **_TIMEOUT,
-    }),
-}
 
 
 # -- the declared tables: [bench], [hardware], [pics] -----------------------------------------
@@ -501,7 +423,7 @@ def load_rig(path: str | Path) -> Rig:
     csms = _csms(ctx, ctx.table(data, "csms"), station)
     simulator = _simulator(ctx, data, station, csms) if "simulator" in data else None
     cards = _cards(ctx, ctx.table(data, "cards"))
-    instruments = _instruments(ctx, ctx.table(data, "instruments"), station, cards)
+    instruments = _instruments(ctx, ctx.table(data, "instruments"), station, csms, cards)
     hardware = _declared(ctx, "hardware", ctx.table(data, "hardware"), HARDWARE_KEYS)
     hardware.setdefault("connectors", station.connectors)
     if hardware["connectors"] != station.connectors:
@@ -530,25 +452,12 @@ def _declared(ctx: _Ctx, table: str, t: dict, keys: dict[str, Key]) -> dict[str,
         what = f"{k.type_name}: {k.doc}" if k.doc else k.type_name
         if not _is_type(value, k.type):
             raise ctx.fail(table, name, f"= {value!r}: must be {what}")
-        items = value if isinstance(value, list) else [value]
-        if k.choices and any(v not in k.choices for v in items):
-            raise ctx.fail(table, name, f"= {value!r}: must be "
-                           + ("a list of " if isinstance(value, list) else "one of ")
-                           + ", ".join(map(str, k.choices)))
-        if k.positive and value <= 0:
-            raise ctx.fail(table, name, f"= {value!r}: must be > 0")
-        if k.minimum is not None and value < k.minimum:
-            raise ctx.fail(table, name, f"= {value!r}: must be >= {k.minimum:g}")
+        try:
+            k.validate(value)
+        except KeyProblem as problem:
+            raise ctx.fail(table, name, problem.text) from None
         out[name] = value
     return out
-
-
-def _is_type(value: Any, typ: type | tuple[type, ...]) -> bool:
-    """isinstance, except that a TOML boolean is not a number (True is an int in Python)."""
-    types = typ if isinstance(typ, tuple) else (typ,)
-    if isinstance(value, bool):
-        return bool in types
-    return isinstance(value, types)
 
 
 def _station(ctx: _Ctx, t: dict) -> StationIdentity:
@@ -734,84 +643,50 @@ def _check_cistring20(ctx: _Ctx, table: str, key: str, value: str) -> None:
                        "(an OCPP idTag is a CiString20)")
 
 
-def _instruments(ctx: _Ctx, t: dict, station: StationIdentity,
+def _instruments(ctx: _Ctx, t: dict, station: StationIdentity, csms: CsmsConfig,
                  cards: dict[str, Card]) -> dict[str, InstrumentConfig]:
+    """Each [instruments.NAME] against the keys its driver registered; one instrument per
+    slot of the bench (per connector for an EV emulator or a meter, per rig otherwise)."""
+    facts = RigFacts(ctx.path, station.id, station.connectors, csms.port, cards)
     out: dict[str, InstrumentConfig] = {}
+    slots: dict[tuple[str, int | None], str] = {}
     for name, body in t.items():
         table = f"instruments.{name}"
         if not isinstance(body, dict):
             raise ctx.fail(table, None, "must be a table with a driver key")
         driver = ctx.get(table, body, "driver", str,
-                         what="one of " + ", ".join(DRIVERS))
-        spec = DRIVERS.get(driver)
-        if spec is None:
-            raise ctx.fail(table, "driver", f"= {driver!r}: unknown driver; known drivers: "
-                           + ", ".join(DRIVERS))
+                         what="a registered driver (bench check --list-drivers)")
+        try:
+            reg = registry().driver(driver)
+        except RegistryError as exc:
+            raise ctx.fail(table, "driver", f"= {driver!r}: {exc}") from None
         rest = {k: v for k, v in body.items() if k != "driver"}
-        ctx.only(table, rest, ["driver", *spec.keys])
+        ctx.only(table, rest, ["driver", *reg.keys])
         params: dict[str, Any] = {}
-        for key, k in spec.keys.items():
-            if k.required:
-                value = ctx.get(table, rest, key, k.type, what=k.doc)
-            elif key in rest:
+        for key, k in reg.keys.items():
+            if k.required or key in rest:
                 value = ctx.get(table, rest, key, k.type, what=k.doc)
             elif k.default is not _MISSING:
                 value = k.default
             else:
                 continue
-            if k.choices and value not in k.choices:
-                raise ctx.fail(table, key, f"= {value!r}: must be one of "
-                               + ", ".join(map(str, k.choices)))
+            try:
+                k.validate(value, facts)
+            except KeyProblem as problem:
+                raise ctx.fail(table, f"{key}.{problem.subkey}" if problem.subkey else key,
+                               problem.text) from None
             params[key] = value
-        _check_instrument(ctx, table, params, station, cards)
-        out[name] = InstrumentConfig(name, driver, params)
+        connector = params.get("connector") if reg.binding == "connector" else None
+        if connector is not None and not 1 <= connector <= station.connectors:
+            raise ctx.fail(table, "connector", f"= {connector}: must be 1 to "
+                           f"{station.connectors} ([station] connectors)")
+        role = ROLES[reg.role]
+        taken = slots.setdefault((role.name, connector), name)
+        if taken != name:
+            where = f"connector {connector}" if connector is not None else "the rig"
+            per = "connector" if connector is not None else "rig"
+            raise ctx.fail(table, "driver", f"= {driver!r}: {where} already has one "
+                           f"{role.title}, [instruments.{taken}] (the bench drives one per "
+                           f"{per})")
+        out[name] = InstrumentConfig(name, driver, params, role.name, connector)
     return out
-
-
-def _check_instrument(ctx: _Ctx, table: str, p: dict, station: StationIdentity,
-                      cards: dict[str, Card]) -> None:
-    if "port" in p and not 1 <= p["port"] <= 65535:
-        raise ctx.fail(table, "port", f"= {p['port']}: must be 1 to 65535")
-    if "device_id" in p and not 0 <= p["device_id"] <= 247:
-        raise ctx.fail(table, "device_id", f"= {p['device_id']}: must be 0 to 247")
-    if "connector" in p and not 1 <= p["connector"] <= station.connectors:
-        raise ctx.fail(table, "connector", f"= {p['connector']}: must be 1 to "
-                       f"{station.connectors} ([station] connectors)")
-    if "timeout_s" in p and p["timeout_s"] <= 0:
-        raise ctx.fail(table, "timeout_s", f"= {p['timeout_s']}: must be > 0")
-    if "retries" in p and not 0 <= p["retries"] <= 10:
-        raise ctx.fail(table, "retries", f"= {p['retries']}: must be 0 to 10")
-    if "coil" in p and not 0 <= p["coil"] <= 65535:
-        raise ctx.fail(table, "coil", f"= {p['coil']}: must be 0 to 65535")
-    if "coils" in p:
-        for tag, coil in p["coils"].items():
-            if tag not in cards:
-                raise ctx.fail(table, f"coils.{tag}", "not a card tag of [cards] (known: "
-                               + (", ".join(sorted(cards)) or "none") + ")")
-            if not cards[tag].presentable:
-                raise ctx.fail(table, f"coils.{tag}", f"[cards.{tag}] has no uid: a card "
-                               "without a UID is for remote starts only, no reader can see it")
-            if not isinstance(coil, int) or isinstance(coil, bool) or not 0 <= coil <= 65535:
-                raise ctx.fail(table, f"coils.{tag}", f"= {coil!r}: must be a coil number "
-                               "0 to 65535")
-    from instruments.nftables import valid_interface
-
-    if "station_address" in p:
-        try:
-            ipaddress.ip_address(p["station_address"])
-        except ValueError:
-            raise ctx.fail(table, "station_address", f"= {p['station_address']!r}: must be "
-                           "an IPv4 or IPv6 address (no host name: the filter matches "
-                           "addresses)") from None
-    if "interface" in p and not valid_interface(p["interface"]):
-        raise ctx.fail(table, "interface", f"= {p['interface']!r}: must be a network "
-                       "interface name (1-15 letters, digits, _ . : -)")
-    if "detection_timeout_s" in p and p["detection_timeout_s"] <= 0:
-        raise ctx.fail(table, "detection_timeout_s",
-                       f"= {p['detection_timeout_s']}: must be > 0")
-    if "register_map" in p:
-        from instruments.regmap import resolve_map_path
-
-        if resolve_map_path(p["register_map"], ctx.path.parent) is None:
-            raise ctx.fail(table, "register_map", f"= {p['register_map']!r}: no such map in "
-                           "instruments/maps/ (name without .toml) or path to a map file")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench.config.rig import DRIVERS, Rig
+from bench.config.rig import Rig
 
 Check = Callable[[Rig], bool]
 
@@ -54,13 +54,11 @@ def _profiles(rig: Rig) -> list[str]:
 
 
 def _has_role(rig: Rig, role: str) -> bool:
-    return any(DRIVERS.get(i.driver) and DRIVERS[i.driver].role == role
-               for i in rig.instruments.values())
+    return bool(rig.instruments_of_role(role))
 
 
 def _roles(rig: Rig) -> str:
-    found = sorted(f"{i.name} ({DRIVERS[i.driver].role})" for i in rig.instruments.values()
-                   if DRIVERS.get(i.driver))
+    found = sorted(f"{i.name} ({i.role})" for i in rig.instruments.values())
     return ", ".join(found) or "none"
 
 

@@ -64,12 +64,14 @@ async def run_maintenance(case: Case) -> list[str]:
     await _step(case, "stop open transactions", stop_transactions,
                 open_count * (answer + wait) + 5, notes)
 
-    if bench is not None:
+    # a step the rig has no instrument for is skipped: Bench.activate said so once
+    if bench is not None and not bench.lacks("ev"):
         async def unplug_all() -> None:
-            for n in sorted(getattr(bench, "evs", {}) or range(1, ctx.rig.station.connectors + 1)):
+            for n in sorted(bench.evs):
                 await bench.unplug(n)
 
         await _step(case, "EV unplugged", unplug_all, 30, notes)
+    if bench is not None:
         if getattr(bench, "card_presenter", True) is not None:
             async def card_away() -> None:
                 await bench.remove_card()
