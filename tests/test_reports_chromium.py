@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.samplerun import write_sample_run
 
 from reports import build_reports
-from reports.samplerun import write_sample_run
 
 pytestmark = pytest.mark.real_part("chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -8,12 +8,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support.samplerun import HOSTILE, SECRET, write_sample_run
+from support.scripted import ScriptedStation
 
 from bench.record import RunRecord, Verdict, VerdictRecord
 from reports import build_reports
 from reports.cases import CHART_HEAD, CHART_TAIL, RAW_HEAD, RAW_TAIL
-from reports.samplerun import HOSTILE, SECRET, write_sample_run
-from reports.scripted import ScriptedStation
 
 
 class Doc(HTMLParser):

@@ -7,11 +7,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from support.samplerun import write_sample_run
 
 from bench.commands import report as report_cmd
 from bench.record import RunRecord
 from reports import build_reports
-from reports.samplerun import write_sample_run
 
 
 @pytest.fixture(scope="module")

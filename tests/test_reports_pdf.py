@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support.samplerun import HOSTILE, STATION_ID, write_sample_run
+from support.scripted import station_snapshots
 
 from bench.commands.report import main as report_main
 from bench.measure import Limits, Measurement
@@ -18,8 +20,6 @@ from bench.record import RunRecord, Verdict, VerdictRecord
 from reports import build_reports
 from reports.headline import HEADLINE
 from reports.pdf import write_report_pdf
-from reports.samplerun import HOSTILE, STATION_ID, write_sample_run
-from reports.scripted import station_snapshots
 
 pytestmark = pytest.mark.real_part("chromium")
 A4_POINTS = (595, 842)

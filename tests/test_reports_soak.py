@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from support.soakgen import CASE, write_soak_run
+
 from bench.record.reader import load_run
 from reports import build_reports
-from reports.soakgen import CASE, write_soak_run
 from reports.svg import MAX_POINTS
 
 

@@ -5,7 +5,7 @@ every 10 s during transactions, heartbeats every 30 s, status notifications, a f
 remote transactions, reference-meter readings, a drifting station clock, one late sample
 (a finding) and the measurements a soak plan would record. About 90k frames.
 
-    python -m reports.soakgen RUNS_DIR [--hours 24]     # prints the run directory
+    python -m tests.support.soakgen RUNS_DIR [--hours 24]     # prints the run directory
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from bench.measure import Limits, Measurement
 from bench.record import RunRecord, Verdict, VerdictRecord
-from reports.scripted import ScriptedStation, iso, station_snapshots
+
+from .scripted import ScriptedStation, iso, station_snapshots
 
 CASE = "SOAK_24H"
 TICK_S = 10
@@ -214,7 +215,7 @@ def _measure(rec: RunRecord, periodic, offsets, offset_index, heartbeat_gaps, re
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.soakgen")
+    parser = argparse.ArgumentParser(prog="python -m tests.support.soakgen")
     parser.add_argument("runs_dir", type=Path)
     parser.add_argument("--hours", type=float, default=24.0)
     args = parser.parse_args(argv)

@@ -1,6 +1,7 @@
 """A short, realistic Core campaign record: for the report tests, demos and the docs.
 
-`python -m reports.samplerun RUNS_DIR [--fail] [--partial]` writes one and prints its path.
+`python -m tests.support.samplerun RUNS_DIR [--fail] [--partial]` (from the repository root)
+writes one and prints its path.
 Variants: `fail` (a wrong stop reason, a blocked case), `partial` (cut off inside TC_070),
 `hostile` (station text with markup, secrets where they must not appear), `remote_start_s`
 (how long the station takes from RemoteStartTransaction to StartTransaction).
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from bench.measure import Limits, Measurement
 from bench.record import RunRecord, Verdict, VerdictRecord
-from reports.scripted import ScriptedStation, station_snapshots
+
+from .scripted import ScriptedStation, station_snapshots
 
 STATION_ID = "SMARTDC-SIM-01"
 HOSTILE = "<script>alert(1)</script>"
@@ -218,7 +220,7 @@ def write_sample_run(runs_dir: Path | str, *, fail: bool = False, partial: bool 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.samplerun")
+    parser = argparse.ArgumentParser(prog="python -m tests.support.samplerun")
     parser.add_argument("runs_dir", type=Path)
     parser.add_argument("--fail", action="store_true")
     parser.add_argument("--partial", action="store_true")

@@ -1,6 +1,6 @@
 """Nights of the core plan as run directories, for the history's tests and benchmarks.
 
-`python -m reports.nightgen RUNS_DIR --nights 100` writes one run directory per night (the
+`python -m tests.support.nightgen RUNS_DIR --nights 100` writes one run directory per night (the
 core plan's 52 cases and 59 measurements, shaped like a real night of the simulated rig with
 lab-like response times) and prints the folder. Faults to inject: a measurement that drifts
 (relative change per night), one that steps at a night, a case that fails on some nights,
@@ -18,7 +18,8 @@ from pathlib import Path
 from bench.measure import Limits, Measurement
 from bench.record import RunRecord, Verdict, VerdictRecord
 from reports.catalog import name_of
-from reports.scripted import station_snapshots
+
+from .scripted import station_snapshots
 
 NA_CASES = ("TC_005_1_CS", "TC_007_CS", "TC_017_1_CS", "TC_018_1_CS", "TC_024_CS", "TC_030_CS",
             "TC_032_1_CS", "TC_061_CS")
@@ -178,7 +179,7 @@ def write_nights(runs_dir: Path | str, nights: int, *, first: dt.datetime | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m reports.nightgen")
+    p = argparse.ArgumentParser(prog="python -m tests.support.nightgen")
     p.add_argument("runs_dir", type=Path)
     p.add_argument("--nights", type=int, default=100)
     p.add_argument("--drift", default="", metavar="NAME=REL",
