@@ -3,7 +3,7 @@ and how much memory it needs.
 
     .venv/bin/python benchmarks/bench_history.py [--nights 100 365] [--keep DIR]
 
-The nights are generated (tests/support/nightgen.py: the core plan's 52 cases and 59
+The nights are generated (tests/support/nightgen.py: the core plan's 52 cases and 55
 measurements per night, a drift of 5 % a week injected into remote_start.response_time and a
 case failing on a few nights, so the history has something to find). Each figure is one
 `bench history` process: cold (the index built from every run directory), warm (nothing

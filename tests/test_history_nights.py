@@ -46,7 +46,7 @@ def test_history_names_the_step_the_flaky_case_and_the_failing_one(nights, tmp_p
                       "--db", str(tmp_path / "index.sqlite"))
     assert rc == 1, out
     regressions = [ln for ln in out.splitlines() if "REGRESSION" in ln]
-    assert len(regressions) == 3, out  # nothing else of the 59 measurements and 52 cases
+    assert len(regressions) == 3, out  # nothing else of the 55 measurements and 52 cases
     step = next(ln for ln in regressions if "ocpp.response_time.GetConfiguration" in ln)
     assert "change point: median changed at night 26 " in step and "(+50 %)" in step
     assert "case TC_012_CS Remote Stop Charging Session is flaky" in out
@@ -61,7 +61,7 @@ def test_history_names_the_step_the_flaky_case_and_the_failing_one(nights, tmp_p
     assert '<b class="flaky" data-case="TC_012_CS">TC_012_CS</b>' in html
     # every trend plot marks both change nights
     plots = html.split('<div class="trend')[1:]
-    assert len(plots) == 59
+    assert len(plots) == 55
     assert all(p.count(">firmware v8.8.15 → v8.8.16</text>") == 1 for p in plots)
     assert all(p.count(">configuration</text>") == 1 for p in plots)
     assert plots[0].startswith(' regression" data-measurement="ocpp.response_time.'
@@ -144,7 +144,7 @@ def test_history_page_renders_in_chromium(nights, tmp_path, chromium_binary, cap
     dom, err = chromium(chromium_binary, tmp_path, page.as_uri(), "--dump-dom")
     assert console_errors(err) == []
     assert 'id="regressions">Regressions (3)</h2>' in dom
-    assert dom.count("<svg") == 60 and "<script" not in dom
+    assert dom.count("<svg") == 56 and "<script" not in dom
     shot = tmp_path / "history.png"
     _, err = chromium(chromium_binary, tmp_path, page.as_uri(), f"--screenshot={shot}")
     assert console_errors(err) == [] and shot.stat().st_size > 20_000

@@ -70,9 +70,9 @@ def write_sample_run(runs_dir: Path | str, *, fail: bool = False, partial: bool 
         sc.advance(30)
         sc.station_call("Heartbeat", {})
         verdict("TC_001_CS", Verdict.PASS, "second BootNotification 10.4 s after Rejected "
-                "(interval 10 s); StatusNotification Available on 0, 1, 2; heartbeat every 30 s",
+                "(interval 10 s); StatusNotification Available on 0, 1, 2; idle at most 30 s",
                 49.2, ["2nd Boot not before interval", "SN Available per connector and 0",
-                       "heartbeat period = interval"])
+                       "idle at most HeartbeatInterval"])
         # -- TC_019_CS ---------------------------------------------------------------------
         rec.current_case = "TC_019_CS"
         sc.advance(2)
