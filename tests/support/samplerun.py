@@ -219,6 +219,39 @@ def write_sample_run(runs_dir: Path | str, *, fail: bool = False, partial: bool 
     return rec.path
 
 
+# what a station may hide in its text: a bidi override, a terminal escape, NUL, a zero-width
+# space, a line separator; none may reach a report unescaped, nor break junit.xml
+CONTROLS = "\u202eevil\x1b[2J\x00\u200b\u2028"
+
+
+def write_controls_run(runs_dir: Path | str) -> Path:
+    """A failed TC_012_CS whose station text (vendor, firmware, a vendor setting, a key's value,
+    an instrument's identity, the verdict, a finding) holds CONTROLS."""
+    rec = RunRecord.create(runs_dir, "controls", plan="core", station_id=STATION_ID,
+                           simulated=True, faults=[], behaviours=[])
+    snaps = station_snapshots(vendor=f"Flo{CONTROLS}", firmware=f"v8{CONTROLS}")
+    snaps["non_ocpp_config"]["flo:CustomMessage"] = f"hello{CONTROLS}"
+    snaps["station_config_start"].append({"key": "flo:Greeting", "value": f"hi{CONTROLS}",
+                                          "readonly": True})
+    snaps["instruments"][0]["identity"] = f"BENCH-EV{CONTROLS}"
+    for name, data in snaps.items():
+        rec.snapshot(name, data)
+    sc = ScriptedStation(rec, STATION_ID, dt.datetime(2026, 11, 23, 21, 0, tzinfo=dt.UTC))
+    with sc.clock():
+        rec.current_case = "TC_012_CS"
+        stop, _ = sc.station_call("StopTransaction", {
+            "transactionId": 42, "idTag": f"TAG{CONTROLS}"[:20], "meterStop": 1,
+            "timestamp": sc.station_time(), "reason": "Local"})
+        sc.event("finding", "WRONG_STOP_REASON", station=STATION_ID, frame_seq=stop,
+                 message=f"reason {CONTROLS!s}")
+        rec.verdict(VerdictRecord("TC_012_CS", Verdict.FAIL, f"the station sent reason "
+                                  f"Local{CONTROLS}", duration_s=1.0,
+                                  checks=[f"StopTransaction reason Remote{CONTROLS}"]))
+        rec.current_case = None
+        rec.close("complete")
+    return rec.path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.samplerun")
     parser.add_argument("runs_dir", type=Path)
