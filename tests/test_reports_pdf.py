@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -187,3 +188,16 @@ def test_report_pdf_of_a_real_run(real_run, pdftotext_binary):
         assert on_one_page(pages, c["case"], c["name"], c["verdict"]), c["case"]
     for spec in HEADLINE:
         assert f"{spec.title}:" in everything
+    # printed at full size: Chromium shrinks a page too wide for A4 (to 75 % or less), which
+    # shows as smaller words; the report's 11 px print text makes boxes of about 10.5 pt
+    assert median_word_height_pt(real_run.path / "report.pdf", page=1) > 9.0
+
+
+def median_word_height_pt(pdf: Path, page: int) -> float:
+    """The median height of the word boxes pdftotext finds on one page, in points."""
+    out = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox", str(pdf), "-"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    heights = [float(y1) - float(y0) for y0, y1 in re.findall(
+        r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', out)]
+    assert heights, f"no words on page {page} of {pdf}"
+    return statistics.median(heights)
