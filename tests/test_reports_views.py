@@ -144,6 +144,8 @@ def test_whole_second_timestamps_are_shown_with_their_resolution(tmp_path):
     assert "+1 s max time deviation" in svg  # the limit it is judged within is drawn
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # may be the first user of the session's real run
 def test_millisecond_timestamps_carry_no_resolution_note(real_run):
     run = load_run(real_run.path)
     plot = clock_plot(run.frames, metervalues.samples(run.frames),
