@@ -3,7 +3,7 @@
 Runs `bench run --plan core --rig rigs/sim.toml --no-reports` once in a child process (its own
 session, killed with its children past `--timeout`), reads the run record it wrote (cases,
 verdicts, case durations, frames), then times `reports.build_reports` on that run. The
-24-hour soak report figure is benchmarks/bench_report.py's (reports.soakgen), which
+24-hour soak report figure is benchmarks/bench_report.py's (tests/support/soakgen.py), which
 `make bench` runs as well.
 
     .venv/bin/python benchmarks/bench_campaign.py [--plan core] [--cases A,B] [--quick]

@@ -3,11 +3,12 @@ and how much memory it needs.
 
     .venv/bin/python benchmarks/bench_history.py [--nights 100 365] [--keep DIR]
 
-The nights are generated (reports.nightgen: the core plan's 52 cases and 59 measurements per
-night, a drift of 5 % a week injected into remote_start.response_time and a case failing on a
-few nights, so the history has something to find). Each figure is one `bench history` process:
-cold (the index built from every run directory), warm (nothing changed: fingerprints only),
-and after one more night (one run directory read). Prints a markdown table.
+The nights are generated (tests/support/nightgen.py: the core plan's 52 cases and 55
+measurements per night, a drift of 5 % a week injected into remote_start.response_time and a
+case failing on a few nights, so the history has something to find). Each figure is one
+`bench history` process: cold (the index built from every run directory), warm (nothing
+changed: fingerprints only), and after one more night (one run directory read). Prints a
+markdown table.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support.*
+
+from support.nightgen import Injected, write_night, write_nights
 
 from benchmarks._common import MachineWindow, table
-from reports.nightgen import Injected, write_night, write_nights
 
 WEEKLY_DRIFT = 0.05
 

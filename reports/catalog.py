@@ -1,6 +1,5 @@
-"""Case id -> feature profile and name, from the test catalogue §1.
-
-Source: ../shared/reference/ocpp16-test-catalog.md.
+"""Case id -> feature profile and name, as the OCA test catalogue for OCPP 1.6 lists them
+(the OCTT case ids and names, grouped by the feature profile they certify).
 
 The certificate summarises results per feature profile, so every case a run records must
 land in one. Ids the catalogue does not know (bench-specific cases such as a soak run) go to

@@ -147,6 +147,7 @@ def _settings(snaps: dict[str, Any], station_cfg: list[ConfigKey]) -> dict[str, 
                                 pics.get("clock_aligned_data_interval_s")),
         "response_timeout": num(eff.get("ocpp_response_timeout_s"),
                                 pics.get("ocpp_response_timeout_s")),
+        "time_deviation": num(eff.get("max_time_deviation_s"), pics.get("max_time_deviation_s")),
         "meter_connector": meter_conn if isinstance(meter_conn, int) else None,
     }
 
@@ -208,6 +209,8 @@ def _header(run: RunData, verdict: str, cases: list[CaseResult]) -> Header:
     ]
     if meta.get("faults"):
         rows.append(("Injected faults (simulator)", meta["faults"]))
+    if meta.get("behaviours"):
+        rows.append(("Behaviour profiles (simulator)", meta["behaviours"]))
     status = str(meta.get("status") or "running")
     header = Header([(k, _text(redact(v))) for k, v in rows], verdict, run.partial, status)
     if run.partial:
@@ -223,6 +226,21 @@ def _header(run: RunData, verdict: str, cases: list[CaseResult]) -> Header:
             ("Cases without verdict", _text([c.case for c in cases if not c.attempts]) or "none"),
         ]
     return header
+
+
+def station_profiles(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The simulated station's fault and behaviour profiles the run asked for (run.json): a
+    fault must make the cases it names FAIL, a behaviour is conformant and must leave its
+    cases PASSing; "none" when the run recorded an empty list, nothing for a record without
+    them; nothing at all for a real station's run that names none."""
+    rows = []
+    for key, title in (("faults", "Fault profiles (non-conformances injected)"),
+                       ("behaviours", "Behaviour profiles (conformant but unusual)")):
+        if isinstance(meta.get(key), list):
+            rows.append((title, _text(meta[key]) if meta[key] else "none"))
+    if not meta.get("simulated") and all(v == "none" for _, v in rows):
+        return []
+    return rows
 
 
 def build_context(run: RunData) -> ReportContext:
@@ -263,7 +281,8 @@ def build_context(run: RunData) -> ReportContext:
             ("PICS values and limits", _pairs(snaps.get("pics"))),
             ("Campaign settings in effect (PICS values with the plan's overrides)",
              _pairs(_effective(snaps))),
-        ],
+        ] + ([("Simulated station profiles", profiles)]
+             if (profiles := station_profiles(run.meta)) else []),
         instruments=instruments,
         station_config=station_cfg,
         has_config_end=snaps.get("station_config_end") is not None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 from markupsafe import Markup
@@ -18,6 +17,7 @@ from markupsafe import Markup
 from bench.history.trends import Finding, History, Night, RigHistory, Trend
 from reports.html import environment
 from reports.svg import Chart, HLine, Series, VLine, render_chart
+from reports.text import markup_text
 
 VERDICT_COLORS = {"PASS": "#4c9a4c", "FAIL": "#c0392b", "ERROR": "#e08a1e", "N/A": "#c8c8c8",
                   "BLOCKED": "#8e5ea2", "INCOMPLETE": "#e6c700"}
@@ -88,18 +88,18 @@ def timeline_svg(rig: RigHistory) -> Markup:
     height = top + row_h * max(1, len(rig.cases)) + 28
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart timeline" '
              f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-             f'aria-label="Verdict timeline of rig {escape(rig.rig)}">',
+             f'aria-label="Verdict timeline of rig {markup_text(rig.rig)}">',
              f'<text x="8" y="16" class="ct">Verdicts per case and night, rig '
-             f'{escape(rig.rig)}</text>']
+             f'{markup_text(rig.rig)}</text>']
     titles = n <= CELL_TITLES_UP_TO
     for row, case in enumerate(rig.cases):
         y = top + row * row_h
         label = ("⚠ " if case.regression else "") + case.case_id
-        parts.append(f'<text x="{left - 6}" y="{y + 11}" class="yt">{escape(label)}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 11}" class="yt">{markup_text(label)}</text>')
         for i, v in enumerate(case.verdicts):
             color = VERDICT_COLORS.get(v or "", NOT_RUN) if v else NOT_RUN
-            tip = (f"<title>{escape(case.case_id)}, {escape(rig.nights[i].label)}: "
-                   f"{escape(v or 'not run')} {escape(case.messages[i][:120])}</title>"
+            tip = (f"<title>{markup_text(case.case_id)}, {markup_text(rig.nights[i].label)}: "
+                   f"{markup_text(v or 'not run')} {markup_text(case.messages[i][:120])}</title>"
                    if titles else "")
             parts.append(f'<rect x="{left + i * cell:.1f}" y="{y + 1}" width="{cell:.2f}" '
                          f'height="{row_h - 2}" fill="{color}" stroke="#e4e4e4" '
@@ -112,7 +112,7 @@ def timeline_svg(rig: RigHistory) -> Markup:
     for k, (verdict, color) in enumerate(VERDICT_COLORS.items()):
         parts.append(f'<rect x="{left + k * 90}" y="{legend_y - 9}" width="10" height="10" '
                      f'fill="{color}"/><text x="{left + k * 90 + 14}" y="{legend_y}" '
-                     f'class="lg">{escape(verdict)}</text>')
+                     f'class="lg">{markup_text(verdict)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

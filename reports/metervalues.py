@@ -19,6 +19,8 @@ class Sample:
     context: str
     energy_wh: float | None
     frame_seq: int
+    station: str = ""  # the charge point identity (bench serve may record several)
+    transaction_id: Any = None  # the MeterValues.req transactionId, None outside a transaction
 
 
 def samples(frames: list[dict[str, Any]]) -> list[Sample]:
@@ -36,6 +38,7 @@ def samples(frames: list[dict[str, Any]]) -> list[Sample]:
         if payload is None:
             continue
         connector = payload.get("connectorId")
+        transaction = payload.get("transactionId")
         for mv in payload.get("meterValue") or []:
             if not isinstance(mv, dict):
                 continue
@@ -45,6 +48,8 @@ def samples(frames: list[dict[str, Any]]) -> list[Sample]:
                 connector=connector if isinstance(connector, int) else -1,
                 arrival_mono_ns=int(f["mono_ns"]), station_time=parse_utc(mv.get("timestamp")),
                 context=context, energy_wh=_energy_wh(svs), frame_seq=int(f.get("seq", 0)),
+                station=str(f.get("station") or ""),
+                transaction_id=transaction if isinstance(transaction, int | str) else None,
             ))
     return out
 

@@ -20,7 +20,7 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--disable-quic", "--no-pdf-header-footer")
-PRINT_TIMEOUT_S = 180.0  # the core campaign's report (about 80 pages) prints in ~10 s
+PRINT_TIMEOUT_S = 180.0  # the core campaign's report (about 200 A4 pages) prints in ~15 s
 
 
 class PdfError(RuntimeError):

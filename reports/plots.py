@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from markupsafe import Markup
 
+from bench.measure.resolution import timestamp_resolution_s
 from reports import metervalues
 from reports.frames import CALL, FrameIndex
 from reports.svg import Chart, HLine, Series, render_boxes, render_chart
@@ -61,46 +62,111 @@ def measurement_plot(m: dict[str, Any], tb: Timebase) -> Plot | None:
 
 
 _INTERVAL_NAME = re.compile(r"meter.?values?.*interval|interval.*meter", re.IGNORECASE)
+PERIODIC, CLOCK = "Sample.Periodic", "Sample.Clock"
+INTERVAL_CONTEXTS = (PERIODIC, CLOCK)  # the only reading contexts with an interval
 
 
-def meter_interval_plot(samples: list[metervalues.Sample], tb: Timebase,
-                        expected: dict[str, float]) -> Plot | None:
-    """Spacing of consecutive station timestamps per connector and context."""
-    groups: dict[tuple[int, str], list[metervalues.Sample]] = defaultdict(list)
+@dataclass
+class IntervalRun:
+    """Consecutive samples whose spacing is one interval of the station."""
+
+    station: str
+    connector: int
+    context: str
+    transaction: Any
+    samples: list[metervalues.Sample]
+
+
+def boots_by_station(frames: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """The arrival stamps of every BootNotification each station sent, in order."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for f in frames:
+        if (f.get("action") == "BootNotification" and f.get("msg_type") == CALL
+                and f.get("direction") == "in" and isinstance(f.get("mono_ns"), int)):
+            out[str(f.get("station") or "")].append(f["mono_ns"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def interval_runs(samples: list[metervalues.Sample],
+                  boots: dict[str, list[int]]) -> list[IntervalRun]:
+    """Sample.Periodic: the samples of one transaction (what lies between two transactions is
+    the connector's idle time, not an interval); Sample.Clock: those of one connector between
+    two boots (aligned data runs with or without a transaction; a reboot restarts it).
+    Transaction.Begin/End, Trigger, Interruption.* and Other have no interval: not in a run."""
+    groups: dict[tuple[Any, ...], list[metervalues.Sample]] = defaultdict(list)
     for s in samples:
-        if s.station_time is not None:
-            groups[(s.connector, s.context)].append(s)
-    series = []
+        if s.station_time is None or s.context not in INTERVAL_CONTEXTS:
+            continue
+        boot = bisect.bisect_right(boots.get(s.station, []), s.arrival_mono_ns)
+        tx = s.transaction_id if s.context == PERIODIC else None
+        groups[(s.station, s.connector, s.context, str(tx), boot)].append(s)
+    runs = []
+    for (station, conn, ctx, _, _), rows in groups.items():
+        rows.sort(key=lambda s: s.station_time)
+        runs.append(IntervalRun(station, conn, ctx, rows[0].transaction_id, rows))
+    return sorted(runs, key=lambda r: r.samples[0].arrival_mono_ns)
+
+
+def interval_points(runs: list[IntervalRun]) -> dict[tuple[str, int], list[tuple[int, float]]]:
+    """(arrival of the later sample, seconds between the two station timestamps) of every pair
+    of consecutive samples inside a run, per station and connector; none across two runs."""
+    out: dict[tuple[str, int], list[tuple[int, float]]] = defaultdict(list)
+    for r in runs:
+        for a, b in pairwise(r.samples):
+            out[(r.station, r.connector)].append(
+                (b.arrival_mono_ns, (b.station_time - a.station_time).total_seconds()))
+    return dict(out)
+
+
+def meter_interval_plots(samples: list[metervalues.Sample], frames: list[dict[str, Any]],
+                         tb: Timebase, expected: dict[str, float]) -> list[Plot]:
+    """One plot per reading context with an interval: the spacing of consecutive station
+    timestamps inside each run (interval_runs), one series per station and connector."""
+    runs = interval_runs(samples, boots_by_station(frames))
+    stations = {r.station for r in runs}
     span = max((tb.s_of_mono(s.arrival_mono_ns) for s in samples), default=0.0)
     unit, div = axis_unit(span)
-    for (conn, ctx), rows in sorted(groups.items()):
-        rows.sort(key=lambda s: s.station_time)
-        xs = [tb.s_of_mono(b.arrival_mono_ns) / div for b in rows[1:]]
-        ys = [(b.station_time - a.station_time).total_seconds() for a, b in pairwise(rows)]
-        if ys:
-            label = f"connector {conn} {ctx.replace('Sample.', '')}"
-            series.append(Series(label, xs, ys, "points"))
-    if not series:
-        return None
-    by_value: dict[float, list[str]] = defaultdict(list)
-    for k, v in expected.items():
-        if v:
-            by_value[v].append(k)
-    hlines = [HLine(v, f"{' = '.join(ks)} = {v:g} s", "#2e8540") for v, ks in by_value.items()]
-    chart = Chart("MeterValues intervals (station timestamps)", f"time since run start ({unit})",
-                  "interval (s)", series, hlines)
-    return Plot(chart.title, render_chart(chart),
-                "Derived from the MeterValues frames: spacing between consecutive sample "
-                "timestamps per connector and reading context. The dashed lines are the "
-                "configured intervals.")
+    left_out = Counter(s.context or "no context" for s in samples
+                       if s.context not in INTERVAL_CONTEXTS)
+    plots = []
+    for context, key, what in ((PERIODIC, "MeterValueSampleInterval", "transaction"),
+                               (CLOCK, "ClockAlignedDataInterval", "connector between boots")):
+        mine = [r for r in runs if r.context == context and len(r.samples) > 1]
+        if not mine:
+            continue
+        series = [Series(f"{station} connector {conn}" if len(stations) > 1
+                         else f"connector {conn}",
+                         [tb.s_of_mono(t) / div for t, _ in pts], [v for _, v in pts], "points")
+                  for (station, conn), pts in sorted(interval_points(mine).items())]
+        hlines = ([HLine(expected[key], f"{key} = {expected[key]:g} s", "#2e8540")]
+                  if expected.get(key) else [])
+        name = context.replace("Sample.", "")
+        title = (f"MeterValues {name} intervals, per transaction (station timestamps)"
+                 if context == PERIODIC else
+                 f"MeterValues {name} intervals (station timestamps)")
+        chart = Chart(title, f"time since run start ({unit})", "interval (s)", series, hlines)
+        caption = (f"Derived from the MeterValues frames: the spacing of consecutive {context} "
+                   f"timestamps within each {what} ({len(mine)} of them); "
+                   + ("the time between two transactions is idle time, not an interval, and "
+                      "is not drawn. " if context == PERIODIC else
+                      "a multiple of the interval is a missed sample. ")
+                   + "The dashed line is the configured interval.")
+        if left_out and not plots:
+            caption += (" Samples without an interval are left out: "
+                        + ", ".join(f"{n} {c}" for c, n in sorted(left_out.items())) + ".")
+        plots.append(Plot(chart.title, render_chart(chart), caption))
+    return plots
 
 
 def clock_plot(frames: list[dict[str, Any]], samples: list[metervalues.Sample], tb: Timebase,
-               aligned_interval: float | None) -> Plot | None:
-    """Station clock against the bench clock, and clock-aligned sample offsets."""
+               aligned_interval: float | None, deviation_limit: float | None = None
+               ) -> Plot | None:
+    """Station clock against the bench clock, with the resolution of every timestamp, and
+    clock-aligned sample offsets."""
     span = max((tb.s_of_mono(f["mono_ns"]) for f in frames[-1:]), default=0.0)
     unit, div = axis_unit(span)
-    xs, ys = [], []
+    by_station: dict[str, tuple[list[float], ...]] = {}
+    coarsest = 0.0
     for f in frames:
         if f.get("direction") != "in" or f.get("msg_type") != CALL or f.get("action") not in (
                 "StatusNotification", "StartTransaction", "StopTransaction"):
@@ -108,16 +174,23 @@ def clock_plot(frames: list[dict[str, Any]], samples: list[metervalues.Sample], 
         bench_t = parse_utc(f.get("utc"))
         m = re.search(r'"timestamp"\s*:\s*"([^"]+)"', f.get("raw", ""))
         station_t = parse_utc(m.group(1)) if m else None
-        if bench_t and station_t:
+        if bench_t and station_t and m:
+            res = timestamp_resolution_s(m.group(1)) or 0.0
+            coarsest = max(coarsest, res)
+            off = (station_t - bench_t).total_seconds()
+            xs, ys, lo, hi = by_station.setdefault(str(f.get("station") or ""), ([], [], [], []))
             xs.append(tb.s_of_mono(f["mono_ns"]) / div)
-            ys.append((station_t - bench_t).total_seconds())
+            ys.append(off)
+            lo.append(off - res)
+            hi.append(off + res)
     series = []
-    if ys:
-        series.append(Series("station − bench at arrival", xs, ys, "points"))
+    for station, (xs, ys, lo, hi) in sorted(by_station.items()):
+        label = "station − bench at arrival" + (f" ({station})" if len(by_station) > 1 else "")
+        series.append(Series(label, xs, ys, "ranges", lo=lo, hi=hi))
     if aligned_interval:
         ax, ay = [], []
         for s in samples:
-            if s.context == "Sample.Clock" and s.station_time is not None:
+            if s.context == CLOCK and s.station_time is not None:
                 off = s.station_time.timestamp() % aligned_interval
                 ax.append(tb.s_of_mono(s.arrival_mono_ns) / div)
                 ay.append(off - aligned_interval if off > aligned_interval / 2 else off)
@@ -126,12 +199,21 @@ def clock_plot(frames: list[dict[str, Any]], samples: list[metervalues.Sample], 
                                  "points"))
     if not series:
         return None
+    hlines = [HLine(0.0, "0", "#6b6b6b")]
+    if deviation_limit:
+        hlines += [HLine(deviation_limit, f"+{deviation_limit:g} s max time deviation"),
+                   HLine(-deviation_limit, f"−{deviation_limit:g} s")]
     chart = Chart("Clock: station timestamps against the bench", f"time since run start ({unit})",
-                  "offset (s)", series, [HLine(0.0, "0", "#6b6b6b")])
-    return Plot(chart.title, render_chart(chart),
-                "Station timestamps (StatusNotification, Start/StopTransaction) minus the bench's "
-                "UTC when the frame crossed the socket; clock-aligned MeterValues timestamps minus "
-                "the nearest multiple of ClockAlignedDataInterval.")
+                  "offset (s)", series, hlines)
+    caption = ("Station timestamps (StatusNotification, Start/StopTransaction) minus the bench's "
+               "UTC when the frame crossed the socket; clock-aligned MeterValues timestamps minus "
+               "the nearest multiple of ClockAlignedDataInterval. Each bar spans ± the "
+               "timestamp's resolution: the clock reading behind a timestamp lies within it, "
+               "whether the station truncates or rounds, and clock.offset is judged within it.")
+    if coarsest >= 0.1:
+        caption += (f" This station writes timestamps to {coarsest:g} s: points filling a band "
+                    f"{coarsest:g} s high are that resolution, not its clock moving.")
+    return Plot(chart.title, render_chart(chart), caption)
 
 
 def response_plot(index: FrameIndex, limit_s: float | None) -> Plot | None:
@@ -265,11 +347,12 @@ def run_plots(frames: list[dict[str, Any]], events: list[dict[str, Any]],
     samples = metervalues.samples(frames)
     plots: list[Plot | None] = []
     if not any(_INTERVAL_NAME.search(str(m.get("name"))) for m in measurements):
-        plots.append(meter_interval_plot(samples, tb, {
+        plots += meter_interval_plots(samples, frames, tb, {
             "MeterValueSampleInterval": settings.get("sample_interval") or 0,
             "ClockAlignedDataInterval": settings.get("aligned_interval") or 0,
-        }))
-    plots.append(clock_plot(frames, samples, tb, settings.get("aligned_interval")))
+        })
+    plots.append(clock_plot(frames, samples, tb, settings.get("aligned_interval"),
+                            settings.get("time_deviation")))
     plots.append(response_plot(index, settings.get("response_timeout")))
     plots.append(energy_plot(samples, events, tb, settings.get("meter_connector")))
     # measurements of the whole run (e.g. per-action response times) have no case section

@@ -24,8 +24,7 @@ def require_real_part(name: str, present: bool, hint: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def pcscd_binary() -> str:
+def _pcscd() -> str:
     path = shutil.which("pcscd")
     if path is None and os.path.exists("/usr/sbin/pcscd"):  # root's PATH may lack sbin
         path = "/usr/sbin/pcscd"
@@ -34,8 +33,7 @@ def pcscd_binary() -> str:
     return path
 
 
-@pytest.fixture
-def vpcd_driver() -> str:
+def _vpcd() -> str:
     candidates = [
         "/usr/lib/pcsc/drivers/serial/libifdvpcd.so",
         "/usr/lib/x86_64-linux-gnu/pcsc/drivers/serial/libifdvpcd.so",
@@ -44,6 +42,26 @@ def vpcd_driver() -> str:
     require_real_part("vpcd driver", found is not None, "apt-get install vsmartcard-vpcd")
     assert found
     return found
+
+
+@pytest.fixture
+def pcscd_binary() -> str:
+    return _pcscd()
+
+
+@pytest.fixture
+def vpcd_driver() -> str:
+    return _vpcd()
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory):
+    """One short `bench run` of the simulated rig (support/realrun.py), shared by the report
+    tests of the whole session; read it, or copy it (`real_run.copy(tmp_path)`) to change it."""
+    from support.realrun import make_real_run
+
+    _pcscd(), _vpcd()
+    return make_real_run(tmp_path_factory.mktemp("real-run"))
 
 
 @pytest.fixture

@@ -5,28 +5,33 @@ renders in Chromium."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from support.nightgen import Injected, write_nights
 from test_reports_chromium import chromium, console_errors
 from test_reports_html import Doc
 
 from bench.commands.history import main as history_main
-from reports.nightgen import Injected, write_nights
 
 NIGHTS = 40
 INJECTED = Injected(
     step={"ocpp.response_time.GetConfiguration": (25, 0.5)},  # +50 % from night 26 on
     failing={"TC_012_CS": {10, 17, 18}, "TC_019_CS": {36, 37, 38, 39}},
     firmware={20: "v8.8.16"}, config={30: {"HeartbeatInterval": "60"}})
+# half a day off every day boundary of a span such as --since 10d, whatever the time of day
+# the suite runs at: the last night 12 h ago, so a 10-day window holds exactly 10 nights
+FIRST_NIGHT = (dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+               - dt.timedelta(days=NIGHTS - 1, hours=12))
 
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("nights") / "runs"
-    write_nights(runs, NIGHTS, inject=INJECTED)
+    write_nights(runs, NIGHTS, inject=INJECTED, first=FIRST_NIGHT)
     return runs
 
 
@@ -41,7 +46,7 @@ def test_history_names_the_step_the_flaky_case_and_the_failing_one(nights, tmp_p
                       "--db", str(tmp_path / "index.sqlite"))
     assert rc == 1, out
     regressions = [ln for ln in out.splitlines() if "REGRESSION" in ln]
-    assert len(regressions) == 3, out  # nothing else of the 59 measurements and 52 cases
+    assert len(regressions) == 3, out  # nothing else of the 55 measurements and 52 cases
     step = next(ln for ln in regressions if "ocpp.response_time.GetConfiguration" in ln)
     assert "change point: median changed at night 26 " in step and "(+50 %)" in step
     assert "case TC_012_CS Remote Stop Charging Session is flaky" in out
@@ -56,7 +61,7 @@ def test_history_names_the_step_the_flaky_case_and_the_failing_one(nights, tmp_p
     assert '<b class="flaky" data-case="TC_012_CS">TC_012_CS</b>' in html
     # every trend plot marks both change nights
     plots = html.split('<div class="trend')[1:]
-    assert len(plots) == 59
+    assert len(plots) == 55
     assert all(p.count(">firmware v8.8.15 → v8.8.16</text>") == 1 for p in plots)
     assert all(p.count(">configuration</text>") == 1 for p in plots)
     assert plots[0].startswith(' regression" data-measurement="ocpp.response_time.'
@@ -117,7 +122,7 @@ def test_window_and_rig_filters(nights, tmp_path, capsys):
     assert "bench history:" not in out  # --db alone reads the index, scans nothing
     rc, out = history(capsys, "--db", db, "--since", "10d", "--rig", "lab-room1",
                       "-o", str(tmp_path / "10d.html"))
-    assert "rig lab-room1: 10 nights" in out  # the last night was yesterday 21:00 UTC
+    assert "rig lab-room1: 10 nights" in out  # nights 30 to 39 (FIRST_NIGHT)
 
 
 def test_bad_arguments_and_an_unreachable_database_say_what_is_wrong(tmp_path, capsys):
@@ -139,7 +144,7 @@ def test_history_page_renders_in_chromium(nights, tmp_path, chromium_binary, cap
     dom, err = chromium(chromium_binary, tmp_path, page.as_uri(), "--dump-dom")
     assert console_errors(err) == []
     assert 'id="regressions">Regressions (3)</h2>' in dom
-    assert dom.count("<svg") == 60 and "<script" not in dom
+    assert dom.count("<svg") == 56 and "<script" not in dom
     shot = tmp_path / "history.png"
     _, err = chromium(chromium_binary, tmp_path, page.as_uri(), f"--screenshot={shot}")
     assert console_errors(err) == [] and shot.stat().st_size > 20_000

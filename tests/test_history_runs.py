@@ -16,10 +16,10 @@ import psycopg
 import pytest
 from conftest import require_real_part
 from pg_support import private_postgres
+from support.nightgen import Injected, write_nights
 from test_plans_support import SIM_RIG, bench_run, fast_plan
 
 from bench.commands.history import main as history_main
-from reports.nightgen import Injected, write_nights
 
 pytestmark = pytest.mark.slow
 NIGHTS = 6

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.samplerun import write_sample_run
 
 from bench.commands import compare as compare_cmd
 from bench.record.reader import load_run
 from reports.compare import compare_runs
-from reports.samplerun import write_sample_run
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support.realrun import CASES as CASES_RUN
+from support.samplerun import HOSTILE, SECRET, write_controls_run, write_sample_run
+from support.scripted import ScriptedStation
 
 from bench.record import RunRecord, Verdict, VerdictRecord
+from bench.record.model import CASE_SAMPLES
+from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
 from reports import build_reports
 from reports.cases import CHART_HEAD, CHART_TAIL, RAW_HEAD, RAW_TAIL
-from reports.samplerun import HOSTILE, SECRET, write_sample_run
-from reports.scripted import ScriptedStation
 
 
 class Doc(HTMLParser):
@@ -30,9 +34,11 @@ class Doc(HTMLParser):
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
         self._heading: list[str] | None = None
+        self._glued = False  # after <wbr>: the next text continues the word before it
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
+        self._glued = tag == "wbr"
         a = dict(attrs)
         self.tags[tag] = self.tags.get(tag, 0) + 1
         if a.get("id"):
@@ -66,7 +72,11 @@ class Doc(HTMLParser):
 
     def handle_data(self, data):
         if self._cell is not None:
-            self._cell.append(data)
+            if self._glued and self._cell:
+                self._cell[-1] += data
+            else:
+                self._cell.append(data)
+        self._glued = False
         if self._heading is not None:
             self._heading.append(data)
 
@@ -292,3 +302,108 @@ def test_long_case_is_capped_with_a_pointer_to_the_record(tmp_path):
     assert doc.row("case-list", "SOAK_1H")[2] == "Other"
     summary = json.loads((rec.path / "summary.json").read_text())
     assert summary["record"]["frames"] == 800
+
+
+# -- the report of a real short run (support/realrun.py) and of station text that hides ------
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_report_of_a_real_run_shows_what_its_record_holds(real_run):
+    html = (real_run.path / "report.html").read_text("utf-8")
+    doc = Doc(html)
+    run = load_run(real_run.path)
+    judged = run_verdict(run)
+    assert judged.verdict == "PASS" and real_run.exit_code == judged.exit_code == 0
+    overall = html.split("Overall verdict", 1)[1][:80]
+    assert f'class="v v-{judged.verdict}">{judged.verdict}' in overall
+    # the case list is the record's verdicts, case by case, in the order the run took them
+    listed = {r[0]: r for r in doc.tables["case-list"][1:]}
+    assert list(listed) == [c.case for c in judged.cases] == sorted(CASES_RUN)  # module order
+    for c in judged.cases:
+        assert listed[c.case][3] == c.verdict and listed[c.case][5] == c.message, c.case
+    assert listed["TC_017_1_CS"][3] == "N/A" and "fixed_cable = true" in listed["TC_017_1_CS"][5]
+    # the header is the station as it booted and the run as run.json has it
+    station = run.snapshots["station"]
+    rows = dict(_kv_rows(html, "Test Report"))
+    assert (rows["Vendor name"], rows["Model"], rows["Firmware version"]) == (
+        station["chargePointVendor"], station["chargePointModel"], station["firmwareVersion"])
+    assert rows["Station id"] == run.meta["station_id"] and rows["Run id"] == run.meta["id"]
+    assert rows["OCPP version"] == "1.6 (OCPP-J, subprotocol ocpp1.6)"
+    assert rows["Rig"] == "rigs/sim.toml (simulated rig)"
+    # every measurement of the record is in the performance tables, with its outcome
+    shown = {(r[0], r[1]): r[-1] for r in _perf_rows(real_run.path) if len(r) > 2}
+    recorded = {(m["name"], m["case"] or "run"): m["outcome"] for m in run.measurements
+                if m.get("scope") != CASE_SAMPLES}
+    assert shown == recorded
+    assert recorded[("meter_values.sample_interval", "TC_070_CS")] == "PASS"
+    # each case's section holds the frames the record tagged with it
+    for case in ("TC_001_CS", "TC_070_CS"):
+        section = html.split(f'id="case-{case}"', 1)[1].split("</section>", 1)[0]
+        n = sum(1 for f in run.frames if f["case"] == case)
+        assert f"; {n} frame(s)" in section, case
+    tc070 = html.split('id="case-TC_070_CS"', 1)[1].split("</section>", 1)[0]
+    for action in ("StartTransaction", "MeterValues", "StopTransaction"):
+        assert f'<span class="lbl">{action}</span>' in tc070, action
+    # the pre-state the case set is in the station's configuration table
+    mvsi = doc.row("station-config-table", "MeterValueSampleInterval")
+    assert "2 → Accepted (TC_070_CS" in mvsi[4]
+    assert doc.row("cfg-5", "Fault profiles (non-conformances injected)")[1] == "none"
+    assert doc.row("cfg-5", "Behaviour profiles (conformant but unusual)")[1] == "none"
+    plots = html.split('id="plots"', 1)[1].split('id="cases"', 1)[0]
+    for title in ("Clock: station timestamps against the bench", "CALLs, per action",
+                  "Energy: station register against the reference meter"):
+        assert title in plots, title
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_rebuilt_report_is_the_one_bench_run_wrote(real_run, tmp_path):
+    """Reports are a function of the run directory: `bench report` gives the same bytes."""
+    from bench.commands import report as report_cmd
+
+    copy = real_run.copy(tmp_path)
+    (copy / "report.html").unlink()
+    (copy / "junit.xml").unlink()
+    assert report_cmd.main([str(copy)]) == real_run.exit_code
+    for name in ("report.html", "junit.xml"):
+        assert (copy / name).read_bytes() == (real_run.path / name).read_bytes(), name
+
+
+def test_station_text_is_made_visible_wherever_the_report_shows_it(tmp_path):
+    run = write_controls_run(tmp_path)
+    html = build_reports(run).read_text("utf-8")
+    hidden = sorted({f"U+{ord(c):04X}" for c in html if not c.isprintable() and c != "\n"})
+    assert hidden == []  # no bidi override, ESC, NUL, zero-width space, line separator
+    shown = "\\u202eevil\\x1b[2J\\x00\\u200b\\u2028"
+    rows = dict(_kv_rows(html, "Test Report"))
+    assert rows["Vendor name"] == f"Flo{shown}" and rows["Firmware version"] == f"v8{shown}"
+    doc = Doc(html)
+    assert doc.row("cfg-2", "flo:CustomMessage")[1] == f"hello{shown}"
+    assert doc.row("station-config-table", "flo:Greeting")[1] == f"hi{shown}"
+    assert doc.row("instruments", "ev1")[3] == f"BENCH-EV{shown}"
+    assert doc.row("case-list", "TC_012_CS")[5] == f"the station sent reason Local{shown}"
+    assert doc.row("findings-table", "WRONG_STOP_REASON")[2] == f"reason {shown}"
+    section = html.split('id="case-TC_012_CS"', 1)[1].split("</section>", 1)[0]
+    assert f"<li>StopTransaction reason Remote{shown}</li>" in section
+    # the page header of the PDF names the station: an escaped CSS string, no raw control
+    assert "\\00202e" in html.split("@top-right", 1)[1][:400]
+
+
+def test_test_configuration_names_fault_and_behaviour_profiles(tmp_path):
+    rec = RunRecord.create(tmp_path, "profiles", simulated=True, faults=["clock_ahead"],
+                           behaviours=["heartbeat_skips_and_queues"])
+    rec.verdict(VerdictRecord("TC_003_CS", Verdict.FAIL, "measurement clock.offset = 9.9 s"))
+    rec.close()
+    html, doc = report_of(rec.path)
+    assert doc.row("cfg-5", "Fault profiles (non-conformances injected)")[1] == "clock_ahead"
+    assert doc.row("cfg-5", "Behaviour profiles (conformant but unusual)")[1] == (
+        "heartbeat_skips_and_queues")
+    rows = dict(_kv_rows(html, "Test Report"))
+    assert rows["Injected faults (simulator)"] == "clock_ahead"
+    assert rows["Behaviour profiles (simulator)"] == "heartbeat_skips_and_queues"
+    # a real station's run names none: no simulator section at all
+    real = RunRecord.create(tmp_path, "real", simulated=False, faults=[], behaviours=[])
+    real.close()
+    _, doc = report_of(real.path)
+    assert "Simulated station profiles" not in doc.headings

@@ -7,11 +7,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from support.samplerun import write_controls_run, write_sample_run
 
 from bench.commands import report as report_cmd
 from bench.record import RunRecord
+from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
 from reports import build_reports
-from reports.samplerun import write_sample_run
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +109,50 @@ def test_build_reports_on_an_empty_record(tmp_path):
     rec.close("error")
     html = build_reports(rec.path).read_text("utf-8")
     assert "No case was recorded." in html and "Partial run" in html
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_exit_code_junit_summary_and_report_agree_on_a_real_run(real_run):
+    """One verdict: what `bench run` exited with, junit.xml, summary.json and report.html are
+    all run_verdict of the record the real receiver and plugin wrote."""
+    judged = run_verdict(load_run(real_run.path))
+    summary = json.loads((real_run.path / "summary.json").read_text("utf-8"))
+    assert real_run.exit_code == summary["exit_code"] == judged.exit_code
+    assert summary["verdict"] == judged.verdict
+    assert [(c["case"], c["verdict"], c["message"]) for c in summary["cases"]] == [
+        (c.case, c.verdict, c.message) for c in judged.cases]
+    suite = ET.parse(real_run.path / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    kinds = {"FAIL": "failure", "ERROR": "error", "INCOMPLETE": "error", "N/A": "skipped",
+             "BLOCKED": "skipped", "PASS": None}
+    cases = junit_cases(real_run.path)
+    assert list(cases) == [c.case for c in judged.cases]
+    for c in judged.cases:
+        outcome = [e.tag for e in cases[c.case] if e.tag in ("failure", "error", "skipped")]
+        assert outcome == ([kinds[c.verdict]] if kinds[c.verdict] else []), c.case
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == (
+        str(len(judged.cases)), str(judged.counts.get("FAIL", 0)),
+        str(judged.counts.get("N/A", 0) + judged.counts.get("BLOCKED", 0)))
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["overall verdict"] == judged.verdict
+    html = (real_run.path / "report.html").read_text("utf-8")
+    assert f'class="v v-{judged.verdict}">{judged.verdict}' in html.split("Overall verdict")[1]
+    # the bench's JUnit names the same cases as pytest's own
+    pytest_junit = ET.parse(real_run.path / "pytest-junit.xml").getroot()
+    assert int(pytest_junit.find("testsuite").get("tests")) == len(judged.cases)
+
+
+def test_junit_stays_valid_xml_when_station_text_holds_control_characters(tmp_path):
+    run = write_controls_run(tmp_path)
+    build_reports(run)
+    raw = (run / "junit.xml").read_text("utf-8")
+    assert not any(c in raw for c in "\x00\x1b\u202e\u200b\u2028")
+    failure = junit_cases(run)["TC_012_CS"].find("failure")  # parses: the XML is well formed
+    shown = "\\u202eevil\\x1b[2J\\x00\\u200b\\u2028"
+    assert failure is not None and failure.get("message") == (
+        f"the station sent reason Local{shown}")
+    assert f"checked: StopTransaction reason Remote{shown}" in (failure.text or "")
+    props = {p.get("name"): p.get("value")
+             for p in ET.parse(run / "junit.xml").getroot().iter("property")}
+    assert props["Vendor name"] == f"Flo{shown}"

@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support.samplerun import HOSTILE, STATION_ID, write_sample_run
+from support.scripted import station_snapshots
 
 from bench.commands.report import main as report_main
 from bench.measure import Limits, Measurement
 from bench.record import RunRecord, Verdict, VerdictRecord
+from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
 from reports import build_reports
 from reports.headline import HEADLINE
 from reports.pdf import write_report_pdf
-from reports.samplerun import HOSTILE, STATION_ID, write_sample_run
-from reports.scripted import station_snapshots
 
 pytestmark = pytest.mark.real_part("chromium")
 A4_POINTS = (595, 842)
@@ -161,3 +164,40 @@ def test_page_breaks_fall_between_table_rows_and_between_plots(
             if joined.count("\f", legend, caption_end):
                 cut_plots.append(mark("", c, k))
     assert cut_plots == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_report_pdf_of_a_real_run(real_run, pdftotext_binary):
+    """The report.pdf `bench run` printed for the session's real run: A4, the run id, the
+    booted station and "page x of y" on every page; every case, the headline rows."""
+    run = load_run(real_run.path)
+    assert run.meta["reports"].get("pdf") == "report.pdf"
+    pages = pdf_pages(real_run.path / "report.pdf")
+    station = run.snapshots["station"]
+    header = (f"{run.meta['station_id']} – {station['chargePointVendor']} "
+              f"{station['chargePointModel']}, firmware {station['firmwareVersion']}")
+    for i, text in enumerate(pages, start=1):
+        assert f"Run {run.meta['id']}" in text, f"page {i}: no run id"
+        assert f"page {i} of {len(pages)}" in text, f"page {i}: no page number"
+        assert header in text, f"page {i}: no station"
+    everything = " ".join(pages)
+    summary = json.loads((real_run.path / "summary.json").read_text("utf-8"))
+    assert [c["case"] for c in summary["cases"]] == [c.case for c in run_verdict(run).cases]
+    for c in summary["cases"]:
+        assert on_one_page(pages, c["case"], c["name"], c["verdict"]), c["case"]
+    for spec in HEADLINE:
+        assert f"{spec.title}:" in everything
+    # printed at full size: Chromium shrinks a page too wide for A4 (to 75 % or less), which
+    # shows as smaller words; the report's 11 px print text makes boxes of about 10.5 pt
+    assert median_word_height_pt(real_run.path / "report.pdf", page=1) > 9.0
+
+
+def median_word_height_pt(pdf: Path, page: int) -> float:
+    """The median height of the word boxes pdftotext finds on one page, in points."""
+    out = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox", str(pdf), "-"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    heights = [float(y1) - float(y0) for y0, y1 in re.findall(
+        r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', out)]
+    assert heights, f"no words on page {page} of {pdf}"
+    return statistics.median(heights)

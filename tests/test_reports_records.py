@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from support.scripted import ScriptedStation
 from test_reports_html import Doc
 
 from bench.record import RunRecord, Verdict, VerdictRecord
 from reports import build_reports
-from reports.scripted import ScriptedStation
 
 
 def test_odd_record_lines_render_and_outside_frames_get_their_own_section(tmp_path):

@@ -39,6 +39,7 @@ class ScriptedStation:
         self.rng = random.Random(seed)
         self._station_msg = 0
         self.station_clock_offset_s = 0.0  # the station's clock minus the bench's
+        self.station_pdus_ns: list[int] = []  # every frame the station sent (idle times)
 
     # -- clock -----------------------------------------------------------------------------
     @property
@@ -62,6 +63,8 @@ class ScriptedStation:
     # -- frames ----------------------------------------------------------------------------
     def _frame(self, direction: Direction, msg: list[Any], action: str | None,
                schema: str = "ok", raw: str | None = None) -> int:
+        if direction is Direction.IN:
+            self.station_pdus_ns.append(self.mono_ns)
         return self.rec.frame(FrameRecord(
             mono_ns=self.mono_ns, station=self.station_id, direction=direction,
             raw=raw if raw is not None else json.dumps(msg, separators=(",", ":"),

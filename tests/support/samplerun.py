@@ -1,6 +1,7 @@
 """A short, realistic Core campaign record: for the report tests, demos and the docs.
 
-`python -m reports.samplerun RUNS_DIR [--fail] [--partial]` writes one and prints its path.
+`python -m tests.support.samplerun RUNS_DIR [--fail] [--partial]` (from the repository root)
+writes one and prints its path.
 Variants: `fail` (a wrong stop reason, a blocked case), `partial` (cut off inside TC_070),
 `hostile` (station text with markup, secrets where they must not appear), `remote_start_s`
 (how long the station takes from RemoteStartTransaction to StartTransaction).
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from bench.measure import Limits, Measurement
 from bench.record import RunRecord, Verdict, VerdictRecord
-from reports.scripted import ScriptedStation, station_snapshots
+
+from .scripted import ScriptedStation, station_snapshots
 
 STATION_ID = "SMARTDC-SIM-01"
 HOSTILE = "<script>alert(1)</script>"
@@ -68,9 +70,9 @@ def write_sample_run(runs_dir: Path | str, *, fail: bool = False, partial: bool 
         sc.advance(30)
         sc.station_call("Heartbeat", {})
         verdict("TC_001_CS", Verdict.PASS, "second BootNotification 10.4 s after Rejected "
-                "(interval 10 s); StatusNotification Available on 0, 1, 2; heartbeat every 30 s",
+                "(interval 10 s); StatusNotification Available on 0, 1, 2; idle at most 30 s",
                 49.2, ["2nd Boot not before interval", "SN Available per connector and 0",
-                       "heartbeat period = interval"])
+                       "idle at most HeartbeatInterval"])
         # -- TC_019_CS ---------------------------------------------------------------------
         rec.current_case = "TC_019_CS"
         sc.advance(2)
@@ -217,8 +219,41 @@ def write_sample_run(runs_dir: Path | str, *, fail: bool = False, partial: bool 
     return rec.path
 
 
+# what a station may hide in its text: a bidi override, a terminal escape, NUL, a zero-width
+# space, a line separator; none may reach a report unescaped, nor break junit.xml
+CONTROLS = "\u202eevil\x1b[2J\x00\u200b\u2028"
+
+
+def write_controls_run(runs_dir: Path | str) -> Path:
+    """A failed TC_012_CS whose station text (vendor, firmware, a vendor setting, a key's value,
+    an instrument's identity, the verdict, a finding) holds CONTROLS."""
+    rec = RunRecord.create(runs_dir, "controls", plan="core", station_id=STATION_ID,
+                           simulated=True, faults=[], behaviours=[])
+    snaps = station_snapshots(vendor=f"Flo{CONTROLS}", firmware=f"v8{CONTROLS}")
+    snaps["non_ocpp_config"]["flo:CustomMessage"] = f"hello{CONTROLS}"
+    snaps["station_config_start"].append({"key": "flo:Greeting", "value": f"hi{CONTROLS}",
+                                          "readonly": True})
+    snaps["instruments"][0]["identity"] = f"BENCH-EV{CONTROLS}"
+    for name, data in snaps.items():
+        rec.snapshot(name, data)
+    sc = ScriptedStation(rec, STATION_ID, dt.datetime(2026, 11, 23, 21, 0, tzinfo=dt.UTC))
+    with sc.clock():
+        rec.current_case = "TC_012_CS"
+        stop, _ = sc.station_call("StopTransaction", {
+            "transactionId": 42, "idTag": f"TAG{CONTROLS}"[:20], "meterStop": 1,
+            "timestamp": sc.station_time(), "reason": "Local"})
+        sc.event("finding", "WRONG_STOP_REASON", station=STATION_ID, frame_seq=stop,
+                 message=f"reason {CONTROLS!s}")
+        rec.verdict(VerdictRecord("TC_012_CS", Verdict.FAIL, f"the station sent reason "
+                                  f"Local{CONTROLS}", duration_s=1.0,
+                                  checks=[f"StopTransaction reason Remote{CONTROLS}"]))
+        rec.current_case = None
+        rec.close("complete")
+    return rec.path
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.samplerun")
+    parser = argparse.ArgumentParser(prog="python -m tests.support.samplerun")
     parser.add_argument("runs_dir", type=Path)
     parser.add_argument("--fail", action="store_true")
     parser.add_argument("--partial", action="store_true")
