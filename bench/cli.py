@@ -33,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    try:
+        return int(module.main(rest) or 0)
+    except BrokenPipeError:  # `bench check --list-drivers | head`: the reader has gone
+        sys.stderr.close()  # nothing more to say, and no second error at interpreter exit
+        return 0
 
 
 if __name__ == "__main__":
