@@ -13,7 +13,8 @@ from testplans.refused_card import refused_card_no_start
 pytestmark = pytest.mark.octt(
     "TC_023_1_CS", "Start Charging Session – Authorize invalid",
     requires=("instrument:ev", "instrument:card"),
-    config={"MinimumStatusDuration": "10", "LocalPreAuthorize": "true"},
+    config={"MinimumStatusDuration": "{refused_card_min_status_s}",
+            "LocalPreAuthorize": "true"},
 )
 
 

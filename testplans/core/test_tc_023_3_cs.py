@@ -12,7 +12,8 @@ from testplans.refused_card import refused_card_no_start
 pytestmark = pytest.mark.octt(
     "TC_023_3_CS", "Start Charging Session – Authorize blocked",
     requires=("instrument:ev", "instrument:card"),
-    config={"MinimumStatusDuration": "10", "LocalPreAuthorize": "true"},
+    config={"MinimumStatusDuration": "{refused_card_min_status_s}",
+            "LocalPreAuthorize": "true"},
 )
 
 
