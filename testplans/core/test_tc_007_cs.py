@@ -13,7 +13,7 @@ import time
 import pytest
 
 from testplans.ocpp import expect, expect_status
-from testplans.states import plug_in, started, swipe
+from testplans.states import left_unplugged, plug_in, started, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_007_CS", "Regular Start Charging Session – Cached Id",
@@ -26,6 +26,7 @@ pytestmark = pytest.mark.octt(
 async def cache_card(case, card) -> None:
     """Memory state IdTagCached: the card authorized online, then the start times out."""
     n = case.connector
+    await left_unplugged(case, n)
     with case.step(f"IdTagCached: card {card.tag} ({card.id_tag}) authorized, no plug"):
         before, _ = await swipe(case, card.tag)
         auth = await expect(case, "Authorize", {"idTag": card.id_tag}, after=before)
