@@ -71,7 +71,7 @@ _BEHAVIOURS = [
         "pilot_fault_ground_failure",
         "reports a CP shorted to PE (IEC 61851-1 state E) as Faulted with errorCode "
         "GroundFailure instead of OtherError",
-        "OCPP 1.6 §7.6 ChargePointErrorCode has no pilot-fault code: GroundFailure (a fault to "
+        "OCPP 1.6 ChargePointErrorCode has no pilot-fault code: GroundFailure (a fault to "
         "protective earth) and OtherError both describe it",
         ["TC_041_CS"]),
     Behaviour(

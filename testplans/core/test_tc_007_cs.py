@@ -4,7 +4,8 @@ Requires an authorization cache.
 AuthorizationCacheEnabled=true, LocalPreAuthorize=true; memory state IdTagCached (the card is
 authorized once: Authorize -> Accepted, Preparing, no plug, back to Available after
 ConnectionTimeOut); the card again -> StatusNotification(Preparing) at once from the cache, no
-Authorize (OCPP 1.6 §3.5.1: neither waiting for nor requesting Authorize.conf); PLUG ->
+Authorize (OCPP 1.6 §9.1 LocalPreAuthorize: without waiting for or requesting an
+Authorize.conf); PLUG ->
 StartTransaction and StatusNotification(Charging), either order.
 """
 
