@@ -1,6 +1,5 @@
-"""Case id -> feature profile and name, from the test catalogue §1.
-
-Source: ../shared/reference/ocpp16-test-catalog.md.
+"""Case id -> feature profile and name: the OCTT case list of every feature profile (the
+cases the bench implements are described in docs/catalogue.md).
 
 The certificate summarises results per feature profile, so every case a run records must
 land in one. Ids the catalogue does not know (bench-specific cases such as a soak run) go to

@@ -21,7 +21,8 @@ def case_markers() -> dict[str, dict]:
     return {cid: c["keywords"] for cid, c in case_index(load_plan("core")).items()}
 
 
-# catalogue §1.8: what applies to the SmartDC (Core, DC, fixed cable, no cache, no lock, no UPS)
+# docs/catalogue.md, Applicability: what applies to the SmartDC (Core, DC, fixed cable, no
+# cache, no lock, no UPS)
 SMARTDC_APPLICABLE = {
     "TC_001_CS", "TC_002_CS", "TC_003_CS", "TC_004_1_CS", "TC_004_2_CS", "TC_005_2_CS",
     "TC_005_3_CS", "TC_068_CS", "TC_069_CS", "TC_010_CS", "TC_011_1_CS", "TC_011_2_CS",
@@ -38,7 +39,7 @@ SMARTDC_NOT_APPLICABLE = {
 
 
 def test_smartdc_applicability_follows_the_catalogue() -> None:
-    """With the SmartDC defaults the applicable set is that of catalogue §1.8; the others are
+    """With the SmartDC defaults the applicable set is that of docs/catalogue.md; the others are
     N/A with a reason naming the missing feature."""
     rig = sim_rig()
     reasons = {cid: not_applicable_reason(kw.get("requires", ()), rig)

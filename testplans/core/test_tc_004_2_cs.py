@@ -1,5 +1,5 @@
 """TC_004_2_CS Regular Charging Session – Identification First – ConnectionTimeOut
-(catalogue §1.1; OL p10).
+(docs/catalogue.md; OCTT p10).
 
 ConnectionTimeOut = T; card -> Authorize (Accepted) -> StatusNotification(Preparing); no plug;
 T s later StatusNotification(Available); no StartTransaction at any time. The time from

@@ -1,5 +1,5 @@
 """TC_005_3_CS EV Side Disconnected – StopTransactionOnEVSideDisconnect=false,
-UnlockConnectorOnEVSideDisconnect=false (catalogue §1.1; OL p15).
+UnlockConnectorOnEVSideDisconnect=false (docs/catalogue.md; OCTT p15).
 Requires StopTransactionOnEVSideDisconnect to exist and be writable.
 
 MinimumStatusDuration=0, Stop=false, Unlock=false; Charging; UNPLUG-EV -> StatusNotification

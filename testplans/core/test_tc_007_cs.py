@@ -1,4 +1,4 @@
-"""TC_007_CS Regular Start Charging Session – Cached Id (catalogue §1.1; OL p16).
+"""TC_007_CS Regular Start Charging Session – Cached Id (docs/catalogue.md; OCTT p16).
 Requires an authorization cache.
 
 AuthorizationCacheEnabled=true, LocalPreAuthorize=true; memory state IdTagCached (the card is

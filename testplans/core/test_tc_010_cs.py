@@ -1,4 +1,4 @@
-"""TC_010_CS Remote Start Charging Session – Cable Plugged in First (catalogue §1.1; OL p19).
+"""TC_010_CS Remote Start Charging Session – Cable Plugged in First (docs/catalogue.md; OCTT p19).
 
 GetConfiguration(AuthorizeRemoteTxRequests); PLUG -> StatusNotification(Preparing);
 RemoteStartTransaction(connectorId, idTag) -> Accepted; [Authorize, before StartTransaction,
@@ -8,7 +8,7 @@ StatusNotification(Charging), either order; the energy flows: the output current
 meter on the connector, else the EV emulator) rises above the `current_threshold_a` setting.
 Measures the RemoteStartTransaction response time (CALL -> CALLRESULT, PICS "Response time
 RemoteStartTransaction"), RemoteStartTransaction -> StartTransaction (triggered function) and
-RemoteStartTransaction -> current on (catalogue §2.2, HIL: t(P_dc > threshold) - t(RemoteStart)).
+RemoteStartTransaction -> current on (docs/checks.md, HIL: t(P_dc > threshold) - t(RemoteStart)).
 """
 
 import time

@@ -1,4 +1,4 @@
-"""TC_011_1_CS Remote Start Charging Session – Remote Start First (catalogue §1.1; OL p20).
+"""TC_011_1_CS Remote Start Charging Session – Remote Start First (docs/catalogue.md; OCTT p20).
 
 GetConfiguration(AuthorizeRemoteTxRequests); RemoteStartTransaction(connectorId, idTag) ->
 Accepted; [Authorize when AuthorizeRemoteTxRequests=true; with false one is accepted, not

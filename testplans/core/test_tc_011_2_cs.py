@@ -1,4 +1,4 @@
-"""TC_011_2_CS Remote Start Charging Session – Time Out (catalogue §1.1; OL p21).
+"""TC_011_2_CS Remote Start Charging Session – Time Out (docs/catalogue.md; OCTT p21).
 
 ConnectionTimeOut=T; GetConfiguration(AuthorizeRemoteTxRequests); RemoteStartTransaction ->
 Accepted; [Authorize when AuthorizeRemoteTxRequests=true; with false one is accepted, not

@@ -1,4 +1,4 @@
-"""TC_018_2_CS Unlock Connector – With Charging Session (Fixed cable) (catalogue §1.1;
+"""TC_018_2_CS Unlock Connector – With Charging Session (Fixed cable) (docs/catalogue.md;
 PW id, EV `..._with_charging_session_fixed_cable`; steps INF). Requires a fixed cable.
 
 Charging; UnlockConnector -> NotSupported; the transaction goes on (no StopTransaction, the

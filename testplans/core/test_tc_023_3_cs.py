@@ -1,8 +1,9 @@
-"""TC_023_3_CS Start Charging Session – Authorize blocked (catalogue §1.1; OL p37, TC_023_CS).
+"""TC_023_3_CS Start Charging Session – Authorize blocked (docs/catalogue.md; OCTT p37, TC_023_CS).
 
-MinimumStatusDuration=10, LocalPreAuthorize=true; card (<Configured blocked IdTag>) -> Authorize
--> the bench answers Blocked; PLUG -> StatusNotification(Preparing); the station never starts a
-transaction. The flow is TC_023_1_CS's.
+MinimumStatusDuration=`refused_card_min_status_s` (10, as OCTT), LocalPreAuthorize=true; card
+(<Configured blocked IdTag>) -> Authorize -> the bench answers Blocked; PLUG ->
+StatusNotification(Preparing); the station never starts a transaction. The flow is
+TC_023_1_CS's.
 """
 
 import pytest

@@ -1,4 +1,4 @@
-"""TC_026_CS Remote Start Transaction – Rejected (catalogue §1.1; OL p39).
+"""TC_026_CS Remote Start Transaction – Rejected (docs/catalogue.md; OCTT p39).
 
 LocalPreAuthorize=false; Charging; RemoteStartTransaction on the busy connector -> Rejected;
 the running transaction goes on (no StopTransaction, no second StartTransaction).

@@ -1,4 +1,4 @@
-"""TC_027_CS Remote Start Transaction – connector id shall not be 0 (catalogue §1.1; OL p39).
+"""TC_027_CS Remote Start Transaction – connector id shall not be 0 (docs/catalogue.md; OCTT p39).
 
 RemoteStartTransaction(connectorId 0) -> Rejected or CALLERROR, never Accepted; no session
 is prepared (no StartTransaction, no StatusNotification(Preparing)).

@@ -1,4 +1,4 @@
-"""TC_028_CS Remote Stop Transaction – Rejected (catalogue §1.1; OL p40).
+"""TC_028_CS Remote Stop Transaction – Rejected (docs/catalogue.md; OCTT p40).
 
 Charging; RemoteStopTransaction(an unknown transactionId) -> Rejected; the running
 transaction is not stopped (no StopTransaction while watched).

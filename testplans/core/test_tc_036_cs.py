@@ -1,4 +1,4 @@
-"""TC_036_CS Connection Loss During Transaction (catalogue §1.1; OL p47).
+"""TC_036_CS Connection Loss During Transaction (docs/catalogue.md; OCTT p47).
 
 MeterValueSampleInterval=S, ClockAlignedDataInterval=0; Charging; a live sample; NET− for
 more than 3·S; NET+ -> the MeterValues sampled offline come first, oldest first, then the live

@@ -1,4 +1,4 @@
-"""TC_037_1_CS Offline Start Transaction – Valid IdTag (catalogue §1.1; OL p48).
+"""TC_037_1_CS Offline Start Transaction – Valid IdTag (docs/catalogue.md; OCTT p48).
 
 SmartDC authorises offline through AllowOfflineTxForUnknownId=true (no cache, no local list,
 LocalAuthorizeOffline=false). NET−; PLUG and the valid card offline: the transaction starts

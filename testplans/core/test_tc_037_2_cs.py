@@ -1,5 +1,5 @@
 """TC_037_2_CS Offline Start Transaction – Invalid IdTag, StopTransactionOnInvalidId=false
-(catalogue §1.1 and §3.1; EVerest test_offline_start_transaction_restore).
+(docs/catalogue.md; EVerest test_offline_start_transaction_restore).
 
 AllowOfflineTxForUnknownId=true, StopTransactionOnInvalidId=false; NET−; PLUG and a card the
 CSMS does not know: the transaction starts offline (current flows); NET+ -> StartTransaction,

@@ -1,5 +1,5 @@
 """TC_037_3_CS Offline Start Transaction – Invalid IdTag, StopTransactionOnInvalidId=true
-(catalogue §1.1 and §3.1; TZ test_tc_037_3_csms.py; EVerest ..._restore_flow).
+(docs/catalogue.md; TZ test_tc_037_3_csms.py; EVerest ..._restore_flow).
 
 AllowOfflineTxForUnknownId=true, StopTransactionOnInvalidId=true; NET−; PLUG and a card the
 CSMS does not know: the transaction starts offline (current flows); NET+ -> StartTransaction,

@@ -1,4 +1,4 @@
-"""TC_038_CS Offline Stop Transaction (catalogue §1.1; OL p50). Requires a local stop.
+"""TC_038_CS Offline Stop Transaction (docs/catalogue.md; OCTT p50). Requires a local stop.
 
 Charging; NET−; the driver stops locally (the start card again): current stops; NET+ ->
 StopTransaction (reason Local or absent, timestamp in the offline window) and

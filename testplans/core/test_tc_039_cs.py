@@ -1,4 +1,4 @@
-"""TC_039_CS Offline Transaction (catalogue §1.1; OL p51).
+"""TC_039_CS Offline Transaction (docs/catalogue.md; OCTT p51).
 
 AllowOfflineTxForUnknownId=true (SmartDC's offline authorisation: no cache, no local list);
 NET−; offline: PLUG, card -> the transaction starts (current flows), card again -> it stops

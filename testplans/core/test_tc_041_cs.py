@@ -1,4 +1,4 @@
-"""TC_041_CS Fault Behavior (catalogue §1.1; PW id, EV `test_fault_behavior`; steps INF).
+"""TC_041_CS Fault Behavior (docs/catalogue.md; PW id, EV `test_fault_behavior`; steps INF).
 
 An EV is plugged in (Preparing); a hardware fault is injected through the EV emulator (CP
 shorted to PE, IEC 61851-1 state E) -> StatusNotification(Faulted) with an errorCode that

@@ -1,5 +1,5 @@
 """TC_068_CS Stop transaction – IdTag in StopTransaction matches IdTag in StartTransaction
-(catalogue §1.1; OL p11).
+(docs/catalogue.md; OCTT p11).
 
 Charging (card A); card B (<Valid IdTag 2>, another parentIdTag) is presented -> no
 StopTransaction; card A again -> StopTransaction (idTag = A) and StatusNotification

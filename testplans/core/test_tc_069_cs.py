@@ -1,5 +1,5 @@
 """TC_069_CS Stop transaction – ParentIdTag in StopTransaction matches ParentIdTag in
-StartTransaction (catalogue §1.1; OL p12).
+StartTransaction (docs/catalogue.md; OCTT p12).
 
 Prerequisite: when one reader serves several connectors, the connector not under test is
 occupied (an EV plugged in there, once the session under test runs). Charging (card A,
