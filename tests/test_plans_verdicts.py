@@ -266,3 +266,28 @@ def test_a_precondition_the_rig_cannot_verify_is_named_in_the_verdict(
                             "connector 1 (the rig has no EV emulator there, so the bench "
                             "cannot see the plug)")
     assert "not verified: no EV plugged into connector 1" in " ".join(v["checks"])
+
+
+def test_first_failure_follows_the_window_not_the_exception_being_handled() -> None:
+    """A window closed cleanly inside an `except` block has that exception as __context__;
+    only what the block itself raised competes for the headline, and a bench fault never
+    heads over the station's failure."""
+    from bench.csms.errors import ExpectTimeout, ForbiddenMessage
+    from bench.plugin.verdicts import StationNonConformance, first_failure
+
+    handled = StationNonConformance("expected X; the station Y", evidence_ns=1)
+    clean = ForbiddenMessage("forbidden A", first_hit_ns=50, closed_ns=60)
+    clean.__context__ = handled
+    assert first_failure(clean) == (clean, [])
+    check = StationNonConformance("expected B", evidence_ns=40)
+    over_check = ForbiddenMessage("forbidden C", first_hit_ns=50, closed_ns=60,
+                                  block_error=check)
+    assert first_failure(over_check) == (check, [over_check])
+    timeout = ExpectTimeout("expected D within 5 s")  # raised when the window closed (60)
+    over_timeout = ForbiddenMessage("forbidden E", first_hit_ns=50, closed_ns=60,
+                                    block_error=timeout)
+    assert first_failure(over_timeout) == (over_timeout, [timeout])
+    bench_fault = RuntimeError("a bug")
+    over_bug = ForbiddenMessage("forbidden F", first_hit_ns=50, closed_ns=60,
+                                block_error=bench_fault)
+    assert first_failure(over_bug) == (over_bug, [])

@@ -88,7 +88,9 @@ class ForbidWindow:
             raise ForbiddenMessage(
                 f"station {self.station_id} sent forbidden {self.describe()} "
                 f"{len(self.hits)} time(s); first: seq {first.seq} {short_payload(first.payload)}",
-                first_hit_ns=first.mono_ns, closed_ns=time.monotonic_ns())
+                first_hit_ns=first.mono_ns, closed_ns=time.monotonic_ns(),
+                block_error=exc[1] if len(exc) > 1 and isinstance(exc[1], BaseException)
+                else None)
 
     async def __aenter__(self) -> ForbidWindow:
         return self.__enter__()

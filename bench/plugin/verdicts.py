@@ -58,15 +58,15 @@ def classify(exc: BaseException) -> Verdict:
 def first_failure(exc: BaseException) -> tuple[BaseException, list[BaseException]]:
     """The failure a verdict heads with, and the later ones it hides.
 
-    A forbid window raises ForbiddenMessage when its block ends, over whatever the block
-    raised (its __context__). The headline is the station failure whose evidence came first:
-    the forbidden CALL's arrival, or the evidence of the block's failed check (else the moment
-    the block failed, which is when the window closed). "Answered Accepted, then sent a
+    A forbid window raises ForbiddenMessage when its block ends, also over what the block
+    itself raised (its `block_error`). The headline is the station failure whose evidence came
+    first: the forbidden CALL's arrival, or the evidence of the block's failed check (else the
+    moment the block failed, which is when the window closed). "Answered Accepted, then sent a
     forbidden Preparing" heads with the answer, "a forbidden StartTransaction, then no
     Available within the timeout" with the StartTransaction."""
     chain: list[BaseException] = [exc]
     while type(chain[-1]).__name__ == "ForbiddenMessage" and len(chain) < 16:
-        inner = chain[-1].__context__
+        inner = getattr(chain[-1], "block_error", None)
         if inner is None:
             break
         chain.append(inner)
