@@ -158,6 +158,19 @@ def resent_meter_values(run: RunData) -> str | None:
     return "no MeterValues sent twice with the same payload"
 
 
+def callerror_for_connector0(run: RunData) -> str | None:
+    starts = bench_calls(run, "RemoteStartTransaction")
+    ids = {f["msg_id"] for f in starts if payload(f).get("connectorId") == 0}
+    errors = [f for f in run.frames if f["direction"] == "in" and f["msg_type"] == 4
+              and f["msg_id"] in ids]
+    return None if errors else "RemoteStartTransaction(connectorId 0) got no CALLERROR"
+
+
+def stop_without_reason(run: RunData) -> str | None:
+    stop = first_call(run, "StopTransaction")
+    return None if stop and "reason" not in payload(stop) else "the reason was not left out"
+
+
 def authorize_for_second_card(run: RunData) -> str | None:
     found = first_call(run, "Authorize", where=lambda p: p["idTag"] == "04A1B2C3D4E5F7")
     return None if found else "no Authorize for card valid2"
@@ -220,6 +233,8 @@ EXERCISED: dict[str, tuple[Callable[[Path], Path] | None,
     "hard_reset_stops_after_reboot": (None, {"TC_015_CS": stopped_after_reboot}),
     "resumes_after_power_loss": (None, {"TC_032_2_CS": resumed_after_power}),
     "resends_meter_values_on_reconnect": (None, {"TC_036_CS": resent_meter_values}),
+    "remote_start_connector0_callerror": (None, {"TC_027_CS": callerror_for_connector0}),
+    "stop_reason_local_omitted": (None, {"TC_038_CS": stop_without_reason}),
 }
 
 # what a rig makes unusual: name -> (rig builder, case, check of the record)

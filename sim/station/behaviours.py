@@ -96,6 +96,19 @@ _BEHAVIOURS = [
         "OCPP 1.6 §3.7: a transaction-related message the Central System did not answer is "
         "sent again (TransactionMessageAttempts); a resend is not a sample out of order",
         ["TC_036_CS"]),
+    Behaviour(
+        "remote_start_connector0_callerror",
+        "answers RemoteStartTransaction(connectorId 0) with a CALLERROR "
+        "(PropertyConstraintViolation) instead of Rejected",
+        "OCTT TC_027: connectorId 0 is answered Rejected or with a CALLERROR; OCPP-J 1.6 "
+        "§4.2.3: PropertyConstraintViolation for a field with an invalid value",
+        ["TC_027_CS"]),
+    Behaviour(
+        "stop_reason_local_omitted",
+        "leaves the reason out of a StopTransaction that ends normally (the driver's card)",
+        "OCPP 1.6 §4.10: for a transaction ended normally the Reason MAY be omitted and is "
+        "then assumed Local",
+        ["TC_038_CS"]),
 ]
 
 BEHAVIOURS: dict[str, Behaviour] = {b.name: b for b in _BEHAVIOURS}

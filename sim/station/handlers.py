@@ -115,6 +115,9 @@ class CsmsCalls:
         if self.st.fault("late_remote_start"):
             await self.st.sleep(self.st.cfg.late_remote_start_s)
         n = p.get("connectorId")
+        if n == 0 and self.st.behaves("remote_start_connector0_callerror"):
+            raise CallError("PropertyConstraintViolation",
+                            "connectorId 0 is the Charge Point, not a connector")
         if n is None:
             target = self.st.free_connector()
         else:
