@@ -731,7 +731,7 @@ class StationSimulator:
             payload["reason"] = "Local"
         if self.fault("no_soft_reset_reason") and reason == "SoftReset":
             del payload["reason"]
-        if payload["reason"] == "Local" and self.behaves("stop_reason_local_omitted"):
+        if payload.get("reason") == "Local" and self.behaves("stop_reason_local_omitted"):
             del payload["reason"]  # a normal end: Local is assumed (OCPP 1.6 §4.10)
         if id_tag is not None:
             payload["idTag"] = id_tag
