@@ -1,4 +1,5 @@
-"""Power meter over VISA: one driver, one dialect object per command set (instruments.md §3.1).
+"""Power meter over VISA: one driver, one dialect object per command set (docs/instruments.md,
+"Power meters over VISA").
 
 Dialects only know the command strings and answer formats; the driver owns lifecycle, the
 identity (*IDN?), the error queue and the errors. Commands not in the public command sets we
@@ -67,7 +68,7 @@ class Dialect:
     def unsupported(self, what: str) -> InstrumentError:
         return NotSupported(self.s.instrument, self.s.resource,
                             f"{what} is not in the {self.name} command set the bench knows "
-                            "(instruments.md §3.1)")
+                            "(docs/instruments.md, power meters)")
 
     async def setup(self) -> None:
         return None

@@ -1,6 +1,6 @@
 """A virtual contactless card on a vpcd reader (vsmartcard), seen by pcscd like a real one.
 
-The card is present while its TCP connection to vpcd is open (instruments.md §4.3). vpcd
+The card is present while its TCP connection to vpcd is open (docs/instruments.md, vpcd). vpcd
 frames every message with a 2-byte big-endian length; a 1-byte payload is a control code.
 With no reader firmware in the path, the card itself answers the PC/SC GET DATA pseudo-APDU
 `FF CA 00 00 00` with its UID, like a contactless reader would.

@@ -1,5 +1,5 @@
-"""Case id -> feature profile and name, as the OCA test catalogue for OCPP 1.6 lists them
-(the OCTT case ids and names, grouped by the feature profile they certify).
+"""Case id -> feature profile and name: the OCTT case list of every feature profile (the
+cases the bench implements are described in docs/catalogue.md).
 
 The certificate summarises results per feature profile, so every case a run records must
 land in one. Ids the catalogue does not know (bench-specific cases such as a soak run) go to

@@ -63,7 +63,8 @@ async def expect(case: Case, action: str, match: Mapping[str, Any] | None = None
             f"{(after_ns - early.mono_ns) / 1e9:.3f} s before {what} (seq {early.seq}) and none "
             f"after it within {within or case.timeout:g} s ({exc})") from None
     case.check(msg.schema == "ok", f"{action} to be valid against the OCPP 1.6 schema",
-               f"sent an invalid one ({msg.schema}), frame seq {msg.seq}", quiet=True)
+               f"sent an invalid one ({msg.schema}), frame seq {msg.seq}", quiet=True,
+               at=msg.mono_ns)
     check_declared_milliseconds(case, msg)
     return msg
 
@@ -88,7 +89,8 @@ async def expect_status(case: Case, connector: int, status: str, *, after: After
                        within=within, trigger=trigger)
     got = msg.payload.get("status")
     case.check(got == status, f"StatusNotification(connector {connector}, {status})",
-               f"sent status {got} (errorCode {msg.payload.get('errorCode')}, seq {msg.seq})")
+               f"sent status {got} (errorCode {msg.payload.get('errorCode')}, seq {msg.seq})",
+               at=msg.mono_ns)
     return msg
 
 
@@ -101,7 +103,8 @@ def check_answer(case: Case, res: Any, expected: str | tuple[str, ...], what: st
     else:
         seen = f"answered {field}={res.get(field)!r}"
     case.check(res.error is None and res.get(field) in allowed,
-               f"{what}.conf {field} {' or '.join(allowed)}", f"{seen} (seq {res.frame_seqs[1]})")
+               f"{what}.conf {field} {' or '.join(allowed)}", f"{seen} (seq {res.frame_seqs[1]})",
+               at=res.answered_mono_ns)
 
 
 async def get_config(case: Case, *keys: str) -> dict[str, str | None]:

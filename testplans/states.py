@@ -1,4 +1,4 @@
-"""OCTT's reusable states (catalogue §0.2) as steps cases share: plug in, Charging, ...
+"""OCTT's reusable states (docs/catalogue.md) as steps cases share: plug in, Charging, ...
 
 Each returns what later steps need (stamps, the transaction) and checks what OCTT checks on
 the way, so a case that starts from "Charging" says `tx = await charging(case)`.
@@ -58,14 +58,19 @@ async def swipe(case: Case, tag: str | None = None) -> tuple[int, int]:
     return before, stamp
 
 
+def same_id_tag(sent: Any, id_tag: str) -> bool:
+    """idTags are IdTokens, CiString20: compared without regard to case (OCPP 1.6 §2.2)."""
+    return isinstance(sent, str) and sent.lower() == id_tag.lower()
+
+
 def check_start_payload(case: Case, start: Any, connector: int, id_tag: str) -> None:
     p = start.payload
-    case.check(p.get("connectorId") == connector and p.get("idTag") == id_tag,
+    case.check(p.get("connectorId") == connector and same_id_tag(p.get("idTag"), id_tag),
                f"StartTransaction for connector {connector} and idTag {id_tag}",
-               f"sent connectorId {p.get('connectorId')} idTag {p.get('idTag')}")
+               f"sent connectorId {p.get('connectorId')} idTag {p.get('idTag')}", at=start.mono_ns)
     missing = [k for k in ("meterStart", "timestamp") if k not in p]
     case.check(not missing, "StartTransaction with meterStart and timestamp",
-               f"left out {', '.join(missing)}")
+               f"left out {', '.join(missing)}", at=start.mono_ns)
 
 
 def check_stop_reason(case: Case, stop: Any, reason: str, expected: str | None = None, *,
@@ -76,7 +81,19 @@ def check_stop_reason(case: Case, stop: Any, reason: str, expected: str | None =
     got = stop.payload.get("reason", "Local")
     left_out = " (left out)" if note_left_out and "reason" not in stop.payload else ""
     case.check(got == reason, expected or f"StopTransaction reason {reason}",
-               f"sent reason {got}{left_out} (seq {stop.seq})")
+               f"sent reason {got}{left_out} (seq {stop.seq})", at=stop.mono_ns)
+
+
+def note_unrequired_authorize(case: Case, id_tag: str, after_ns: int) -> None:
+    """[A]: with AuthorizeRemoteTxRequests=false OCPP 1.6 §5.11 has the station start at once
+    and the CSMS judge the idTag from StartTransaction; it does not forbid an Authorize first.
+    One that came is accepted, and the checks list says so."""
+    auths = [m for m in case.station.received("Authorize")
+             if m.mono_ns >= after_ns and same_id_tag(m.payload.get("idTag"), id_tag)]
+    if auths:
+        case.passed(f"Authorize for {id_tag} (seq {auths[0].seq}) although "
+                    "AuthorizeRemoteTxRequests=false: accepted (OCPP 1.6 §5.11 does not require "
+                    "it, nor forbid it)")
 
 
 async def started(case: Case, connector: int, id_tag: str, after: Any) -> Session:
@@ -130,17 +147,27 @@ async def charging(case: Case, card: str | None = None, connector: int | None = 
 
 # -- the output current: is energy flowing? ----------------------------------------------------
 
-CURRENT_POLL_S = 0.1  # time resolution of a current edge (plus one instrument read)
-
-
 def current_threshold_a(case: Case) -> float:
     """Output current above which energy counts as flowing (setting `current_threshold_a`)."""
-    return float(case.ctx.settings["current_threshold_a"])
+    return float(case.setting("current_threshold_a"))
 
 
 def instrument_on(case: Case, role: str, n: int) -> str | None:
     """The name of the rig's instrument of `role` (meter, ev) on connector n, if it has one."""
     return next((i.name for i in case.rig.instruments_of_role(role) if i.connector == n), None)
+
+
+async def left_unplugged(case: Case, n: int) -> None:
+    """The cases whose flow needs connector n left without an EV (ConnectionTimeOut runs out):
+    with an EV emulator there the bench reads it back (the maintenance unplugged it); without
+    one it cannot know, and the verdict says that it rests on the station being left alone."""
+    if instrument_on(case, "ev", n) is None:
+        case.unverifiable(f"no EV plugged into connector {n}", "the rig has no EV emulator "
+                          "there, so the bench cannot see the plug")
+        return
+    if (await case.bench.ev_state(n)).plugged:
+        raise BenchFault(f"connector {n} must have no EV plugged for this case; its EV "
+                         "emulator reads plugged")
 
 
 @dataclass
@@ -177,13 +204,14 @@ class CurrentWatch:
 
     async def _poll(self) -> CurrentEdge:
         threshold = current_threshold_a(self.case)
+        poll_s = float(self.case.setting("current_poll_s"))
         while True:
             current, source = await output_current(self.case, self.n)
             stamp = time.monotonic_ns()
             self.last = CurrentEdge(None, current, source, time.monotonic() - self.started)
             if (current > threshold) == self.flowing:
                 return CurrentEdge(stamp, current, source, self.last.watched_s)
-            await asyncio.sleep(CURRENT_POLL_S)
+            await asyncio.sleep(poll_s)
 
     async def edge(self, within_s: float) -> CurrentEdge:
         """The edge, waiting at most within_s more; else the last reading (stamp None)."""
@@ -217,13 +245,29 @@ def describe_current(case: Case, flowing: bool) -> str:
     return f"output current {'above' if flowing else 'below'} {current_threshold_a(case):g} A"
 
 
+async def current_edge(case: Case, n: int, flowing: bool) -> CurrentEdge:
+    """Watch connector n's output current until it is above (flowing) or below the threshold,
+    at most the message timeout; the edge, or the last reading (stamp None)."""
+    async with watching_current(case, n, flowing) as watch:
+        return await watch.edge(case.timeout)
+
+
+async def check_current(case: Case, n: int, flowing: bool, after: str,
+                        why: str = "") -> CurrentEdge:
+    """The output current rises above (flowing) or falls below the threshold within the
+    message timeout; FAIL if not, naming the last reading. `after`: what the wait starts from;
+    `why`: what the energy flowing or stopping shows (for the check's text)."""
+    edge = await current_edge(case, n, flowing)
+    reason = f" ({why})" if why else ""
+    case.check(edge.stamp_ns is not None,
+               f"{describe_current(case, flowing)} on connector {n} ({edge.source}) within "
+               f"{case.timeout:g} s {after}{reason}",
+               f"{'delivered' if flowing else 'still delivered'} {edge.current_a:.2f} A for "
+               f"{edge.watched_s:.1f} s")
+    return edge
+
+
 async def check_current_flows(case: Case, n: int, after: str) -> CurrentEdge:
     """Energy flows: the output current rises above the threshold within the message timeout
     (FAIL if not, naming the last reading). `after`: what the wait starts from, for the text."""
-    async with watching_current(case, n, True) as watch:
-        edge = await watch.edge(case.timeout)
-    case.check(edge.stamp_ns is not None,
-               f"{describe_current(case, True)} on connector {n} ({edge.source}) within "
-               f"{case.timeout:g} s {after}",
-               f"delivered {edge.current_a:.2f} A for {edge.watched_s:.1f} s")
-    return edge
+    return await check_current(case, n, True, after)

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from test_plans_support import plan_env, run_cases, sim_rig
+from test_plans_support import REPO, plan_env, run_cases, sim_rig
 
 from bench.plugin.applicability import not_applicable_reason
 from bench.plugin.limits import LimitError, LimitMap, evaluate
@@ -21,7 +21,8 @@ def case_markers() -> dict[str, dict]:
     return {cid: c["keywords"] for cid, c in case_index(load_plan("core")).items()}
 
 
-# catalogue §1.8: what applies to the SmartDC (Core, DC, fixed cable, no cache, no lock, no UPS)
+# docs/catalogue.md, Applicability: what applies to the SmartDC (Core, DC, fixed cable, no
+# cache, no lock, no UPS)
 SMARTDC_APPLICABLE = {
     "TC_001_CS", "TC_002_CS", "TC_003_CS", "TC_004_1_CS", "TC_004_2_CS", "TC_005_2_CS",
     "TC_005_3_CS", "TC_068_CS", "TC_069_CS", "TC_010_CS", "TC_011_1_CS", "TC_011_2_CS",
@@ -38,7 +39,7 @@ SMARTDC_NOT_APPLICABLE = {
 
 
 def test_smartdc_applicability_follows_the_catalogue() -> None:
-    """With the SmartDC defaults the applicable set is that of catalogue §1.8; the others are
+    """With the SmartDC defaults the applicable set is that of docs/catalogue.md; the others are
     N/A with a reason naming the missing feature."""
     rig = sim_rig()
     reasons = {cid: not_applicable_reason(kw.get("requires", ()), rig)
@@ -168,3 +169,48 @@ def test_case_index_reads_every_marker_or_names_the_file(tmp_path) -> None:
     with pytest.raises(PlanError, match=r"test_bad.py:2: @pytest.mark.octt timeout = "
                                         r"'60 \* 2' is not a literal"):
         case_index(Plan(name="t", suites=[str(tmp_path)]))
+
+
+def test_every_setting_is_documented_and_a_plan_sets_only_known_ones(tmp_path: Path) -> None:
+    """Windows and thresholds are settings with a documented meaning; a misspelt one in a plan
+    is an error naming the file, the table and the name, not a silent no-op."""
+    from bench.plugin.plan import DEFAULT_SETTINGS
+
+    doc = (REPO / "docs" / "settings.md").read_text("utf-8")
+    undocumented = [name for name in DEFAULT_SETTINGS if f"| `{name}` |" not in doc]
+    assert not undocumented, f"docs/settings.md does not explain {undocumented}"
+    bad = tmp_path / "typo.toml"
+    bad.write_text('name = "typo"\n[sim_settings]\nwatch_seconds = 5\n', "utf-8")
+    with pytest.raises(PlanError, match=r"typo.toml: \[sim_settings\] watch_seconds: unknown "
+                                        r"setting; settings: .*watch_s"):
+        load_plan(bad)
+    ok = tmp_path / "ok.toml"
+    ok.write_text('name = "ok"\n[settings]\nwatch_s = 5\nheartbeat_interval_s = 60\n', "utf-8")
+    plan = load_plan(ok)
+    settings = effective_settings(sim_rig().pics, plan, simulated=False)
+    assert (settings["watch_s"], settings["heartbeat_interval_s"]) == (5, 60)
+    # the PICS triggered-function timeout is how long a case waits, unless the plan says
+    assert settings["message_timeout_s"] == sim_rig().pics["triggered_function_timeout_s"]
+
+
+def test_cases_hold_no_windows_of_their_own() -> None:
+    """A hold/observe/watch/offline window or a threshold is a setting, not a module constant
+    (issue 14 item 6); counts the OCTT case prescribes (SAMPLES = 4) may stay."""
+    import re
+
+    window = re.compile(r"^[A-Z][A-Z0-9_]*_(S|A|W|MS)\s*=\s*[0-9.]+", re.M)
+    found = [f"{p.relative_to(REPO)}: {m.group(0)}" for p in (REPO / "testplans").rglob("*.py")
+             for m in window.finditer(p.read_text("utf-8"))]
+    assert not found, found
+
+
+def test_id_tags_match_without_regard_to_case() -> None:
+    """IdToken is a CiString20: an expect or forbid on idTag matches in any case; other
+    fields stay exact."""
+    from bench.csms.matching import matches
+
+    assert matches({"idTag": "bb2tbr09", "connectorId": 1}, {"idTag": "BB2TBR09"})
+    assert matches({"idTagInfo": {"parentIdTag": "group-a"}},
+                   {"idTagInfo": {"parentIdTag": "GROUP-A"}})
+    assert not matches({"idTag": "BB2TBR08"}, {"idTag": "BB2TBR09"})
+    assert not matches({"status": "accepted"}, {"status": "Accepted"})

@@ -45,13 +45,14 @@ class PlanEnv:
 
 @contextlib.contextmanager
 def plan_env(tmp_path: Path, settings: dict[str, Any] | None = None,
-             station: bool = True) -> Iterator[PlanEnv]:
-    """A CSMS (ephemeral port) and, with station=True, the simulated SmartDC booted on it."""
+             station: bool = True, rig: Rig | None = None) -> Iterator[PlanEnv]:
+    """A CSMS (ephemeral port) and, with station=True, the simulated SmartDC booted on it.
+    rig: another rig than rigs/sim.toml (e.g. without some instrument)."""
     from sim.model import RigModel
     from sim.station.config import StationConfig
     from sim.station.station import StationSimulator
 
-    rig = sim_rig()
+    rig = rig or sim_rig()
     plan = Plan(name="test", suites=[], settings={"message_timeout_s": 3, "boot_timeout_s": 10,
                                                   "settle_timeout_s": 5, **(settings or {})})
     record = RunRecord.create(tmp_path / "runs", "plans-test")

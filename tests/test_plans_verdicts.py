@@ -197,3 +197,97 @@ def test_what_fails_a_case_and_what_is_a_bench_error(pytester: pytest.Pytester,
     assert "before the bench's check" in v["TC_913_CS"]["message"]
     # pytest agrees: verdicts decided after the body (at the case's end) fail its teardown
     result.assert_outcomes(failed=2, passed=2, errors=2)
+
+
+HEADLINES = '''
+import asyncio
+
+import pytest
+
+from testplans.ocpp import check_answer
+
+
+@pytest.mark.octt("TC_920_CS", "the answer is wrong, a forbidden message follows")
+async def test_answer_first(case, station):
+    with case.step("ChangeAvailability(1, Inoperative): Rejected"), \\
+            station.forbid("StatusNotification"):
+        res = await station.call("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
+        await asyncio.sleep(1.0)  # the StatusNotification it causes arrives meanwhile
+        check_answer(case, res, "Rejected", "ChangeAvailability")
+
+
+@pytest.mark.octt("TC_921_CS", "a forbidden message, then a timeout")
+async def test_forbidden_first(case, station):
+    with case.step("ChangeAvailability(1, Inoperative), then wait for what never comes"), \\
+            station.forbid("StatusNotification"):
+        await station.call("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
+        await station.expect("Heartbeat", match={"connectorId": 9}, within=1.5)
+'''
+
+
+def test_the_headline_is_the_failure_that_came_first(pytester: pytest.Pytester,
+                                                     tmp_path) -> None:
+    """A forbid window ends after the block's own failure: whichever's evidence came first
+    heads the verdict (issue 12 item 6: TC_027 headlined the forbidden Preparing that
+    followed the Accepted answer), the other is listed after it."""
+    with plan_env(tmp_path) as env:
+        run_cases(pytester, env, test_headlines=HEADLINES)
+        v = env.verdicts()
+    first, second = v["TC_920_CS"], v["TC_921_CS"]
+    assert first["verdict"] == second["verdict"] == "FAIL"
+    assert "expected ChangeAvailability.conf status Rejected; the station answered " \
+           "status='Accepted'" in first["message"], first["message"]
+    assert "ForbiddenMessage" not in first["message"]
+    assert any(c.startswith("FAIL (later): ForbiddenMessage") and "StatusNotification" in c
+               for c in first["checks"]), first["checks"]
+    assert second["message"].startswith(
+        "step 'ChangeAvailability(1, Inoperative), then wait for what never comes': "
+        "ForbiddenMessage"), second["message"]
+    assert any(c.startswith("FAIL (later): ExpectTimeout") for c in second["checks"])
+
+
+def test_a_precondition_the_rig_cannot_verify_is_named_in_the_verdict(
+        pytester: pytest.Pytester, tmp_path) -> None:
+    """TC_011_2 needs connector 1 left unplugged: on a rig without an EV emulator there the
+    bench cannot see it, and its verdict says what it rests on."""
+    import dataclasses
+
+    from test_plans_support import REPO, sim_rig
+
+    rig = sim_rig()
+    rig = dataclasses.replace(rig, instruments={
+        k: i for k, i in rig.instruments.items() if i.driver != "modbus-ev"})
+    source = (REPO / "testplans" / "core" / "test_tc_011_2_cs.py").read_text("utf-8")
+    with plan_env(tmp_path, settings={"connection_timeout_s": 2}, rig=rig) as env:
+        run_cases(pytester, env, test_tc_011_2_cs=source)
+        v = env.verdicts()["TC_011_2_CS"]
+    assert v["verdict"] == "PASS", v["message"]
+    assert v["message"] == ("all checks passed; not verified on this rig: no EV plugged into "
+                            "connector 1 (the rig has no EV emulator there, so the bench "
+                            "cannot see the plug)")
+    assert "not verified: no EV plugged into connector 1" in " ".join(v["checks"])
+
+
+def test_first_failure_follows_the_window_not_the_exception_being_handled() -> None:
+    """A window closed cleanly inside an `except` block has that exception as __context__;
+    only what the block itself raised competes for the headline, and a bench fault never
+    heads over the station's failure."""
+    from bench.csms.errors import ExpectTimeout, ForbiddenMessage
+    from bench.plugin.verdicts import StationNonConformance, first_failure
+
+    handled = StationNonConformance("expected X; the station Y", evidence_ns=1)
+    clean = ForbiddenMessage("forbidden A", first_hit_ns=50, closed_ns=60)
+    clean.__context__ = handled
+    assert first_failure(clean) == (clean, [])
+    check = StationNonConformance("expected B", evidence_ns=40)
+    over_check = ForbiddenMessage("forbidden C", first_hit_ns=50, closed_ns=60,
+                                  block_error=check)
+    assert first_failure(over_check) == (check, [over_check])
+    timeout = ExpectTimeout("expected D within 5 s")  # raised when the window closed (60)
+    over_timeout = ForbiddenMessage("forbidden E", first_hit_ns=50, closed_ns=60,
+                                    block_error=timeout)
+    assert first_failure(over_timeout) == (over_timeout, [timeout])
+    bench_fault = RuntimeError("a bug")
+    over_bug = ForbiddenMessage("forbidden F", first_hit_ns=50, closed_ns=60,
+                                block_error=bench_fault)
+    assert first_failure(over_bug) == (over_bug, [])

@@ -22,7 +22,17 @@ class CallTimeout(CsmsError, TimeoutError):
 
 
 class ForbiddenMessage(CsmsError, AssertionError):
-    """The station sent a CALL that the test case forbade during a window."""
+    """The station sent a CALL that the test case forbade during a window. `first_hit_ns`:
+    when the first such CALL arrived; `closed_ns`: when the window ended; `block_error`: what
+    the block itself raised, if it failed (then at about `closed_ns`): the verdict heads with
+    whichever came first."""
+
+    def __init__(self, message: str, first_hit_ns: int | None = None,
+                 closed_ns: int | None = None, block_error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.first_hit_ns = first_hit_ns
+        self.closed_ns = closed_ns
+        self.block_error = block_error
 
 
 class StationGone(CsmsError, ConnectionError):

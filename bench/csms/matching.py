@@ -21,11 +21,16 @@ class PredicateError(Exception):
         self.traceback = "".join(traceback.format_exception(exc))
 
 
+# Fields that hold an IdToken: a CiString20, compared without regard to case (OCPP 1.6 §2.2)
+ID_TOKEN_FIELDS = frozenset({"idTag", "parentIdTag"})
+
+
 def matches(payload: Any, pattern: Mapping[str, Any] | None) -> bool:
     """True when every key of `pattern` is in `payload` with a matching value.
 
     Nested dicts match as subsets; a callable value is a predicate on the field (a missing
-    field never matches); lists must be equal. A predicate that raises raises PredicateError.
+    field never matches); lists must be equal; an idTag or parentIdTag matches in any case.
+    A predicate that raises raises PredicateError.
     """
     if not pattern:
         return True
@@ -44,6 +49,9 @@ def matches(payload: Any, pattern: Mapping[str, Any] | None) -> bool:
                 return False
         elif isinstance(want, Mapping):
             if not matches(have, want):
+                return False
+        elif key in ID_TOKEN_FIELDS and isinstance(want, str) and isinstance(have, str):
+            if have.lower() != want.lower():
                 return False
         elif have != want:
             return False

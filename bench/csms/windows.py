@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,7 +87,10 @@ class ForbidWindow:
             first = self.hits[0]
             raise ForbiddenMessage(
                 f"station {self.station_id} sent forbidden {self.describe()} "
-                f"{len(self.hits)} time(s); first: seq {first.seq} {short_payload(first.payload)}")
+                f"{len(self.hits)} time(s); first: seq {first.seq} {short_payload(first.payload)}",
+                first_hit_ns=first.mono_ns, closed_ns=time.monotonic_ns(),
+                block_error=exc[1] if len(exc) > 1 and isinstance(exc[1], BaseException)
+                else None)
 
     async def __aenter__(self) -> ForbidWindow:
         return self.__enter__()

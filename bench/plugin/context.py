@@ -127,6 +127,7 @@ class Case:
         self.options = options
         self.attempt = ctx.record.current_attempt  # set by the plugin before the case starts
         self.checks: list[str] = []
+        self.unverified: list[str] = []  # preconditions the rig cannot verify (verdict text)
         self.measurements: list[Measurement] = []
         self.failed_measurements: list[Measurement] = []
         self.current_step: str | None = None
@@ -176,14 +177,26 @@ class Case:
         yield
         self.current_step = None
 
-    def check(self, ok: bool, expected: str, seen: str, quiet: bool = False) -> None:
+    def check(self, ok: bool, expected: str, seen: str, quiet: bool = False,
+              at: int | None = None) -> None:
         """Fail the case (FAIL) unless ok; the message says what was expected and seen.
-        quiet: a routine check (schema) that is listed only when it fails."""
+        quiet: a routine check (schema) that is listed only when it fails; at: the monotonic
+        stamp of what was judged (a message, an answer), so that a later symptom cannot head
+        the verdict (verdicts.first_failure)."""
         if not ok:
             self.checks.append(f"FAIL: expected {expected}; station: {seen}")
-            raise StationNonConformance(f"expected {expected}; the station {seen}")
+            raise StationNonConformance(f"expected {expected}; the station {seen}",
+                                        evidence_ns=at)
         if not quiet:
             self.checks.append(f"ok: {expected}")
+
+    def unverifiable(self, precondition: str, why: str) -> None:
+        """A physical precondition the bench cannot verify on this rig: the verdict's text
+        names it, so that a PASS (or FAIL) is read as resting on it."""
+        text = f"{precondition} ({why})"
+        if text not in self.unverified:
+            self.unverified.append(text)
+            self.checks.append(f"not verified: {text}")
 
     def passed(self, text: str) -> None:
         """Note a check that passed (shown in the report's checks list)."""

@@ -76,6 +76,9 @@ class Transaction:
     meter_stop: float | None = None
     stop: Read | None = None
     registers: list[RegisterSample] = field(default_factory=list)
+    # the meterValue lists already paired: a resend after a lost answer (OCPP 1.6 §3.7) carries
+    # an old register value that a new reference read would mismatch
+    seen_meter_values: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -184,6 +187,10 @@ class EnergyAudit:
         elif action == "MeterValues" and p.get("transactionId") in self._open:
             tx = self._open[p["transactionId"]]
             entries = p.get("meterValue") or []
+            key = json.dumps(entries, sort_keys=True, default=str)
+            if key in tx.seen_meter_values:
+                return
+            tx.seen_meter_values.add(key)
             samples = register_values(entries)
             if samples:
                 read = self._read(tx.connector, seq, mono)

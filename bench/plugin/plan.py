@@ -12,30 +12,60 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.config.rig import PICS_KEYS
+
 TESTPLANS_DIR = Path(__file__).resolve().parents[2] / "testplans"
 PLANS_DIR = TESTPLANS_DIR / "plans"
 
-# bench-side settings every run has (a rig's [pics] or a plan may override them)
+# The bench's own settings, each with its meaning. A plan's [settings] (and, on the simulated
+# rig, its [sim_settings]) may change them, and the station's declared values (the rig's [pics],
+# bench.config.rig.PICS_KEYS); nothing else is a setting (load_plan refuses an unknown one).
+# A case reads them with case.setting(name); marker configs name them as "{name}".
+# docs/settings.md explains each with the cases that use it.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "connector": 1,  # the connector the cases use (the one with the reference meter)
     "card": "valid",  # the card tag used to start sessions
-    "message_timeout_s": 30,  # how long a case waits for a station message
+    # how long a case waits for a station message; the PICS triggered-function timeout when
+    # the rig declares one (effective_settings)
+    "message_timeout_s": 30,
     "boot_timeout_s": 120,  # how long a case waits for a (re)boot
     "case_timeout_s": 600,  # overall backstop of one case
     "settle_timeout_s": 30,  # maintenance: how long to wait for the station to settle
+    "maintenance_timeout_s": 600,  # overall backstop of the maintenance after a case
     "interval_tolerance_s": 1.0,  # allowed |interval - configured| (EVerest validate_interval)
     "boot_retry_interval_s": 10,  # the interval the bench gives in BootNotification Rejected
     "power_off_s": 5.0,  # how long a power cycle keeps the mains off
     "ev_current_a": 32.0,  # what the EV emulator asks for when it charges
+    "ev_voltage_v": 400.0,  # the DC voltage the EV emulator asks for when it charges
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
     "current_threshold_a": 1.0,  # output current above which energy counts as flowing
-    "ev_voltage_v": 400.0,  # the DC voltage the EV emulator asks for when it charges
+    # how often the output current is read while a case waits for it to rise or fall: an
+    # edge is seen late by at most this plus one instrument read
+    "current_poll_s": 0.1,
+    # how long the bench watches that a reaction the text forbids does not come (a stop after
+    # an EV-side unplug with StopTransactionOnEVSideDisconnect=false, a start after a refused
+    # card or a rejected RemoteStart, ...): OCPP sets no such window, it is the bench's choice
+    "watch_s": 2.0,
+    # the same after a card tap the station must ignore (TC_068): one Authorize round trip
+    # and the station's reaction to its answer fit in it
+    "card_watch_s": 3.0,
+    # how long the offline cases (TC_037_x, TC_038, TC_039) keep the network down: their
+    # offline steps (plug, card, the current edge) must be done within it
+    "offline_window_s": 6.0,
+    # MinimumStatusDuration the refused-card cases (TC_023_x) configure, as OCTT does: the
+    # Preparing after the plug may come that late
+    "refused_card_min_status_s": 10,
     # Sample.Clock timestamps must sit this close to the aligned instant (a rig may tighten it)
     "clock_alignment_tolerance_s": 1.0,
     # below this reference energy a transaction's energy is not compared: a 1 Wh step of
     # meterStart/meterStop would be over 10 % of it (the measurement is UNSET, with the reason)
     "energy_min_wh": 10.0,
     "reference_energy_resolution_wh": 0.001,  # the reference meter's energy resolution
+    # the soak plan (testplans/soak): sessions per run, how long each charges, and > 0: as
+    # many sessions as fit in this time instead of the count
+    "soak_sessions": 20,
+    "soak_session_s": 60,
+    "soak_duration_s": 0,
 }
 
 _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "sim_settings",
@@ -92,6 +122,8 @@ def load_plan(name_or_path: str | Path) -> Plan:
     for s in suites:
         if not (TESTPLANS_DIR / s).is_dir():
             raise PlanError(f"{p}: suites: {s!r} is not a folder under {TESTPLANS_DIR}")
+    for table in ("settings", "sim_settings"):
+        check_setting_names(data.get(table, {}), f"{p}: [{table}]")
     return Plan(
         name=str(data.get("name", p.stem)), path=p,
         description=str(data.get("description", "")), suites=list(suites),
@@ -102,16 +134,27 @@ def load_plan(name_or_path: str | Path) -> Plan:
     )
 
 
+def check_setting_names(values: Any, where: str) -> None:
+    """A plan may set the bench's settings and the PICS values, nothing else: a misspelt
+    name would silently change nothing."""
+    if not isinstance(values, dict):
+        raise PlanError(f"{where} must be a table of setting = value")
+    for name in values:
+        if name not in DEFAULT_SETTINGS and name not in PICS_KEYS:
+            raise PlanError(f"{where} {name}: unknown setting; settings: "
+                            f"{', '.join(sorted(DEFAULT_SETTINGS))}; PICS values: "
+                            f"{', '.join(sorted(PICS_KEYS))}")
+
+
 def effective_settings(pics: dict[str, Any], plan: Plan, simulated: bool) -> dict[str, Any]:
-    """Defaults, then the rig's PICS, then the plan; `sim_settings` only on the simulated rig."""
-    settings = {**DEFAULT_SETTINGS, **pics, **plan.settings}
-    if simulated:
-        settings.update(plan.sim_settings)
-    if "message_timeout_s" not in plan.settings and "message_timeout_s" not in pics:
-        settings["message_timeout_s"] = settings.get(
-            "triggered_function_timeout_s", DEFAULT_SETTINGS["message_timeout_s"])
-        if simulated and "message_timeout_s" in plan.sim_settings:
-            settings["message_timeout_s"] = plan.sim_settings["message_timeout_s"]
+    """The bench defaults, then the station's declared values (the rig's [pics]: only
+    PICS_KEYS, the rig loader refuses others), then the plan's [settings] and, on the simulated
+    rig only, its [sim_settings]. A case waits for a station message as long as the declared
+    triggered-function timeout unless the plan sets message_timeout_s itself."""
+    plan_values = {**plan.settings, **(plan.sim_settings if simulated else {})}
+    settings = {**DEFAULT_SETTINGS, **pics, **plan_values}
+    if "message_timeout_s" not in plan_values and "triggered_function_timeout_s" in settings:
+        settings["message_timeout_s"] = settings["triggered_function_timeout_s"]
     return settings
 
 

@@ -40,7 +40,7 @@ from bench.plugin.energy import EnergyAudit
 from bench.plugin.maintenance import call_deadline_s, run_maintenance, wait_connected
 from bench.plugin.measurements import judge_case_samples
 from bench.plugin.prestate import apply_case_config, resolve_config
-from bench.plugin.verdicts import BenchFault, Blocked, classify, describe
+from bench.plugin.verdicts import BenchFault, Blocked, classify, describe, first_failure
 from bench.record import Verdict, VerdictRecord
 
 _NA = "N/A: "
@@ -62,6 +62,7 @@ class _ItemState:
     notes: list[str] = field(default_factory=list)
     traceback: str | None = None  # of an ERROR (a bench fault)
     problems: list[str] = field(default_factory=list)  # bench faults after the body ran
+    later: list[str] = field(default_factory=list)  # failures after the headline's (first)
     call_passed: bool = False  # pytest's call phase passed (its report may need correcting)
 
 
@@ -144,7 +145,8 @@ class BenchPlugin:
         yield case
         if self.ctx.progress:
             self.ctx.progress(case.id, "maintenance")
-        state.notes = self.ctx.run(run_maintenance(case), timeout=600,
+        state.notes = self.ctx.run(run_maintenance(case),
+                                   timeout=float(self.ctx.settings["maintenance_timeout_s"]),
                                    what=f"{case.id} maintenance")
         state.problems = self.ctx.run(self._judge_after(case), timeout=60,
                                       what=f"{case.id} energy and run-wide samples")
@@ -282,9 +284,10 @@ class BenchPlugin:
             if call.excinfo.errisinstance(pytest.skip.Exception):
                 state.verdict, state.message = Verdict.NA, str(call.excinfo.value)
                 return
-            exc = call.excinfo.value
+            exc, later = first_failure(call.excinfo.value)
             state.verdict = classify(exc)
             text = describe(exc)
+            state.later = [describe(e) for e in later]
             where = step if report.when == "call" else (
                 "" if text.startswith("pre-state") else "setup: ")
             state.message = f"{where}{text}"
@@ -301,6 +304,13 @@ class BenchPlugin:
             state.call_passed = False
 
     def _final(self, state: _ItemState) -> tuple[Verdict, str]:
+        verdict, message = self._judged(state)
+        unverified = state.case.unverified if state.case else []
+        if unverified and verdict in (Verdict.PASS, Verdict.FAIL):
+            message += "; not verified on this rig: " + "; ".join(unverified)
+        return verdict, message
+
+    def _judged(self, state: _ItemState) -> tuple[Verdict, str]:
         """The attempt's verdict from what happened and what was measured (the rule of
         bench.record.verdict.run_verdict: a failed measurement fails a PASS or an ERROR)."""
         verdict = state.verdict or Verdict.ERROR
@@ -324,6 +334,7 @@ class BenchPlugin:
     def _write_verdict(self, state: _ItemState) -> VerdictRecord:
         verdict, message = self._final(state)
         checks = list(state.case.checks) if state.case else []
+        checks += [f"FAIL (later): {text}" for text in state.later]
         checks += [f"note: {n}" for n in state.notes + state.problems]
         rec = VerdictRecord(
             case=state.case_id, verdict=verdict, message=message, name=state.name,

@@ -1,5 +1,10 @@
 """Configuration pre-state of a case: set the keys it declares (ChangeConfiguration), read them
-back (GetConfiguration), and put the old values back afterwards."""
+back (GetConfiguration), and put the old values back afterwards.
+
+A key the station does not know fails the pre-state, unless OCPP 1.6 §9.1 makes it optional:
+then the station does without the behaviour the key tunes and the case runs without it (the
+checks list says so). A case whose very subject is an optional key requires it instead
+(`requires=("config_rw:Key",)`: N/A when the station lacks it)."""
 
 from __future__ import annotations
 
@@ -7,6 +12,15 @@ from typing import Any
 
 from bench.plugin.context import Case
 from bench.plugin.verdicts import StationNonConformance
+
+# Core keys OCPP 1.6 §9.1 marks optional (a station may not implement them)
+OPTIONAL_CORE_KEYS = frozenset({
+    "AllowOfflineTxForUnknownId", "AuthorizationCacheEnabled", "BlinkRepeat",
+    "ConnectorPhaseRotationMaxLength", "LightIntensity", "MaxEnergyOnInvalidId",
+    "MeterValuesAlignedDataMaxLength", "MeterValuesSampledDataMaxLength",
+    "MinimumStatusDuration", "StopTxnAlignedDataMaxLength", "StopTxnSampledDataMaxLength",
+    "SupportedFeatureProfilesMaxLength", "WebSocketPingInterval",
+})
 
 
 def resolve_config(wanted: dict[str, Any], settings: dict[str, Any],
@@ -48,10 +62,18 @@ async def change_and_verify(station: Any, case: Case, wanted: dict[str, str],
         return {}
     keys = list(wanted)
     before, unknown = await read_config(station, keys)
-    if unknown:
+    required = [k for k in unknown if k not in OPTIONAL_CORE_KEYS]
+    if required:
         raise StationNonConformance(
-            f"{purpose}: expected configuration key(s) {', '.join(unknown)} to exist; the "
+            f"{purpose}: expected configuration key(s) {', '.join(required)} to exist; the "
             "station reported them in unknownKey")
+    for key in unknown:  # optional: the station lacks the behaviour the key tunes
+        case.passed(f"{purpose}: {key} not set: the station does not implement this optional "
+                    "key (OCPP 1.6 §9.1)")
+    wanted = {k: v for k, v in wanted.items() if k not in unknown}
+    keys = list(wanted)
+    if not wanted:
+        return {}
     for key, value in wanted.items():
         if before.get(key) == value:
             continue
@@ -74,7 +96,7 @@ async def change_and_verify(station: Any, case: Case, wanted: dict[str, str],
 
 async def apply_case_config(station: Any, case: Case, wanted: dict[str, str]) -> None:
     before = await change_and_verify(station, case, wanted)
-    case.config_applied = dict(wanted)
+    case.config_applied = {k: v for k, v in wanted.items() if k in before}
     case.config_original = before
 
 

@@ -14,7 +14,12 @@ from bench.record import Verdict
 
 
 class StationNonConformance(AssertionError):
-    """A check on the station's behaviour failed; the message says expected vs. seen."""
+    """A check on the station's behaviour failed; the message says expected vs. seen.
+    `evidence_ns`: when what the check judged arrived (e.g. the answer), if the check said."""
+
+    def __init__(self, message: str, evidence_ns: int | None = None) -> None:
+        super().__init__(message)
+        self.evidence_ns = evidence_ns
 
 
 class BenchFault(Exception):
@@ -48,6 +53,37 @@ def classify(exc: BaseException) -> Verdict:
         if name in _STATION_FAULTS:
             return Verdict.FAIL
     return Verdict.ERROR
+
+
+def first_failure(exc: BaseException) -> tuple[BaseException, list[BaseException]]:
+    """The failure a verdict heads with, and the later ones it hides.
+
+    A forbid window raises ForbiddenMessage when its block ends, also over what the block
+    itself raised (its `block_error`). The headline is the station failure whose evidence came
+    first: the forbidden CALL's arrival, or the evidence of the block's failed check (else the
+    moment the block failed, which is when the window closed). "Answered Accepted, then sent a
+    forbidden Preparing" heads with the answer, "a forbidden StartTransaction, then no
+    Available within the timeout" with the StartTransaction."""
+    chain: list[BaseException] = [exc]
+    while type(chain[-1]).__name__ == "ForbiddenMessage" and len(chain) < 16:
+        inner = getattr(chain[-1], "block_error", None)
+        if inner is None:
+            break
+        chain.append(inner)
+    if len(chain) == 1:
+        return exc, []
+    closed = [getattr(e, "closed_ns", None) for e in chain]
+    block_closed = next((c for c in reversed(closed) if c is not None), None)
+
+    def when(e: BaseException) -> int:
+        stamp = getattr(e, "first_hit_ns", None) or getattr(e, "evidence_ns", None)
+        return stamp or block_closed or 0
+
+    station = [e for e in chain if classify(e) == Verdict.FAIL]
+    if not station:
+        return exc, []
+    head = min(station, key=when)  # ties: the outer window, as before
+    return head, [e for e in station if e is not head]
 
 
 def describe(exc: BaseException) -> str:

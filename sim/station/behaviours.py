@@ -36,6 +36,79 @@ _BEHAVIOURS = [
         "forbids an early Heartbeat; §9.1 ClockAlignedDataInterval is not tied to "
         "transactions and MeterValues connectorId 0 is the main meter",
         ["TC_001_CS", "TC_002_CS", "TC_035_CS"]),
+    Behaviour(
+        "authorize_remote_anyway",
+        "with AuthorizeRemoteTxRequests=false it still sends Authorize for the idTag of a "
+        "RemoteStartTransaction before it prepares the start (and starts whatever the answer: "
+        "the CSMS judges the idTag from StartTransaction)",
+        "OCPP 1.6 §5.11: with AuthorizeRemoteTxRequests=false the Charge Point starts at once "
+        "and the Central System checks the idTag in StartTransaction; an Authorize is neither "
+        "required nor forbidden",
+        ["TC_010_CS", "TC_011_2_CS"]),
+    Behaviour(
+        "status_before_transaction_message",
+        "sends StatusNotification(Charging) before StartTransaction and "
+        "StatusNotification(Finishing) before StopTransaction (the transaction message waits "
+        "until the status change is acknowledged)",
+        "OCTT (TC_003, TC_012 and the reusable state Charging): StatusNotification(Charging) and "
+        "StartTransaction, StatusNotification(Finishing) and StopTransaction may come in either "
+        "order",
+        ["TC_012_CS"]),
+    Behaviour(
+        "rejected_goes_offline",
+        "after BootNotification Rejected it closes its websocket and connects again only when "
+        "the retry interval is over, then boots again",
+        "OCPP 1.6 §4.2.1: while Rejected the Charge Point may no longer be reachable; it MAY "
+        "close its communication channel",
+        ["TC_001_CS"]),
+    Behaviour(
+        "no_minimum_status_duration",
+        "does not implement the optional key MinimumStatusDuration (GetConfiguration reports it "
+        "in unknownKey; every status is sent at once)",
+        "OCPP 1.6 §9.1: MinimumStatusDuration is optional",
+        ["TC_023_1_CS"]),
+    Behaviour(
+        "pilot_fault_ground_failure",
+        "reports a CP shorted to PE (IEC 61851-1 state E) as Faulted with errorCode "
+        "GroundFailure instead of OtherError",
+        "OCPP 1.6 ChargePointErrorCode has no pilot-fault code: GroundFailure (a fault to "
+        "protective earth) and OtherError both describe it",
+        ["TC_041_CS"]),
+    Behaviour(
+        "hard_reset_stops_after_reboot",
+        "on Reset(Hard) it reboots at once; the open transaction is stopped after the reboot "
+        "from non-volatile memory (StopTransaction reason HardReset after the BootNotification, "
+        "the connector Finishing in the boot statuses)",
+        "OCTT TC_015: the StopTransaction may come before or after the BootNotification; "
+        "OCPP 1.6 §5.14 the hard reset only attempts to stop transactions first",
+        ["TC_015_CS"]),
+    Behaviour(
+        "resumes_after_power_loss",
+        "without back-up power, a transaction open when the mains went resumes after the power "
+        "comes back (Charging in the boot statuses) until the driver stops it",
+        "OCTT TC_032_2: if the Charge Point resumed the transaction, the driver stops it with "
+        "the card that started it",
+        ["TC_032_2_CS"]),
+    Behaviour(
+        "resends_meter_values_on_reconnect",
+        "after a reconnection it sends the last MeterValues delivered before the connection "
+        "went down once more, with the same payload, as when the answer to it was lost",
+        "OCPP 1.6 §3.7: a transaction-related message the Central System did not answer is "
+        "sent again (TransactionMessageAttempts); a resend is not a sample out of order",
+        ["TC_036_CS"]),
+    Behaviour(
+        "remote_start_connector0_callerror",
+        "answers RemoteStartTransaction(connectorId 0) with a CALLERROR "
+        "(PropertyConstraintViolation) instead of Rejected",
+        "OCTT TC_027: connectorId 0 is answered Rejected or with a CALLERROR; OCPP-J 1.6 "
+        "§4.2.3: PropertyConstraintViolation for a field with an invalid value",
+        ["TC_027_CS"]),
+    Behaviour(
+        "stop_reason_local_omitted",
+        "leaves the reason out of a StopTransaction that ends normally (the driver's card)",
+        "OCPP 1.6 §4.10: for a transaction ended normally the Reason MAY be omitted and is "
+        "then assumed Local",
+        ["TC_038_CS"]),
 ]
 
 BEHAVIOURS: dict[str, Behaviour] = {b.name: b for b in _BEHAVIOURS}

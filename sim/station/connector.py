@@ -60,15 +60,17 @@ class ConnectorState:
     error_sent: str = "NoError"
 
 
-def derive_status(c: ConnectorState, phys: Any, mains_on: bool = True) -> tuple[str, str]:
-    """(status, errorCode) the connector is in, from its state and the physics."""
+def derive_status(c: ConnectorState, phys: Any, mains_on: bool = True,
+                  pilot_fault_code: str = "OtherError") -> tuple[str, str]:
+    """(status, errorCode) the connector is in, from its state and the physics.
+    pilot_fault_code: the errorCode of a CP shorted to PE (behaviour pilot_fault_ground_failure)."""
     fault = getattr(phys, "fault", None)
     if fault:
         return "Faulted", fault if fault in VALID_ERROR_CODES else "OtherError"
     if str(getattr(phys, "cp_state", "A")) == "E" and mains_on:  # mains off: no generator
         # the station measures 0 V on its own CP generator: CP shorted to PE (IEC 61851-1
         # state E), a hardware fault of the pilot circuit; no dedicated OCPP 1.6 errorCode
-        return "Faulted", "OtherError"
+        return "Faulted", pilot_fault_code
     ev_letter = str(getattr(phys, "cp_state", "A"))[:1]
     if c.tx is not None:
         if c.tx.deauthorized:

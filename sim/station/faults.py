@@ -1,7 +1,8 @@
 """Named fault profiles: documented non-conformances the bench's test cases must catch.
 
 Each profile changes one behaviour of the simulated station. `affects` lists the OCTT case
-ids (or the configuration-key check of the catalogue §3.1) that should turn FAIL with it.
+ids (or the configuration-key check of OCPP 1.6 §9.1, docs/checks.md) that should turn FAIL
+with it.
 """
 
 from __future__ import annotations

@@ -115,6 +115,9 @@ class CsmsCalls:
         if self.st.fault("late_remote_start"):
             await self.st.sleep(self.st.cfg.late_remote_start_s)
         n = p.get("connectorId")
+        if n == 0 and self.st.behaves("remote_start_connector0_callerror"):
+            raise CallError("PropertyConstraintViolation",
+                            "connectorId 0 is the Charge Point, not a connector")
         if n is None:
             target = self.st.free_connector()
         else:
@@ -140,6 +143,10 @@ class CsmsCalls:
                 log.info("station: remote start for %s not authorized", id_tag)
                 return
             parent = info.get("parentIdTag")
+        elif self.st.behaves("authorize_remote_anyway"):
+            # asks although the key says not to; starts whatever the answer (§5.11: the CSMS
+            # judges the idTag from StartTransaction)
+            parent = (await self.st.authorize(id_tag)).get("parentIdTag")
         if self.st.is_free(target):
             target.pending = PendingStart(id_tag, parent, self.st._now(), remote=True)
 

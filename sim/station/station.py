@@ -159,6 +159,8 @@ class StationSimulator:
 
     def _reset_volatile(self) -> None:
         self.keys: dict[str, KeySpec] = dict(self.cfg.keys)
+        if self.behaves("no_minimum_status_duration"):
+            self.keys.pop("MinimumStatusDuration", None)
         self._key_changed = asyncio.Event()
         self.connectors = {n: ConnectorState(n) for n in range(1, self.cfg.connectors + 1)}
         self.station_operative = True
@@ -173,12 +175,14 @@ class StationSimulator:
         self._bg: set[asyncio.Task] = set()
         self._last_card: str | None = None
         self._heartbeat_from: float | None = None  # heartbeat_skips_and_queues: the cadence
+        self._offline_until: float | None = None  # rejected_goes_offline: reconnect from then
         self.txq = TxQueue(
             RetryPolicy(lambda: self.key_int("TransactionMessageAttempts"),
                         lambda: self.key_int("TransactionMessageRetryInterval"),
                         retry=not self.fault("no_transaction_retry")),
             self._on_tx_result, self.sleep,
-            newest_first_after_reconnect=self.fault("queued_out_of_order"))
+            newest_first_after_reconnect=self.fault("queued_out_of_order"),
+            resend_last_meter_values=self.behaves("resends_meter_values_on_reconnect"))
 
     def _restore_from_store(self) -> None:
         for name, value in self.store.get("config", {}).items():
@@ -197,6 +201,10 @@ class StationSimulator:
             self.txq.put(TxMessage(item["action"], item["payload"], tx))
         journaled_starts = {i["tx"]["local_id"] for i in journal
                             if i["action"] == "StartTransaction" and i["tx"]}
+        # why the open transactions ended: the power went, unless a hard reset left them
+        # (behaviour hard_reset_stops_after_reboot)
+        reason = self.store.get("stop_reason_at_boot") or "PowerLoss"
+        resume = reason == "PowerLoss" and self.behaves("resumes_after_power_loss")
         for data in self.store.get("open_transactions", []):
             c = self.connectors.get(data["connector"])
             if c is None:
@@ -205,8 +213,12 @@ class StationSimulator:
             if tx.id is None and tx.local_id not in journaled_starts:
                 self.txq.put(TxMessage("StartTransaction", self._start_payload(tx), tx))
             c.tx = tx
-            self.stop_transaction(c, "PowerLoss")
-        self.store.put("open_transactions", [])
+            if resume:  # the transaction goes on where it was (its samples too)
+                self.spawn(self._sampled_loop(c, tx))
+            else:
+                self.stop_transaction(c, reason)
+        self.store.put("stop_reason_at_boot", None)
+        self._persist_open_transactions()
         self.store.put("tx_journal", [])
 
     def _transaction_from_store(self, data: dict[str, Any],
@@ -281,6 +293,9 @@ class StationSimulator:
     async def _connection_loop(self) -> None:
         backoff = self.cfg.reconnect_min_s
         while True:
+            if self._offline_until is not None:  # behaviour rejected_goes_offline
+                await asyncio.sleep(max(0.0, self._offline_until - self._now()))
+                self._offline_until = None
             try:
                 ws = await connect(self.url, subprotocols=["ocpp1.6"], proxy=None,
                                    open_timeout=self._s(10), ping_interval=None,
@@ -387,7 +402,13 @@ class StationSimulator:
                 if interval > 0:
                     self.set_key("HeartbeatInterval", str(interval), persist=False)
                 return
-            await self.sleep(interval if interval > 0 else self.cfg.boot_retry_s)
+            wait = interval if interval > 0 else self.cfg.boot_retry_s
+            if self.boot_status == "Rejected" and self.behaves("rejected_goes_offline"):
+                # unreachable until the retry interval is over: the connection loop waits
+                self._offline_until = self._now() + self._s(wait)
+                await link.close()
+                raise LinkDown("BootNotification Rejected: offline until the retry interval")
+            await self.sleep(wait)
 
     async def _boot_statuses(self, link: Link) -> None:
         """StatusNotification for connector 0 and every connector, right after boot."""
@@ -480,8 +501,9 @@ class StationSimulator:
     # --- physics and status ------------------------------------------------------------
 
     def _derived(self, c: ConnectorState) -> tuple[str, str]:
+        pilot = "GroundFailure" if self.behaves("pilot_fault_ground_failure") else "OtherError"
         return derive_status(c, self.model.connector(c.number),
-                             bool(getattr(self.model, "mains_on", True)))
+                             bool(getattr(self.model, "mains_on", True)), pilot)
 
     def _station_status(self) -> str:
         return "Available" if self.station_operative else "Unavailable"
@@ -690,7 +712,7 @@ class StationSimulator:
                          c.pending.parent_id_tag)
         c.tx, c.pending, c.finishing = tx, None, False
         self._persist_open_transactions()
-        self.txq.put(TxMessage("StartTransaction", self._start_payload(tx), tx))
+        self._queue_after_status(c, TxMessage("StartTransaction", self._start_payload(tx), tx))
         self.spawn(self._sampled_loop(c, tx))
         log.info("station: connector %d: transaction started for %s", c.number, tx.id_tag)
 
@@ -709,6 +731,8 @@ class StationSimulator:
             payload["reason"] = "Local"
         if self.fault("no_soft_reset_reason") and reason == "SoftReset":
             del payload["reason"]
+        if payload.get("reason") == "Local" and self.behaves("stop_reason_local_omitted"):
+            del payload["reason"]  # a normal end: Local is assumed (OCPP 1.6 §4.10)
         if id_tag is not None:
             payload["idTag"] = id_tag
         end = meter_value(phys, measurand_list(self.key("StopTxnSampledData")),
@@ -717,8 +741,38 @@ class StationSimulator:
         if data:
             payload["transactionData"] = data
         self._persist_open_transactions()
-        self.txq.put(TxMessage("StopTransaction", payload, tx))
+        msg = TxMessage("StopTransaction", payload, tx)
+        if reason in ("HardReset", "SoftReset", "PowerLoss"):
+            self.txq.put(msg)  # it must be queued before the station goes down
+        else:
+            self._queue_after_status(c, msg)
         log.info("station: connector %d: transaction stopped (%s)", c.number, reason)
+
+    def _queue_after_status(self, c: ConnectorState, msg: TxMessage) -> None:
+        """Queue a transaction message; with behaviour status_before_transaction_message only
+        once the status change it causes has been acknowledged (online; at most 3 s)."""
+        if not self.behaves("status_before_transaction_message") or not self.online:
+            self.txq.put(msg)
+            return
+        before = c.status_sent
+        changed = asyncio.Event()
+
+        def on_status(n: int, status: str, _error: str) -> None:
+            if n == c.number and status != before:
+                changed.set()
+
+        self._listeners.append(on_status)
+
+        async def after_status() -> None:
+            try:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._s(3.0)):
+                        await changed.wait()
+            finally:
+                self._listeners.remove(on_status)
+                self.txq.put(msg)
+
+        self.spawn(after_status())
 
     async def _on_tx_result(self, msg: TxMessage, result: dict) -> None:
         if msg.action != "StartTransaction" or msg.tx is None:
@@ -822,9 +876,14 @@ class StationSimulator:
 
     async def reset(self, kind: str) -> None:
         reason = "HardReset" if kind == "Hard" else "SoftReset"
-        for c in self.connectors.values():
-            if c.tx is not None:
-                self.stop_transaction(c, reason)
+        if kind == "Hard" and self.behaves("hard_reset_stops_after_reboot"):
+            # reboot at once; the open transactions end after it, from non-volatile memory
+            self._persist_open_transactions()
+            self.store.put("stop_reason_at_boot", reason)
+        else:
+            for c in self.connectors.values():
+                if c.tx is not None:
+                    self.stop_transaction(c, reason)
         await self.txq.drained(self._s(self.cfg.reset_flush_s))
         self.reboot_requested = True
         if self.link is not None:

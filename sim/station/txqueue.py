@@ -49,9 +49,15 @@ class TxQueue:
     def __init__(self, policy: RetryPolicy,
                  on_result: Callable[[TxMessage, dict], Awaitable[None]],
                  sleep: Callable[[float], Awaitable[None]],
-                 newest_first_after_reconnect: bool = False) -> None:
+                 newest_first_after_reconnect: bool = False,
+                 resend_last_meter_values: bool = False) -> None:
         self.policy, self.on_result, self._sleep = policy, on_result, sleep
         self.newest_first = newest_first_after_reconnect
+        # behaviour resends_meter_values_on_reconnect: the last MeterValues delivered before
+        # a connection went down is sent once more on the next one
+        self.resend_last = resend_last_meter_values
+        self._last_meter_values: TxMessage | None = None
+        self._was_online = False
         self.items: deque[TxMessage] = deque()
         self._wake = asyncio.Event()
         self._empty = asyncio.Event()
@@ -70,6 +76,11 @@ class TxQueue:
         self.online = True
         if self.newest_first and any(m.queued_offline for m in self.items):
             self.items.reverse()
+        last = self._last_meter_values
+        if self.resend_last and self._was_online and last is not None:
+            self.items.appendleft(TxMessage(last.action, last.payload, last.tx))
+            self._last_meter_values = None
+        self._was_online = True
         self._wake.set()
 
     def went_offline(self) -> None:
@@ -106,6 +117,8 @@ class TxQueue:
                 await self._sleep(self.policy.interval_s() * msg.attempts)
                 continue
             self._finish(msg)
+            if msg.action == "MeterValues":
+                self._last_meter_values = msg
             await self.on_result(msg, result)
 
     def _finish(self, msg: TxMessage) -> None:

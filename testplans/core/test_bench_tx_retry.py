@@ -1,6 +1,6 @@
-"""BENCH_TX_RETRY Transaction message retry (bench measurement; catalogue §3.1
-TransactionMessageAttempts / TransactionMessageRetryInterval; OCPP 1.6, transaction-related
-messages: the wait before a resend is the interval x the sends so far).
+"""BENCH_TX_RETRY Transaction message retry (bench measurement; docs/catalogue.md; OCPP 1.6
+§9.1 TransactionMessageAttempts / TransactionMessageRetryInterval: the wait before a resend is
+the interval x the sends so far).
 
 TransactionMessageAttempts=N, TransactionMessageRetryInterval=I. The bench answers
 StartTransaction with a CALLERROR N-1 times, then accepts it: the station must resend it after

@@ -1,4 +1,4 @@
-"""TC_001_CS Cold Boot Charge Point (catalogue §1.1; OL p7).
+"""TC_001_CS Cold Boot Charge Point (docs/catalogue.md; OCTT p7).
 
 PWR -> BootNotification; the CSMS answers Rejected(interval i); the station sends nothing else
 and boots again, not before i; Accepted(interval = configured heartbeat);

@@ -1,4 +1,4 @@
-"""TC_002_CS Cold Boot Charge Point – Pending (catalogue §1.1; OL p7).
+"""TC_002_CS Cold Boot Charge Point – Pending (docs/catalogue.md; OCTT p7).
 
 PWR -> BootNotification; the CSMS answers Pending(interval i); while pending the station sends
 no request of its own (OCPP 1.6 §4.2) but answers the CSMS: GetConfiguration -> CALLRESULT,

@@ -1,4 +1,4 @@
-"""TC_003_CS Regular Charging Session – Plugin First (catalogue §1.1; OL p9).
+"""TC_003_CS Regular Charging Session – Plugin First (docs/catalogue.md; OCTT p9).
 
 PLUG -> StatusNotification(Preparing); card -> Authorize -> Accepted; StartTransaction
 (connectorId, idTag, meterStart, timestamp) and StatusNotification(Charging), either order.

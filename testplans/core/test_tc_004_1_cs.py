@@ -1,4 +1,4 @@
-"""TC_004_1_CS Regular Charging Session – Identification First (catalogue §1.1; OL p9).
+"""TC_004_1_CS Regular Charging Session – Identification First (docs/catalogue.md; OCTT p9).
 
 MeterValueSampleInterval set; Authorized: card -> Authorize (Accepted) -> StatusNotification
 (Preparing) with no EV plugged; PLUG -> StartTransaction (connectorId, idTag, meterStart,

@@ -1,5 +1,5 @@
 """TC_004_2_CS Regular Charging Session – Identification First – ConnectionTimeOut
-(catalogue §1.1; OL p10).
+(docs/catalogue.md; OCTT p10).
 
 ConnectionTimeOut = T; card -> Authorize (Accepted) -> StatusNotification(Preparing); no plug;
 T s later StatusNotification(Available); no StartTransaction at any time. The time from
@@ -11,7 +11,7 @@ import pytest
 
 from bench.csms.errors import ExpectTimeout
 from testplans.ocpp import expect, expect_status
-from testplans.states import swipe
+from testplans.states import left_unplugged, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_004_2_CS", "Regular Charging Session – Identification First – ConnectionTimeOut",
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.octt(
 async def test_tc_004_2_cs(case, station):
     n, card = case.connector, case.card()
     timeout_s = float(case.setting("connection_timeout_s"))
+    await left_unplugged(case, n)
     with station.forbid("StartTransaction"):
         with case.step(f"present card {card.tag} ({card.id_tag}), no EV plugged: Preparing"):
             before, _ = await swipe(case, card.tag)

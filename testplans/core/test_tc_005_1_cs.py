@@ -1,5 +1,5 @@
 """TC_005_1_CS EV Side Disconnected – StopTransactionOnEVSideDisconnect=true,
-UnlockConnectorOnEVSideDisconnect=true (catalogue §1.1; OL p13). Requires a socket.
+UnlockConnectorOnEVSideDisconnect=true (docs/catalogue.md; OCTT p13). Requires a socket.
 
 Charging; UNPLUG-EV -> StopTransaction(reason EVDisconnected) and StatusNotification(Finishing);
 UNPLUG-CP -> StatusNotification(Available).

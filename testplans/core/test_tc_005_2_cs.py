@@ -1,5 +1,5 @@
 """TC_005_2_CS EV Side Disconnected – StopTransactionOnEVSideDisconnect=true,
-UnlockConnectorOnEVSideDisconnect=false (catalogue §1.1; OL p14).
+UnlockConnectorOnEVSideDisconnect=false (docs/catalogue.md; OCTT p14).
 
 MinimumStatusDuration=0, Stop=true, Unlock=false; Charging; UNPLUG-EV -> StopTransaction
 (reason EVDisconnected) and StatusNotification, either order; UnlockConnector -> answered;

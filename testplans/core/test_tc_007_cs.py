@@ -1,10 +1,11 @@
-"""TC_007_CS Regular Start Charging Session – Cached Id (catalogue §1.1; OL p16).
+"""TC_007_CS Regular Start Charging Session – Cached Id (docs/catalogue.md; OCTT p16).
 Requires an authorization cache.
 
 AuthorizationCacheEnabled=true, LocalPreAuthorize=true; memory state IdTagCached (the card is
 authorized once: Authorize -> Accepted, Preparing, no plug, back to Available after
 ConnectionTimeOut); the card again -> StatusNotification(Preparing) at once from the cache, no
-Authorize (OCPP 1.6 §3.5.1: neither waiting for nor requesting Authorize.conf); PLUG ->
+Authorize (OCPP 1.6 §9.1 LocalPreAuthorize: without waiting for or requesting an
+Authorize.conf); PLUG ->
 StartTransaction and StatusNotification(Charging), either order.
 """
 
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from testplans.ocpp import expect, expect_status
-from testplans.states import plug_in, started, swipe
+from testplans.states import left_unplugged, plug_in, started, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_007_CS", "Regular Start Charging Session – Cached Id",
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.octt(
 async def cache_card(case, card) -> None:
     """Memory state IdTagCached: the card authorized online, then the start times out."""
     n = case.connector
+    await left_unplugged(case, n)
     with case.step(f"IdTagCached: card {card.tag} ({card.id_tag}) authorized, no plug"):
         before, _ = await swipe(case, card.tag)
         auth = await expect(case, "Authorize", {"idTag": card.id_tag}, after=before)

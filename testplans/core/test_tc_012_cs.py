@@ -1,10 +1,10 @@
-"""TC_012_CS Remote Stop Charging Session (catalogue §1.1; OL p22).
+"""TC_012_CS Remote Stop Charging Session (docs/catalogue.md; OCTT p22).
 
 Charging, and the energy flows; RemoteStopTransaction(transactionId) -> Accepted;
 StopTransaction(reason Remote) and StatusNotification(Finishing), either order; the power
 drops: the output current (reference meter on the connector, else the EV emulator) falls below
 the `current_threshold_a` setting. Measures RemoteStopTransaction -> StopTransaction and
-RemoteStopTransaction -> current off (catalogue §2.2 "Transaction authorization end time by
+RemoteStopTransaction -> current off (docs/checks.md "Transaction authorization end time by
 RemoteStopTransaction", HIL: t(I_dc < threshold)).
 """
 

@@ -1,4 +1,4 @@
-"""TC_013_CS Hard Reset Without transaction (catalogue §1.1; OL p24).
+"""TC_013_CS Hard Reset Without transaction (docs/catalogue.md; OCTT p24).
 
 ChangeAvailability(connector, Inoperative) -> Accepted; StatusNotification(Unavailable);
 Reset(Hard) -> Accepted; the station reboots: BootNotification; StatusNotification for

@@ -1,4 +1,4 @@
-"""TC_014_CS Soft Reset Without transaction (catalogue §1.1; TZ name, steps as TC_013, OL p24).
+"""TC_014_CS Soft Reset Without transaction (docs/catalogue.md; TZ name, steps as TC_013, OCTT p24).
 
 ChangeAvailability(connector, Inoperative) -> Accepted; StatusNotification(Unavailable);
 Reset(Soft) -> Accepted; the station reboots: BootNotification; StatusNotification for

@@ -1,4 +1,4 @@
-"""TC_015_CS Hard Reset With Transaction (catalogue §1.1; OL p26).
+"""TC_015_CS Hard Reset With Transaction (docs/catalogue.md; OCTT p26).
 
 Charging; Reset(Hard) -> Accepted; StopTransaction(reason HardReset) either before the reboot
 or after it; when it comes before, StatusNotification(Finishing) too (before the reboot, or as

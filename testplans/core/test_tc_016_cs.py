@@ -1,4 +1,4 @@
-"""TC_016_CS Soft Reset With Transaction (catalogue §1.1; EV
+"""TC_016_CS Soft Reset With Transaction (docs/catalogue.md; EV
 `test_soft_reset_with_transaction`; steps as TC_015, INF).
 
 Charging; Reset(Soft) -> Accepted; StopTransaction(reason SoftReset) before the reboot (a soft

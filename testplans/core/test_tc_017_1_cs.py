@@ -1,5 +1,5 @@
 """TC_017_1_CS Unlock connector – no charging session running (Not fixed cable)
-(catalogue §1.1; OL CSMS p135). Requires a socket.
+(docs/catalogue.md; OCTT CSMS-side p135). Requires a socket.
 
 No session on the connector; UnlockConnector(connectorId) -> Unlocked.
 """

@@ -1,5 +1,5 @@
 """TC_017_2_CS Unlock connector – no charging session running (Fixed cable)
-(catalogue §1.1; OL p29). Requires a fixed cable.
+(docs/catalogue.md; OCTT p29). Requires a fixed cable.
 
 No session on the connector; UnlockConnector(connectorId) -> NotSupported (a fixed cable has
 no retention lock to release).

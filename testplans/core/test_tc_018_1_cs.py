@@ -1,9 +1,9 @@
-"""TC_018_1_CS Unlock Connector – With Charging Session (Not fixed cable) (catalogue §1.1;
-OL p30). Requires a socket.
+"""TC_018_1_CS Unlock Connector – With Charging Session (Not fixed cable) (docs/catalogue.md;
+OCTT p30). Requires a socket.
 
 Charging; UnlockConnector -> Unlocked; StopTransaction (reason UnlockCommand) and
-StatusNotification(Finishing), either order (catalogue §0.1); the cable is taken out ->
-StatusNotification(Available).
+StatusNotification(Finishing), either order (docs/catalogue.md, OCTT conventions); the cable
+is taken out -> StatusNotification(Available).
 """
 
 import time

@@ -1,4 +1,4 @@
-"""TC_018_2_CS Unlock Connector – With Charging Session (Fixed cable) (catalogue §1.1;
+"""TC_018_2_CS Unlock Connector – With Charging Session (Fixed cable) (docs/catalogue.md;
 PW id, EV `..._with_charging_session_fixed_cable`; steps INF). Requires a fixed cable.
 
 Charging; UnlockConnector -> NotSupported; the transaction goes on (no StopTransaction, the
@@ -20,20 +20,20 @@ pytestmark = pytest.mark.octt(
     requires=("fixed_cable", "instrument:ev", "instrument:card"),
 )
 
-HOLD_S = 2.0  # the transaction must still run this long after the UnlockConnector answer
-
 
 async def test_tc_018_2_cs(case, station, bench):
     session = await charging(case)
     n, tx = session.connector, session.transaction_id
+    hold_s = float(case.setting("watch_s"))
 
     with case.step(f"UnlockConnector({n}): NotSupported, the transaction goes on"):
         res = await station.call("UnlockConnector", {"connectorId": n})
         check_answer(case, res, "NotSupported", "UnlockConnector")
-        await asyncio.sleep(HOLD_S)
+        await asyncio.sleep(hold_s)
         stops = [m for m in station.received("StopTransaction")
                  if m.mono_ns >= res.sent_mono_ns and m.payload.get("transactionId") == tx]
-        case.check(not stops, f"transaction {tx} to go on after UnlockConnector (fixed cable)",
+        case.check(not stops, f"transaction {tx} to go on after UnlockConnector (fixed cable; "
+                   f"watched {hold_s:g} s, setting watch_s)",
                    "stopped it: " + ", ".join(f"StopTransaction seq {m.seq} reason "
                                               f"{m.payload.get('reason', 'Local')}"
                                               for m in stops))

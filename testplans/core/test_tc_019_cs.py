@@ -1,9 +1,9 @@
-"""TC_019_CS Retrieve configuration (catalogue §1.1 and §3.1; OL p32).
+"""TC_019_CS Retrieve configuration (docs/catalogue.md; OCTT p32).
 
 GetConfiguration(SupportedFeatureProfiles): unknownKey empty, the value a comma-separated list
 that contains Core (others from FirmwareManagement, LocalAuthListManagement, Reservation,
 SmartCharging, RemoteTrigger). GetConfiguration() (all keys): every required key of every
-supported profile present, with the accessibility of the TC_019 column of §3.1. GetConfiguration
+supported profile present, with the accessibility OCTT checks (docs/checks.md). GetConfiguration
 of those keys by name (at most GetConfigurationMaxKeys per request): all known, the same
 accessibility and values as in the full list.
 """
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.octt("TC_019_CS", "Retrieve configuration")
 
 RW, R, ANY = "RW", "R", "R or RW"
 
-# Required keys per profile and the accessibility TC_019 checks (catalogue §3.1, §3.2)
+# Required keys per profile and the accessibility TC_019 checks (OCPP 1.6 §9.1; docs/checks.md)
 REQUIRED: dict[str, dict[str, str]] = {
     "Core": {
         "AuthorizeRemoteTxRequests": ANY, "ClockAlignedDataInterval": RW,

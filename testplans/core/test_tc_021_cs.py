@@ -1,4 +1,4 @@
-"""TC_021_CS Change/set Configuration (catalogue §1.1; OL p34).
+"""TC_021_CS Change/set Configuration (docs/catalogue.md; OCTT p34).
 
 Pre-state: MeterValueSampleInterval is not X (X = the configured meter value sample interval;
 the bench sets X + 1 when it is). ChangeConfiguration(MeterValueSampleInterval=X) -> Accepted;

@@ -1,9 +1,10 @@
-"""TC_023_1_CS Start Charging Session – Authorize invalid (catalogue §1.1; OL p37, TC_023_CS).
+"""TC_023_1_CS Start Charging Session – Authorize invalid (docs/catalogue.md; OCTT p37, TC_023_CS).
 
-MinimumStatusDuration=10, LocalPreAuthorize=true; card (<Configured invalid IdTag>) ->
-Authorize -> the bench answers Invalid; PLUG -> StatusNotification(Preparing); the station
-never starts a transaction (no StartTransaction until OBSERVE_S after Preparing).
-TC_023_2_CS (expired) and TC_023_3_CS (blocked) run the same flow with their card.
+MinimumStatusDuration=`refused_card_min_status_s` (10, as OCTT), LocalPreAuthorize=true; card
+(<Configured invalid IdTag>) -> Authorize -> the bench answers Invalid; PLUG ->
+StatusNotification(Preparing); the station never starts a transaction (none until `watch_s`
+after the Preparing). TC_023_2_CS (expired) and TC_023_3_CS (blocked) run the same flow with
+their card.
 """
 
 import pytest
@@ -13,7 +14,8 @@ from testplans.refused_card import refused_card_no_start
 pytestmark = pytest.mark.octt(
     "TC_023_1_CS", "Start Charging Session – Authorize invalid",
     requires=("instrument:ev", "instrument:card"),
-    config={"MinimumStatusDuration": "10", "LocalPreAuthorize": "true"},
+    config={"MinimumStatusDuration": "{refused_card_min_status_s}",
+            "LocalPreAuthorize": "true"},
 )
 
 

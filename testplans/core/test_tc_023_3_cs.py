@@ -1,8 +1,9 @@
-"""TC_023_3_CS Start Charging Session – Authorize blocked (catalogue §1.1; OL p37, TC_023_CS).
+"""TC_023_3_CS Start Charging Session – Authorize blocked (docs/catalogue.md; OCTT p37, TC_023_CS).
 
-MinimumStatusDuration=10, LocalPreAuthorize=true; card (<Configured blocked IdTag>) -> Authorize
--> the bench answers Blocked; PLUG -> StatusNotification(Preparing); the station never starts a
-transaction. The flow is TC_023_1_CS's.
+MinimumStatusDuration=`refused_card_min_status_s` (10, as OCTT), LocalPreAuthorize=true; card
+(<Configured blocked IdTag>) -> Authorize -> the bench answers Blocked; PLUG ->
+StatusNotification(Preparing); the station never starts a transaction. The flow is
+TC_023_1_CS's.
 """
 
 import pytest
@@ -12,7 +13,8 @@ from testplans.refused_card import refused_card_no_start
 pytestmark = pytest.mark.octt(
     "TC_023_3_CS", "Start Charging Session – Authorize blocked",
     requires=("instrument:ev", "instrument:card"),
-    config={"MinimumStatusDuration": "10", "LocalPreAuthorize": "true"},
+    config={"MinimumStatusDuration": "{refused_card_min_status_s}",
+            "LocalPreAuthorize": "true"},
 )
 
 

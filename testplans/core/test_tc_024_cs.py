@@ -1,4 +1,4 @@
-"""TC_024_CS Start Charging Session – Lock Failure (catalogue §1.1; OL p37). Requires a socket.
+"""TC_024_CS Start Charging Session – Lock Failure (docs/catalogue.md; OCTT p37). Requires a socket.
 
 GetConfiguration(AuthorizeRemoteTxRequests); RemoteStartTransaction -> Accepted; [Authorize
 only if AuthorizeRemoteTxRequests=true]; StatusNotification(Preparing); HALF-PLUG (the plug

@@ -1,4 +1,4 @@
-"""TC_027_CS Remote Start Transaction – connector id shall not be 0 (catalogue §1.1; OL p39).
+"""TC_027_CS Remote Start Transaction – connector id shall not be 0 (docs/catalogue.md; OCTT p39).
 
 RemoteStartTransaction(connectorId 0) -> Rejected or CALLERROR, never Accepted; no session
 is prepared (no StartTransaction, no StatusNotification(Preparing)).
@@ -9,8 +9,6 @@ import asyncio
 import pytest
 
 pytestmark = pytest.mark.octt("TC_027_CS", "Remote Start Transaction – connector id shall not be 0")
-
-WATCH_S = 2.0  # how long the station is watched after the answer
 
 
 async def test_tc_027_cs(case, station):
@@ -27,4 +25,4 @@ async def test_tc_027_cs(case, station):
             case.check(status == "Rejected",
                        "RemoteStartTransaction(connectorId 0) answered Rejected or CALLERROR",
                        f"answered status={status!r} (seq {res.frame_seqs[1]})")
-        await asyncio.sleep(WATCH_S)
+        await asyncio.sleep(float(case.setting("watch_s")))

@@ -1,4 +1,4 @@
-"""TC_028_CS Remote Stop Transaction – Rejected (catalogue §1.1; OL p40).
+"""TC_028_CS Remote Stop Transaction – Rejected (docs/catalogue.md; OCTT p40).
 
 Charging; RemoteStopTransaction(an unknown transactionId) -> Rejected; the running
 transaction is not stopped (no StopTransaction while watched).
@@ -14,16 +14,16 @@ from testplans.states import charging
 pytestmark = pytest.mark.octt("TC_028_CS", "Remote Stop Transaction – Rejected",
                               requires=("instrument:ev", "instrument:card"))
 
-WATCH_S = 3.0  # how long the running transaction is watched after the rejected stop
-
 
 async def test_tc_028_cs(case, station):
     session = await charging(case)
+    watch_s = float(case.setting("watch_s"))
     known = {tx.transaction_id for tx in case.ctx.tracker.open_transactions()}
     unknown = max(known | {session.transaction_id}) + 1000
     with case.step(f"RemoteStopTransaction({unknown}, unknown): Rejected"), \
             station.forbid("StopTransaction"):
         res = await station.call("RemoteStopTransaction", {"transactionId": unknown})
         check_answer(case, res, "Rejected", "RemoteStopTransaction")
-        await asyncio.sleep(WATCH_S)
-    case.passed(f"transaction {session.transaction_id} kept running for {WATCH_S:g} s")
+        await asyncio.sleep(watch_s)
+    case.passed(f"transaction {session.transaction_id} kept running for {watch_s:g} s (setting "
+                "watch_s)")

@@ -1,4 +1,4 @@
-"""TC_030_CS Unlock Connector – Unlock Failure (catalogue §1.1; TZ name; steps INF).
+"""TC_030_CS Unlock Connector – Unlock Failure (docs/catalogue.md; TZ name; steps INF).
 Requires a connector lock that can be made to fail (and a socket: a fixed cable has no lock
 to release).
 

@@ -1,4 +1,4 @@
-"""TC_031_CS Unlock Connector – Unknown Connector (catalogue §1.1; TZ name, OL CSMS p146).
+"""TC_031_CS Unlock Connector – Unknown Connector (docs/catalogue.md; TZ name, OCTT CSMS-side p146).
 
 GetConfiguration(NumberOfConnectors) = N; UnlockConnector(connectorId N + 1) -> NotSupported.
 """

@@ -1,5 +1,5 @@
 """TC_032_1_CS Power failure boot charging point – configured to stop transaction(s) before
-going down (catalogue §1.1; OL p43). Requires back-up power.
+going down (docs/catalogue.md; OCTT p43). Requires back-up power.
 
 Charging; [power off] on back-up power the station sends StopTransaction(reason PowerLoss) and
 StatusNotification(Finishing) (either order); [power on] BootNotification; StatusNotification

@@ -1,5 +1,5 @@
 """TC_032_2_CS Power failure boot charging point – configured to stop transaction(s)
-(catalogue §1.1; OL p44). Requires no back-up power.
+(docs/catalogue.md; OCTT p44). Requires no back-up power.
 
 Charging; [power off and on] BootNotification; then, in any order: StatusNotification for
 connector 0 and every connector (the others Available; the transaction's connector Finishing,

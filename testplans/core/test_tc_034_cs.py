@@ -1,4 +1,4 @@
-"""TC_034_CS Power Failure with Unavailable Status (catalogue §1.1; OL p45).
+"""TC_034_CS Power Failure with Unavailable Status (docs/catalogue.md; OCTT p45).
 
 ChangeAvailability(connectorId 0, Inoperative) -> Accepted; StatusNotification(Unavailable) for
 connector 0 and every connector; [power off and on] BootNotification (Accepted);

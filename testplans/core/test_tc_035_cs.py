@@ -1,4 +1,4 @@
-"""TC_035_CS Idle Charge Point (catalogue §1.1; EV `test_idle_charge_point`; id INF).
+"""TC_035_CS Idle Charge Point (docs/catalogue.md; EV `test_idle_charge_point`; id INF).
 
 HeartbeatInterval = the configured heartbeat interval; idle station: Heartbeats, no idle time
 over the interval; [network cut for longer than one interval, then restored] the station

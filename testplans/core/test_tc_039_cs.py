@@ -1,4 +1,4 @@
-"""TC_039_CS Offline Transaction (catalogue §1.1; OL p51).
+"""TC_039_CS Offline Transaction (docs/catalogue.md; OCTT p51).
 
 AllowOfflineTxForUnknownId=true (SmartDC's offline authorisation: no cache, no local list);
 NET−; offline: PLUG, card -> the transaction starts (current flows), card again -> it stops
@@ -10,8 +10,8 @@ offline window, the start before the stop.
 import pytest
 
 from testplans.ocpp import expect_any_order, station_time
-from testplans.offline import current_flows, cut_network, reconnected, start_offline
-from testplans.states import check_start_payload, check_stop_reason, swipe
+from testplans.offline import cut_network, reconnected, start_offline
+from testplans.states import check_current, check_start_payload, check_stop_reason, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_039_CS", "Offline Transaction",
@@ -19,8 +19,6 @@ pytestmark = pytest.mark.octt(
               "instrument:network"),
     config={"AllowOfflineTxForUnknownId": "true"},
 )
-
-OFFLINE_S = 6.0  # the network stays down this long: time for the offline steps
 
 
 def given_id(station, start) -> int | None:
@@ -35,15 +33,13 @@ def given_id(station, start) -> int | None:
 
 async def test_tc_039_cs(case, station, bench):
     n, card = case.connector, case.card()
-    cut = await cut_network(case, OFFLINE_S)
+    cut = await cut_network(case)
     await start_offline(case, card)
     with case.step(f"offline: present card {card.tag} again, unplug: the transaction stops"):
         await swipe(case, card.tag)
-        case.check(await current_flows(case, n, False) is not None,
-                   "current to stop (transaction stopped offline)",
-                   f"still delivered current after {case.timeout:g} s")
+        await check_current(case, n, False, "of the card", "the transaction stopped offline")
         await bench.unplug(n)
-    back_online = await reconnected(case, "offline steps", OFFLINE_S)
+    back_online = await reconnected(case, "offline steps")
 
     with case.step("queued StartTransaction, then StopTransaction"):
         start, stop = await expect_any_order(

@@ -1,4 +1,4 @@
-"""TC_040_1_CS Configuration key – NotSupported (catalogue §1.1; OL p53).
+"""TC_040_1_CS Configuration key – NotSupported (docs/catalogue.md; OCTT p53).
 
 ChangeConfiguration(key "Testing", value "true") -> NotSupported (the key does not exist).
 """

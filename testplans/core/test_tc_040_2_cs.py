@@ -1,4 +1,4 @@
-"""TC_040_2_CS Configuration key – Invalid value (catalogue §1.1; TZ, EV).
+"""TC_040_2_CS Configuration key – Invalid value (docs/catalogue.md; TZ, EV).
 
 ChangeConfiguration(MeterValueSampleInterval, "-1") -> Rejected (an interval is an integer
 >= 0). The bench then reads the key back: a Rejected change must leave the value as it was.

@@ -1,4 +1,4 @@
-"""TC_041_CS Fault Behavior (catalogue §1.1; PW id, EV `test_fault_behavior`; steps INF).
+"""TC_041_CS Fault Behavior (docs/catalogue.md; PW id, EV `test_fault_behavior`; steps INF).
 
 An EV is plugged in (Preparing); a hardware fault is injected through the EV emulator (CP
 shorted to PE, IEC 61851-1 state E) -> StatusNotification(Faulted) with an errorCode that
@@ -17,8 +17,9 @@ pytestmark = pytest.mark.octt("TC_041_CS", "Fault Behavior", requires=("instrume
                               measures=("status_latency.fault",))
 
 FAULT = "state_e"  # the EV emulator shorts CP to PE
-# errorCodes that describe a CP-PE short: OCPP 1.6 has no pilot-fault code, so OtherError
-# (details in vendorErrorCode) or GroundFailure (a fault to protective earth)
+# errorCodes that describe a CP-PE short, an inference: OCPP 1.6 has no pilot-fault code, so
+# OtherError (details in vendorErrorCode) or GroundFailure (a fault to protective earth);
+# EVCommunicationError goes only with Preparing, SuspendedEV(SE) or Finishing (§4.9), not Faulted
 MATCHING_CODES = ("OtherError", "GroundFailure")
 
 
@@ -37,8 +38,9 @@ async def test_tc_041_cs(case, station, bench):
                            f"after the {FAULT} fault", f"sent status {status} errorCode {code} "
                            f"(seq {sn.seq})")
                 case.check(code in MATCHING_CODES, f"errorCode {' or '.join(MATCHING_CODES)} "
-                           "for a CP-PE short", f"sent errorCode {code} (vendorErrorCode "
-                           f"{sn.payload.get('vendorErrorCode')}, seq {sn.seq})")
+                           "for a CP-PE short (an inference: OCPP 1.6 has no code for it)",
+                           f"sent errorCode {code} (vendorErrorCode "
+                           f"{sn.payload.get('vendorErrorCode')}, seq {sn.seq})", at=sn.mono_ns)
                 case.measure("status_latency.fault", (sn.mono_ns - injected) / 1e9,
                              evidence=[sn.seq])
         finally:  # never leave the fault on the rig for the next case

@@ -1,4 +1,4 @@
-"""TC_061_CS Clear Authorization Data in Authorization Cache (catalogue §1.1; OL p17).
+"""TC_061_CS Clear Authorization Data in Authorization Cache (docs/catalogue.md; OCTT p17).
 Requires an authorization cache.
 
 AuthorizationCacheEnabled=true, LocalPreAuthorize=true, ConnectionTimeOut set; Authorized:

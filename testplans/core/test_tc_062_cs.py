@@ -1,4 +1,4 @@
-"""TC_062_CS Data Transfer to a Charge Point (catalogue §1.1; PW id, EV
+"""TC_062_CS Data Transfer to a Charge Point (docs/catalogue.md; PW id, EV
 `test_data_transfer_to_chargepoint`; name INF).
 
 DataTransfer(vendorId unknown to the station) -> Rejected or UnknownVendorId (a CALLERROR or

@@ -1,5 +1,5 @@
 """TC_069_CS Stop transaction – ParentIdTag in StopTransaction matches ParentIdTag in
-StartTransaction (catalogue §1.1; OL p12).
+StartTransaction (docs/catalogue.md; OCTT p12).
 
 Prerequisite: when one reader serves several connectors, the connector not under test is
 occupied (an EV plugged in there, once the session under test runs). Charging (card A,
@@ -14,7 +14,7 @@ import pytest
 
 from bench.plugin import BenchFault
 from testplans.ocpp import expect, expect_any_order, expect_status
-from testplans.states import charging, plug_in, swipe
+from testplans.states import charging, plug_in, same_id_tag, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_069_CS", "Stop transaction – ParentIdTag in StopTransaction matches ParentIdTag in "
@@ -47,8 +47,9 @@ async def test_tc_069_cs(case, station, bench):
             ("StatusNotification", {"connectorId": n, "status": "Finishing"}),
             after=auth.mono_ns)
         tag = stop.payload.get("idTag")
-        case.check(tag == member.id_tag, f"StopTransaction idTag {member.id_tag} (the card of "
-                   "the Authorize)", f"sent idTag {tag} (seq {stop.seq})")
+        case.check(same_id_tag(tag, member.id_tag), f"StopTransaction idTag {member.id_tag} "
+                   "(the card of the Authorize, compared without regard to case)",
+                   f"sent idTag {tag} (seq {stop.seq})", at=stop.mono_ns)
 
 
 async def occupy_other_connectors(case, bench, n):

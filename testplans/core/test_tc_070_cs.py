@@ -1,4 +1,4 @@
-"""TC_070_CS Sampled Meter Values (catalogue §1.1 and §3.4; OL p34).
+"""TC_070_CS Sampled Meter Values (docs/catalogue.md; OCTT p34).
 
 MeterValueSampleInterval=S, ClockAlignedDataInterval=0; GetConfiguration(MeterValuesSampledData);
 Charging; MeterValues every S s, watched for at least 3·S: context Sample.Periodic, every

@@ -1,4 +1,4 @@
-"""TC_071_CS Clock-aligned Meter Values (catalogue §1.1 and §3.4; OL p36).
+"""TC_071_CS Clock-aligned Meter Values (docs/catalogue.md; OCTT p36).
 
 MeterValueSampleInterval=0, ClockAlignedDataInterval=A; GetConfiguration(MeterValuesAlignedData);
 Charging; MeterValues every A s, watched for at least 3·A: context Sample.Clock, timestamps on
