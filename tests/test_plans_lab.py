@@ -11,10 +11,14 @@ with the library's own log lines in the record, not on the console.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from lab_support import CSMS_SIDE, LOOPBACK, SIM_RIG, LabStation, free_port, lab_plan
 from test_plans_support import bench_run
 
+from bench.config.rig import load_rig
+from bench.plugin.stationurl import station_urls
 from bench.record.reader import load_run
 from bench.record.verdict import EXIT_OK, EXIT_UNJUDGED
 from sim.netns_rigs import write_lab_rig
@@ -59,8 +63,10 @@ def test_each_run_brings_the_powered_station_to_a_fresh_boot(tmp_path, real_part
         assert boot["action"] == "BootNotification" and boot["case"] is None
         first_case_frame = min(f["seq"] for f in run.frames if f["case"] == CASE)
         assert boot["seq"] < first_case_frame
-    # the second run is told how long the first took
+    # the second run is told how long the first took, and where the station must connect
     assert "(case 1 of 1; about " in second.stdout, second.stdout
+    assert (f"the station connects to ws://127.0.0.1:{lab.csms_port}/ocpp/SMARTDC-SIM-01"
+            in second.stdout), second.stdout
 
     run = load_run(third.run_dir)  # no mains: Reset(Hard) over OCPP
     fresh = run.meta["fresh_boot"]
@@ -133,3 +139,15 @@ def test_an_instrument_down_ends_the_run_in_the_preflight(tmp_path) -> None:
     # nothing was asked of the station: the CSMS never started; the rig still went safe
     assert not [e for e in run.events if e["kind"] in ("connection", "handshake")]
     assert [e for e in run.events if e["kind"] == "safe_state" and e["name"] == "done"]
+
+
+def test_the_url_to_point_the_station_at() -> None:
+    rig = load_rig(SIM_RIG)
+    assert station_urls(rig) == ["ws://127.0.0.1:9000/ocpp/SMARTDC-SIM-01"]
+    lab = dataclasses.replace(rig, csms=dataclasses.replace(rig.csms, host="0.0.0.0"),
+                              station=dataclasses.replace(rig.station, id="LAB 01",
+                                                          security_profile=2))
+    urls = station_urls(lab, port=9443)
+    assert urls[-1] == "wss://127.0.0.1:9443/ocpp/LAB%2001"  # loopback last
+    assert all(u.startswith("wss://") and u.endswith(":9443/ocpp/LAB%2001") for u in urls)
+    assert len(urls) == len(set(urls))

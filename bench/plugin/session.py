@@ -336,6 +336,11 @@ class Run:
     def _start_csms(self) -> None:
         self.loop.run(self.csms.start(), 30, "CSMS start")
         self.progress.note(f"CSMS listening on {self.csms.url}")
+        if not self.simulated:
+            from bench.plugin.stationurl import station_urls
+
+            self.progress.note("the station connects to "
+                               + " or ".join(station_urls(self.rig, self.csms.port)))
 
     def _preflight(self, rig: Any) -> bool:
         """Identify every instrument before anything moves; an ERROR naming those that do
