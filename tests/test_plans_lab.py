@@ -14,13 +14,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from lab_support import CSMS_SIDE, LOOPBACK, SIM_RIG, LabStation, free_port, lab_plan
 from test_plans_support import bench_run
 
 from bench.config.rig import load_rig
 from bench.plugin.stationurl import station_urls
 from bench.record.reader import load_run
 from bench.record.verdict import EXIT_OK, EXIT_UNJUDGED
+from sim.labrig import CSMS_SIDE, LOOPBACK, SIM_RIG, LabStation, free_port, lab_plan
 from sim.netns_rigs import write_lab_rig
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]

@@ -9,6 +9,7 @@ campaign never uses it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,6 +48,7 @@ class InstrumentCheck:
 @dataclass
 class Preflight:
     checks: list[InstrumentCheck] = field(default_factory=list)
+    seconds: float = 0.0  # how long identifying every instrument took
 
     @property
     def failed(self) -> list[InstrumentCheck]:
@@ -69,7 +71,7 @@ class Preflight:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checks": [asdict(c) for c in self.checks],
-                "failed": [c.name for c in self.failed]}
+                "failed": [c.name for c in self.failed], "seconds": self.seconds}
 
 
 async def run_preflight(rig: Rig) -> Preflight:
@@ -77,7 +79,10 @@ async def run_preflight(rig: Rig) -> Preflight:
     from bench.commands.check import check_rig  # `bench check`'s own identification
 
     out = Preflight()
-    for row in await check_rig(rig):
+    started = time.monotonic()
+    rows = await check_rig(rig)
+    out.seconds = round(time.monotonic() - started, 3)
+    for row in rows:
         out.checks.append(InstrumentCheck(
             name=str(row["name"]), driver=str(row["driver"]), address=str(row["address"]),
             ok=bool(row.get("ok")), identity=row.get("identity"), error=row.get("error"),

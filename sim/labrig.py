@@ -1,6 +1,12 @@
-"""Lab mode for tests (no tests here): `bench sim` started by hand, as a lab engineer would
-run it (here on ephemeral ports of its own, on loopback), and a lab rig file (no
-[simulator]) pointing the bench at its twins and the station at the bench's CSMS."""
+"""Lab mode on one machine: `bench sim` started apart, as a lab engineer runs a station and
+instruments the bench does not start (here on ephemeral ports of its own, on loopback), and a
+lab rig file (no [simulator]) pointing the bench at its twins and the station at the bench's
+CSMS. For the lab-mode tests (tests/test_plans_lab.py) and benchmarks/bench_lab_day.py.
+
+    with LabStation(folder) as lab:             # `bench sim --ephemeral --csms-url ...`
+        rig = lab.rig(mains=False)              # a lab rig file for it
+        ... bench run --rig rig --plan lab_plan(folder) ...
+"""
 
 from __future__ import annotations
 
