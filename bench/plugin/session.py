@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from bench.lock import POLL_S, acquire
 from bench.plugin.context import BenchContext
 from bench.plugin.eta import earlier_durations
 from bench.plugin.freshboot import FreshBootStep
@@ -69,7 +70,7 @@ class Run:
             line_start=self._terminal_line_start if pytest_mode else None)
         self.lock, self.resume = request.lock, request.resume
         self.resume_n = 0
-        self._run_dir_lock = None
+        self._run_dir_lock: Any = None
         if self.resume is None:
             self.record = RunRecord.create(
                 request.runs_dir, self.plan.name, rig=str(rig.path),
@@ -81,8 +82,6 @@ class Run:
                 operator=rig.bench.get("operator"), runner="pytest" if pytest_mode else "bench")
             # held for the process's life (released by the kernel): --resume of a live run
             # is refused
-            from bench.lock import acquire
-
             self._run_dir_lock = acquire(self.record.path, [RUN_DIR_RESOURCE])
         else:
             self.record, self.resume_n = reopen_record(
@@ -119,8 +118,6 @@ class Run:
         return f"-resume{self.resume_n}" if self.resume_n else ""
 
     def _record_lock(self) -> None:
-        from bench.lock import POLL_S
-
         rec = self.record
         if self.lock is None:
             why = "simulated rig: it runs on ephemeral ports of its own, nothing to share"
