@@ -52,7 +52,7 @@ class LabStation:
             config = folder / "station.toml"
             config.write_text(dump_toml({"station": station}), "utf-8")
             args += ["--station-config", str(config)]
-        self.process = SimRigProcess(args, cwd=REPO)
+        self.process = SimRigProcess(args, cwd=REPO, ready_timeout=30)
         self.endpoints: dict[str, Any] = {}
 
     def __enter__(self) -> LabStation:
