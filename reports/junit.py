@@ -46,16 +46,24 @@ def junit_tree(ctx: ReportContext) -> ET.ElementTree:
         elif c.verdict in ("N/A", "BLOCKED"):
             cause = f" (blocked by {shown(str(final['cause']))})" if final.get("cause") else ""
             ET.SubElement(tc, "skipped", message=f"{c.verdict}: {message}{cause}")
-        if len(c.attempts) > 1:
+        if len(c.attempts) > 1:  # every attempt, and with --repeat every repetition
             ET.SubElement(tc, "system-out").text = shown("\n".join(
-                f"attempt {a.get('attempt')}: {a.get('verdict')} {a.get('message', '')}"
-                for a in c.attempts))
+                f"attempt {a.get('attempt')}{_repetition(a)}: {a.get('verdict')} "
+                f"{a.get('message', '')}" for a in c.attempts))
     ET.indent(suites)
     return ET.ElementTree(suites)
 
 
+def _repetition(attempt: dict) -> str:
+    if not attempt.get("repetition"):
+        return ""
+    return f" (repetition {attempt['repetition']} of {attempt.get('repetitions')})"
+
+
 def _details(c) -> str:
-    final = c.final or {}
+    # the line the case stands as: with repetitions the worst one, not simply the last
+    final = next((a for a in reversed(c.attempts) if a.get("verdict") == c.verdict),
+                 c.final or {})
     lines = [f"verdict {c.verdict}: {c.message}"]
     lines += [f"checked: {ch}" for ch in final.get("checks") or []]
     if final.get("traceback"):

@@ -16,7 +16,8 @@ from reports.catalog import PROFILES, name_of, profile_of
 ORDER = ("PASS", "FAIL", "ERROR", "N/A", "BLOCKED", "INCOMPLETE")
 INCOMPLETE = "INCOMPLETE"  # a case that was running when the run was cut off
 VERDICT_DEFAULTS = {"verdict": "ERROR", "message": "", "name": "", "attempt": None,
-                    "duration_s": None, "checks": [], "cause": None, "traceback": None}
+                    "duration_s": None, "checks": [], "cause": None, "traceback": None,
+                    "repetition": None, "repetitions": None}
 
 
 @dataclass

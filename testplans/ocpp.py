@@ -51,8 +51,9 @@ async def expect(case: Case, action: str, match: Mapping[str, Any] | None = None
     none comes but one came before `after`, the failure says so (wrong order, too early)."""
     after_ns = stamp_of(after)
     try:
-        msg = await case.station.expect(action, match=match, within=within or case.timeout,
-                                        after=after_ns)
+        with case.waiting(f"{action} ({describe_pattern(match)})", within or case.timeout):
+            msg = await case.station.expect(action, match=match, within=within or case.timeout,
+                                            after=after_ns)
     except ExpectTimeout as exc:
         early = came_before(case, action, match, after_ns) if after_ns is not None else None
         if early is None:
@@ -189,7 +190,9 @@ async def collect_for(case: Case, action: str, match: Mapping[str, Any] | None, 
     out: list[Any] = []
     while (left := deadline - time.monotonic()) > 0:
         try:
-            msg = await case.station.expect(action, match=match, within=left, after=after)
+            with case.waiting(f"every {action} ({describe_pattern(match)}) for {seconds:g} s",
+                              left):
+                msg = await case.station.expect(action, match=match, within=left, after=after)
         except TimeoutError:
             break
         case.check(msg.schema == "ok", f"{action} to be valid against the OCPP 1.6 schema",

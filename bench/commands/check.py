@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2, default=str))
     else:
         print(f"rig {rig.path}: station {rig.station.id}")
+        from bench.plugin.stationurl import station_urls
+
+        print(f"  point the station at {' or '.join(station_urls(rig))}")
         for r in results:
             mark = "ok  " if r["ok"] else "FAIL"
             line = f"  {mark} {r['name']:<10} {r['driver']:<12} {r['address']}"

@@ -177,6 +177,13 @@ class Case:
         yield
         self.current_step = None
 
+    def waiting(self, what: str, seconds: float) -> contextlib.AbstractContextManager[None]:
+        """A wait of at most `seconds` for `what`: the live progress shows it while it lasts
+        (if it lasts: bench.plugin.progress)."""
+        from bench.plugin.progress import waiting
+
+        return waiting(self.ctx.progress, what, seconds, self.id)
+
     def check(self, ok: bool, expected: str, seen: str, quiet: bool = False,
               at: int | None = None) -> None:
         """Fail the case (FAIL) unless ok; the message says what was expected and seen.

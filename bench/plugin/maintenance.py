@@ -47,9 +47,13 @@ async def run_maintenance(case: Case) -> list[str]:
     responders = getattr(station, "responders", None)
     if responders is not None:
         responders.reset()
-    await _step(case, "station connected", lambda: wait_connected(
-        station, float(ctx.settings["boot_timeout_s"])), float(ctx.settings["boot_timeout_s"])
-        + 5, notes)
+    async def connected() -> None:
+        boot_s = float(ctx.settings["boot_timeout_s"])
+        with case.waiting("the station to reconnect (maintenance)", boot_s):
+            await wait_connected(station, boot_s)
+
+    await _step(case, "station connected", connected, float(ctx.settings["boot_timeout_s"])
+                + 5, notes)
 
     async def stop_transactions() -> None:
         for tx in tracker.open_transactions():
@@ -98,6 +102,10 @@ async def run_maintenance(case: Case) -> list[str]:
                 (2 + len(case.config_original)) * answer + 10, notes)
 
     async def all_available() -> None:
+        with case.waiting("every connector Available (maintenance)", settle):
+            await connectors_available()
+
+    async def connectors_available() -> None:
         deadline = time.monotonic() + settle
         while True:
             pending = {n: tracker.status(n) for n in range(1, ctx.rig.station.connectors + 1)

@@ -39,9 +39,12 @@ from bench.plugin.context import BenchContext, Case
 from bench.plugin.energy import EnergyAudit
 from bench.plugin.maintenance import call_deadline_s, run_maintenance, wait_connected
 from bench.plugin.measurements import judge_case_samples
+from bench.plugin.plan import Plan
 from bench.plugin.prestate import apply_case_config, resolve_config
+from bench.plugin.progress import waiting
 from bench.plugin.verdicts import BenchFault, Blocked, classify, describe, first_failure
 from bench.record import Verdict, VerdictRecord
+from bench.record.verdict import worst_verdict
 
 _NA = "N/A: "
 _BLOCKED = "BLOCKED by "
@@ -54,6 +57,7 @@ class _ItemState:
     name: str
     options: dict[str, Any]
     attempt: int = 1
+    repetition: int | None = None  # --repeat N: which repetition (1..N); None: not repeated
     started: float = field(default_factory=time.monotonic)
     verdict: Verdict | None = None
     message: str = ""
@@ -75,21 +79,17 @@ def octt_marker(item: pytest.Item) -> tuple[str, str, dict[str, Any]] | None:
     return str(m.args[0]), str(m.args[1]), dict(m.kwargs)
 
 
-class BenchPlugin:
-    def __init__(self, ctx: BenchContext, cases: list[str] | None = None,
-                 repeat: int | None = None,
-                 attempts_before: dict[str, int] | None = None) -> None:
-        self.ctx = ctx
-        self.cases = [c.upper() for c in (cases or ctx.plan.cases)]
-        self.repeat = repeat or ctx.plan.repeat
-        # a resumed run numbers its attempts on from those already in the record
-        self.attempts_before = dict(attempts_before or {})
-        self._finalized = False
-        self._boot_cases_run: list[str] = []
-        self.verdicts: list[VerdictRecord] = []
-        self.energy = EnergyAudit(ctx)  # compares every transaction's energy with the meter
+class PlanSelection:
+    """Which test items a plan runs: the octt cases of its suites, minus its exclusions, the
+    selected ones only when there is a selection, each `repeat` times. Alone (pytest --co
+    --rig) it lists what a run would run; BenchPlugin runs them."""
 
-    # -- configuration and collection ------------------------------------------------------
+    def __init__(self, plan: Plan, cases: list[str] | None = None,
+                 repeat: int | None = None) -> None:
+        self.plan = plan
+        self.cases = [c.upper() for c in (cases or plan.cases)]
+        self.repeat = repeat or plan.repeat
+
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line(
             "markers", "octt(case_id, name, requires=(), config={}, depends=(), timeout=None): "
@@ -110,11 +110,12 @@ class BenchPlugin:
                 drop.append(item)
             elif self.cases and case_id not in self.cases:
                 drop.append(item)
-            elif case_id in self.ctx.plan.exclude:
+            elif case_id in self.plan.exclude:
                 drop.append(item)
             else:
                 keep.append(item)
-        if self.cases:
+        narrowed = config.getoption("keyword", "") or config.getoption("lf", False)
+        if self.cases and not narrowed:  # pytest's -k / --lf may leave some out on purpose
             missing = set(self.cases) - {octt_marker(i)[0] for i in keep}  # type: ignore[index]
             if missing:
                 raise pytest.UsageError(f"no such case(s) in the plan's suites: "
@@ -122,6 +123,20 @@ class BenchPlugin:
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+class BenchPlugin(PlanSelection):
+    def __init__(self, ctx: BenchContext, cases: list[str] | None = None,
+                 repeat: int | None = None,
+                 attempts_before: dict[str, int] | None = None) -> None:
+        super().__init__(ctx.plan, cases, repeat)
+        self.ctx = ctx
+        # a resumed run numbers its attempts on from those already in the record
+        self.attempts_before = dict(attempts_before or {})
+        self._finalized = False
+        self._boot_cases_run: list[str] = []
+        self.verdicts: list[VerdictRecord] = []
+        self.energy = EnergyAudit(ctx)  # compares every transaction's energy with the meter
 
     # -- fixtures ----------------------------------------------------------------------------
     @pytest.fixture
@@ -202,7 +217,8 @@ class BenchPlugin:
         n = callspec.params.get("bench_attempt") if callspec else None
         # set here too: an N/A or BLOCKED case never reaches the `case` fixture
         state = _ItemState(case_id, name, options,
-                           attempt=self.attempts_before.get(case_id, 0) + (n or 1))
+                           attempt=self.attempts_before.get(case_id, 0) + (n or 1),
+                           repetition=n if self.repeat > 1 else None)
         item.stash[_STATE] = state
         self.ctx.record.current_case = case_id
         self.ctx.record.current_attempt = state.attempt  # every line of the attempt says so
@@ -238,8 +254,9 @@ class BenchPlugin:
                 raise Blocked(f"prerequisite {dep} ended {outcome}", dep)
         timeout = float(self.ctx.settings["boot_timeout_s"])
         try:
-            self.ctx.run(wait_connected(self.ctx.station, timeout), timeout + 5,
-                         what="station reconnection")
+            with waiting(self.ctx.progress, "the station to be connected", timeout, case_id):
+                self.ctx.run(wait_connected(self.ctx.station, timeout), timeout + 5,
+                             what="station reconnection")
         except Exception as exc:
             culprit = next((c for c, v in reversed(self.ctx.outcomes.items())
                             if v != Verdict.PASS), "station connection")
@@ -341,11 +358,19 @@ class BenchPlugin:
             attempt=state.attempt, duration_s=round(time.monotonic() - state.started, 3),
             checks=checks, cause=state.cause,
             traceback=state.traceback,  # also when a failed measurement made the ERROR a FAIL
+            repetition=state.repetition,
+            repetitions=self.repeat if state.repetition is not None else None,
         )
         self.ctx.record.verdict(rec)
         self.ctx.record.sync()
         self.verdicts.append(rec)
-        self.ctx.outcomes[state.case_id] = verdict
+        earlier = self.ctx.outcomes.get(state.case_id)
+        if state.repetition is not None and state.repetition > 1 and earlier is not None:
+            # repetitions are not re-attempts: the case stands as its worst repetition
+            verdict_of_case = worst_verdict(earlier, verdict)
+        else:
+            verdict_of_case = verdict
+        self.ctx.outcomes[state.case_id] = verdict_of_case
         if verdict == Verdict.FAIL and "first_failure" not in self.ctx.record.meta:
             # which case first caught the station out (nightly triage starts there)
             self.ctx.record.update_meta(first_failure=state.case_id)

@@ -53,9 +53,15 @@ class VerdictRecord:
     checks: list[str] = field(default_factory=list)
     cause: str | None = None  # e.g. the case id that blocked this one
     traceback: str | None = None  # an ERROR's traceback (a bench fault, to debug the bench)
+    # --repeat N: this line is repetition `repetition` of `repetitions`; every repetition is
+    # judged (bench.record.verdict: the case stands as its worst repetition)
+    repetition: int | None = None
+    repetitions: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        extra = {"traceback": self.traceback} if self.traceback else {}
+        extra: dict[str, Any] = {"traceback": self.traceback} if self.traceback else {}
+        if self.repetition is not None:
+            extra.update(repetition=self.repetition, repetitions=self.repetitions)
         return {
             "case": self.case,
             "name": self.name,

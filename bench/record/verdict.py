@@ -5,7 +5,10 @@
 disagree. The rules:
 
 - A case's verdict is the one of its final attempt (the last verdict line of the case, in
-  record order: a resumed or repeated case runs again).
+  record order: a resumed case runs again). Repetitions (`--repeat N`, lines with
+  `repetition`) are not re-attempts: every repetition of the case's last run of them is
+  judged and the case stands as the worst of them (FAIL, ERROR, INCOMPLETE, BLOCKED, PASS,
+  N/A in that order), with that repetition's message.
 - A measurement that FAILed during that attempt fails the case (PASS or ERROR become FAIL,
   with the measurement's text): the station missed a limit, whatever else went wrong.
 - A run-wide series (`ocpp.response_time.*`, `status_latency.*`, `clock.offset`, ...) is
@@ -37,6 +40,9 @@ EXIT_UNJUDGED = 3  # the bench could not judge: ERROR, BLOCKED, cut off; no FAIL
 EXIT_NO_REPORTS = 4  # the run finished but its reports could not be built
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM: resume the run with `bench run --resume`
 
+# worst first: the verdict a case stands as when several repetitions of it were judged
+SEVERITY = ("FAIL", "ERROR", "INCOMPLETE", "BLOCKED", "PASS", "N/A")
+
 RUN_LEVEL = "RUN"  # the run-level entry: measurements taken outside every case
 RUN_LEVEL_NAME = "Run-wide measurements outside every case"
 INCOMPLETE = "INCOMPLETE"
@@ -61,6 +67,15 @@ class CaseVerdict:
         """The number of the final attempt (None: the case never got a verdict)."""
         return _attempt_of(self.final) if self.final else None
 
+    @property
+    def decisive(self) -> dict[str, Any] | None:
+        """The verdict line the case stands as: the final attempt, or with repetitions the
+        worst repetition of the last run of them."""
+        lines = final_round(self.attempts)
+        if not lines:
+            return None
+        return min(reversed(lines), key=lambda v: _rank(str(v.get("verdict") or "ERROR")))
+
 
 @dataclass
 class RunVerdict:
@@ -79,6 +94,33 @@ class RunVerdict:
         for c in self.cases:
             out[c.verdict] += 1
         return dict(out)
+
+
+def _rank(verdict: str) -> int:
+    return SEVERITY.index(verdict) if verdict in SEVERITY else 0
+
+
+def worst_verdict(*verdicts: str) -> str:
+    """The verdict a case stands as when all of these were judged (repetitions)."""
+    return min(verdicts, key=lambda v: _rank(str(v)))
+
+
+def final_round(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The verdict lines that decide a case (in record order): its final attempt alone, or,
+    when that is a repetition, every repetition of that run of them (back to repetition 1)."""
+    if not lines:
+        return []
+    if not isinstance(lines[-1].get("repetition"), int):
+        return [lines[-1]]
+    out: list[dict[str, Any]] = []
+    for line in reversed(lines):
+        rep = line.get("repetition")
+        if not isinstance(rep, int) or (out and rep >= out[-1]["repetition"]):
+            break  # an earlier run of the repetitions, or a line from before them
+        out.append(line)
+        if rep <= 1:
+            break
+    return list(reversed(out))
 
 
 def _attempt_of(line: dict[str, Any] | None) -> int | None:
@@ -145,43 +187,54 @@ def run_verdict(run: Any) -> RunVerdict:
     for v in sorted(run.verdicts, key=lambda r: int(r.get("seq") or 0)):
         verdict_lines[str(v.get("case"))].append(v)
     attempt_of = _AttemptOf(verdict_lines)
-    final_attempt = {c: _attempt_of(lines[-1]) for c, lines in verdict_lines.items()}
+    # the attempts that decide each case: the final one, or its last run of repetitions
+    deciding = {c: {_attempt_of(v) for v in final_round(lines)}
+                for c, lines in verdict_lines.items()}
 
     def of_final(case: str, attempt: int | None) -> bool:
-        """Does a line of `case` with this attempt belong to the case's final attempt?"""
-        final = final_attempt.get(case)
-        return attempt is None or final is None or attempt == final
+        """Does a line of `case` with this attempt belong to an attempt that decides it?"""
+        attempts = deciding.get(case)
+        return attempt is None or not attempts or None in attempts or attempt in attempts
 
-    failures: dict[str, list[str]] = defaultdict(list)
+    # failures by case and attempt (None: a line that names no attempt, from older records)
+    failures: dict[str, dict[int | None, list[str]]] = defaultdict(lambda: defaultdict(list))
     run_level: list[str] = []
     for m in run.measurements:
         case = m.get("case")
         if case:
-            if m.get("outcome") == "FAIL" and of_final(case, attempt_of(case, m)):
-                failures[case].append(Measurement.from_dict(m).describe())
+            attempt = attempt_of(case, m)
+            if m.get("outcome") == "FAIL" and of_final(case, attempt):
+                failures[case][attempt].append(Measurement.from_dict(m).describe())
             continue
         for sample_case, attempt, text in _subseries_failures(m):
             if sample_case is None:
                 run_level.append(text)
             elif of_final(sample_case, attempt):
-                failures[sample_case].append(text)
+                failures[sample_case][attempt].append(text)
 
     cases = []
     for case in _seen_cases(run):
         lines = verdict_lines.get(case, [])
-        fails = list(dict.fromkeys(failures.get(case, [])))  # a case's own and the run's copy
+        fails_by = failures.get(case, {})
+        all_fails = list(dict.fromkeys(t for ts in fails_by.values() for t in ts))
         if not lines:
             cases.append(CaseVerdict(case, "", INCOMPLETE, "no verdict: the run stopped while "
-                                     "this case was running", [], fails))
+                                     "this case was running", [], all_fails))
             continue
-        final = lines[-1]
-        verdict, message = str(final.get("verdict") or "ERROR"), str(final.get("message") or "")
-        if fails and verdict in ("PASS", "ERROR"):
-            also = f" (the case also ended in ERROR: {message})" if verdict == "ERROR" else ""
-            verdict = "FAIL"
-            message = "; ".join(f"measurement {t}" for t in fails) + also
-        cases.append(CaseVerdict(case, str(final.get("name") or ""), verdict, message,
-                                 list(lines), fails))
+        judged = []
+        for line in final_round(lines):
+            attempt = _attempt_of(line)
+            # a case's own line and the run's copy of a sample say the same: once
+            fails = list(dict.fromkeys(fails_by.get(attempt, []) + (
+                fails_by.get(None, []) if attempt is not None else [])))
+            if attempt is None:
+                fails = all_fails
+            judged.append((*_judge_line(line, fails), line))
+        verdict, message, _ = min(reversed(judged), key=lambda j: _rank(j[0]))
+        if len(judged) > 1 or isinstance(lines[-1].get("repetition"), int):
+            message = _repetitions_message(judged, verdict, message)
+        cases.append(CaseVerdict(case, str(lines[-1].get("name") or ""), verdict, message,
+                                 list(lines), all_fails))
     if run_level:
         cases.append(CaseVerdict(RUN_LEVEL, RUN_LEVEL_NAME, "FAIL",
                                  "; ".join(f"measurement {t}" for t in run_level), [],
@@ -190,6 +243,26 @@ def run_verdict(run: Any) -> RunVerdict:
     partial = status != "complete"
     overall = _overall({c.verdict for c in cases}, partial, status)
     return RunVerdict(overall, exit_code_of(overall), cases, partial, status)
+
+
+def _judge_line(line: dict[str, Any], fails: list[str]) -> tuple[str, str]:
+    """One attempt's verdict: its line's, or FAIL when a measurement of it failed."""
+    verdict, message = str(line.get("verdict") or "ERROR"), str(line.get("message") or "")
+    if fails and verdict in ("PASS", "ERROR"):
+        also = f" (the case also ended in ERROR: {message})" if verdict == "ERROR" else ""
+        return "FAIL", "; ".join(f"measurement {t}" for t in fails) + also
+    return verdict, message
+
+
+def _repetitions_message(judged: list[tuple[str, str, dict[str, Any]]], verdict: str,
+                         message: str) -> str:
+    """"repetition 2 of 3: <its message>" (the worst one), and how the others ended."""
+    total = judged[-1][2].get("repetitions") or len(judged)
+    worst = next(line for v, m, line in reversed(judged) if v == verdict and m == message)
+    others = ", ".join(f"{line.get('repetition')} {v}" for v, _, line in judged
+                       if line is not worst)
+    head = f"repetition {worst.get('repetition')} of {total}: {message}"
+    return head + (f" (repetitions {others})" if others else "")
 
 
 def _overall(verdicts: set[str], partial: bool, status: str) -> str:

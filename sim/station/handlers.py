@@ -158,6 +158,8 @@ class CsmsCalls:
         return {"status": "Rejected"}
 
     async def reset(self, p: dict) -> dict:
+        if self.st.cfg.rejects_reset:
+            return {"status": "Rejected"}
         self.st.spawn(self._reset_later(p["type"]))
         return {"status": "Accepted"}
 
