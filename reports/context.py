@@ -263,7 +263,10 @@ def build_context(run: RunData) -> ReportContext:
                                                                  "identity")})
     shown = run_measurements(run.measurements, cases)
     perf = perf_rows(shown)
-    pytest_report = PYTEST_REPORT if (Path(run.path) / PYTEST_REPORT).exists() else None
+    # run.json names it (pytest-html writes it after these reports); older records: if there
+    named = run.meta.get("pytest_report")
+    pytest_report = str(named) if isinstance(named, str) and "/" not in named else (
+        PYTEST_REPORT if (Path(run.path) / PYTEST_REPORT).exists() else None)
     header = _header(run, verdict, cases)
     return ReportContext(
         run_id=str(run.meta.get("id") or run.path.name),

@@ -147,11 +147,18 @@ class Run:
     # -- bench run: pytest in-process ------------------------------------------------------
     def pytest_args(self) -> list[str]:
         run_dir, sfx = self.record.path, self._suffix()
+        self._pytest_report_named(f"pytest-report{sfx}.html")
         return [*(str(p) for p in self.plan.paths()),
                 "-c", str(PYTEST_INI), "--rootdir", str(REPO),
                 "-p", "no:cacheprovider", "-p", "no:terminal",
                 f"--html={run_dir / f'pytest-report{sfx}.html'}", "--self-contained-html",
                 f"--junitxml={run_dir / f'pytest-junit{sfx}.xml'}"]
+
+    def _pytest_report_named(self, name: str) -> None:
+        """run.json names pytest-html's report: it is written after the bench's reports, which
+        link it from the record's word, not from whether the file exists yet."""
+        if "pytest_report" not in self.record.meta:  # a resumed run keeps the first one's
+            self.record.update_meta(pytest_report=name)
 
     def execute(self) -> int:
         """`bench run`: the cases through pytest with this run's plugins; the exit code."""
@@ -462,6 +469,7 @@ class RunHooks:
         if hasattr(config.option, "htmlpath") and not config.option.htmlpath:
             config.option.htmlpath = str(run_dir / "pytest-report.html")
             config.option.self_contained_html = True
+            self.run._pytest_report_named("pytest-report.html")
         if not getattr(config.option, "xmlpath", None):
             config.option.xmlpath = str(run_dir / "pytest-junit.xml")
 
