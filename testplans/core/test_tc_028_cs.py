@@ -19,7 +19,7 @@ WATCH_S = 3.0  # how long the running transaction is watched after the rejected 
 
 async def test_tc_028_cs(case, station):
     session = await charging(case)
-    known = {tx.transaction_id for tx in case.ctx.tracker.open_transactions()}
+    known = {tx.transaction_id for tx in station.session.open_transactions()}
     unknown = max(known | {session.transaction_id}) + 1000
     with case.step(f"RemoteStopTransaction({unknown}, unknown): Rejected"), \
             station.forbid("StopTransaction"):
