@@ -157,9 +157,11 @@ E = TypeVar("E")
 class SessionState:
     """What one station is doing, as seen at the socket (one per identity, across reconnects)."""
 
-    def __init__(self, station_id: str, pdus_kept: int = PDUS_KEPT,
+    def __init__(self, station_id: str, configured: bool = True,
                  let_go: Counter[str] | None = None,
                  on_listener_error: Callable[[Any, Exception], None] | None = None) -> None:
+        """configured: the rig's station (an identity admitted by any_station keeps a
+        short PDU memory)."""
         self.station = station_id
         self.let_go: Counter[str] = let_go if let_go is not None else Counter()
         self.statuses: dict[int, ConnectorStatus] = {}
@@ -170,7 +172,8 @@ class SessionState:
         self.boot_count = 0
         self.booted = False  # a BootNotification was accepted (ever, on this session)
         self._responses: deque[ResponseSample] = deque(maxlen=RESPONSES_KEPT)
-        self._pdus: deque[StationPdu] = deque(maxlen=pdus_kept)
+        self._pdus: deque[StationPdu] = deque(
+            maxlen=PDUS_KEPT if configured else PDUS_KEPT_UNCONFIGURED)
         self._listeners: dict[type, list[Callable[[Any], None]]] = {}
         self._on_listener_error = on_listener_error
 

@@ -23,8 +23,6 @@ from bench.csms.messages import CALL, CallResult, Received
 from bench.csms.protocol import OcppVersion, ParsedFrame
 from bench.csms.responders import Responder, Responders
 from bench.csms.session import (
-    PDUS_KEPT,
-    PDUS_KEPT_UNCONFIGURED,
     Booted,
     ResponseSample,
     SessionState,
@@ -71,9 +69,8 @@ class Station:
         self.responders = Responders(defaults)
         self.mailbox = Mailbox(inbox_budget)
         self._let_go: Counter[str] = Counter()
-        self.session = SessionState(
-            station_id, PDUS_KEPT if configured else PDUS_KEPT_UNCONFIGURED, self._let_go,
-            on_listener_error=self._listener_failed)
+        self.session = SessionState(station_id, configured, self._let_go,
+                                    on_listener_error=self._listener_failed)
         self.session.subscribe(Booted, lambda _event: self._notify())
         self.link: WsLink | None = None
         self.ocpp: OcppVersion = SUPPORTED[0]  # the version of the current link
