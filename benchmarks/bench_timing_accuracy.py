@@ -6,9 +6,14 @@ measures them the way a test case does: `CallResult.response_time_s` (the endpoi
 stamps) and the arrival stamps of the MeterValues frames (`Received.mono_ns`). The endpoint
 runs in this process with schema validation and recording on.
 
-The injector stamps what it really did with the same CLOCK_MONOTONIC, so each error splits
-into the injector's own scheduling error and the rest (loopback transit both ways plus the
-stamp lag of both processes), which is what the bench adds.
+The injector stamps what it really did with the same CLOCK_MONOTONIC (arrivals with the
+kernel's receive stamp, sends right before the syscall), so each error splits into the
+injector's own scheduling error and the rest (loopback transit both ways plus whatever lies
+between each side's stamp and the bytes), which is what the bench adds. The endpoint stamps
+the same way (bench/csms/stamps.py, transport.py); run it under load, e.g. with a busy loop
+on each CPU, to see what that buys:
+
+    for i in 1 2; do python3 -c 'while True: pass' & done   # kill them after
 
     .venv/bin/python benchmarks/bench_timing_accuracy.py [--quick] [--spin-us 2000]
 """
@@ -267,7 +272,7 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
             ready = json.loads(await injector.expect("READY ", 60))
             inj_baseline, inj_stamps = ready["rq_ns"], ready.get("stamps", "?")
             station = await csms.wait_for_station(STATION, timeout=30)
-            bench_stamp_source = getattr(station, "stamp_source", "after websockets' recv()")
+            bench_stamp_source = station.stamp_source
             with GcPauses() as gcs:
                 results = await measure_delays(station, delays)
                 arrivals = await measure_intervals(station, intervals)
@@ -293,7 +298,9 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
           f"{spin_us} us busy wait); measured = CallResult.response_time_s. Error = measured - "
           "injected (signed, ms) = injector's scheduling error (its hold time from its own "
           "stamps - injected) + the bench's part (measured - injector hold: loopback transit "
-          f"both ways and the stamp lag of both event loops). {undelayed}.\n")
+          "both ways and what lies between each stamp and its bytes: the CALL stamped right "
+          "before its send syscall, the answer by the kernel as it arrived). "
+          f"{undelayed}.\n")
     print(table(["injected (ms)", "CALLs", "measured p50 (ms)", "error p50", "error p99",
                  "error max", "injector p50", "injector p99", "injector max", "bench part p50",
                  "bench part p99", "bench part max", "undelayed CALLs",
@@ -301,9 +308,9 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
     print(f"\n{machine.describe()} Waited for a CPU during the run: bench event loop "
           f"{rq_bench / 1e6:.0f} ms, injector {rq_injector / 1e6:.0f} ms; {gcs.describe()}.\n")
     print("Where the bench part goes (CLOCK_MONOTONIC is shared by both processes): out = "
-          "CSMS 'sent' stamp (after websockets' send returned) -> injector's arrival stamp; "
-          "back = injector's stamp before its send -> CSMS arrival stamp. out can be below zero: "
-          "the injector may read the frame before the CSMS's send call returns.\n")
+          "CSMS 'sent' stamp (right before the send syscall) -> injector's kernel arrival stamp; "
+          "back = injector's stamp right before its send syscall -> CSMS kernel arrival "
+          "stamp.\n")
     print(table(["injected (ms)", "out p50 (ms)", "out p99", "out max", "out min",
                  "back p50 (ms)", "back p99", "back max"], split_rows))
     print(f"\n{machine.describe()}\n")
