@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from bench.csms.stamps import KernelStamps
 
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 16
 # Above this many bytes waiting for a station that does not read, the bench stops reading
 # from it (its CALLs would only pile up answers); below the low mark it reads again.
 WRITE_HIGH = 1 << 16
