@@ -313,7 +313,10 @@ class StampedTransport:
         if self.closed:
             raise ConnectionResetError(f"connection to {self.peer} is closed")
         if self.ssl_object is not None:
-            self.ssl_object.write(data)
+            try:
+                self.ssl_object.write(data)
+            except (ssl.SSLError, ValueError) as exc:  # TLS already shut down
+                raise ConnectionResetError(f"connection to {self.peer}: {exc}") from exc
             assert self._outgoing is not None
             data = self._outgoing.read()
         return self._write_raw(data)
