@@ -2,8 +2,11 @@
 sends MeterValues at exact intervals, and stamps what it did with CLOCK_MONOTONIC.
 
 CLOCK_MONOTONIC is one clock for every process of the machine, so its stamps compare directly
-with the CSMS's. Exact waits: asyncio.sleep until `--spin-us` before the deadline, then a busy
-loop on time.monotonic_ns (the event loop alone wakes up late by a scheduler tick or more).
+with the CSMS's. A CALL's arrival is the kernel's receive stamp (benchmarks/_stamped_client.py),
+so the injector's own event loop, however late it runs, does not shift what is measured; its
+send stamp is taken right before the send syscall, after a busy wait that keeps it on a CPU.
+Exact waits: asyncio.sleep until `--spin-us` before the deadline, then a busy loop on
+time.monotonic_ns (the event loop alone wakes up late by a scheduler tick or more).
 
 The bench drives it with DataTransfer CALLs (vendorId "bench"):
     messageId "delay", data "<ms>"             -> Accepted, <ms> after the CALL's arrival stamp
@@ -32,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import runqueue_wait_ns, stdin_lines
+from _stamped_client import StampedClient
 
 _ns = time.monotonic_ns
 MAX_METER_COUNT = 10_000
@@ -40,8 +44,8 @@ ANSWER_TIMEOUT_S = 10.0
 
 
 class Injector:
-    def __init__(self, ws: Any, spin_ns: int) -> None:
-        self.ws = ws
+    def __init__(self, spin_ns: int) -> None:
+        self.ws: StampedClient | None = None
         self.spin_ns = spin_ns
         self.pending: dict[str, asyncio.Future[None]] = {}
         self.delay_stamps: list[dict[str, Any]] = []
@@ -55,17 +59,20 @@ class Injector:
         while _ns() < deadline_ns:  # busy wait: the last stretch only
             pass
 
-    async def serve(self) -> None:
-        """Read until the connection closes: stamp each frame first, then dispatch."""
-        async for raw in self.ws:
-            t = _ns()
-            frame = json.loads(raw)
-            if frame[0] == 2:
-                self._spawn(self.on_call(frame[1], frame[2], frame[3], t, runqueue_wait_ns()))
-            elif frame[0] in (3, 4):
-                fut = self.pending.pop(frame[1], None)
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
+    def on_text(self, raw: str, arrival_ns: int, read_ns: int) -> None:
+        """Each frame as it is read, with the kernel's arrival stamp."""
+        frame = json.loads(raw)
+        if frame[0] == 2:
+            self._spawn(self.on_call(frame[1], frame[2], frame[3], arrival_ns, read_ns,
+                                     runqueue_wait_ns()))
+        elif frame[0] in (3, 4):
+            fut = self.pending.pop(frame[1], None)
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+
+    def send(self, text: str) -> int:
+        assert self.ws is not None
+        return self.ws.send_text(text)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -73,26 +80,26 @@ class Injector:
         task.add_done_callback(self.tasks.discard)
 
     async def on_call(self, msg_id: str, action: str, payload: dict[str, Any],
-                      arrival_ns: int, rq_arrival_ns: int) -> None:
+                      arrival_ns: int, read_ns: int, rq_arrival_ns: int) -> None:
         kind = payload.get("messageId") if action == "DataTransfer" else None
         if kind == "delay":
             delay_ms = min(float(payload["data"]), MAX_DELAY_MS)
             out = json.dumps([3, msg_id, {"status": "Accepted"}])  # built before the wait
             await self.sleep_until(arrival_ns + int(delay_ms * 1e6))
             rq_send = runqueue_wait_ns()
-            send_ns = _ns()
-            await self.ws.send(out)
+            send_ns = self.send(out)
             self.delay_stamps.append({"msg_id": msg_id, "delay_ms": delay_ms,
-                                      "recv_ns": arrival_ns, "send_ns": send_ns,
+                                      "recv_ns": arrival_ns, "read_ns": read_ns,
+                                      "send_ns": send_ns,
                                       "sent_ns": _ns(), "rq_arrival_ns": rq_arrival_ns,
                                       "rq_send_ns": rq_send, "rq_ns": runqueue_wait_ns()})
         elif kind == "meter":
             interval_ms, count = payload["data"].split()
-            await self.ws.send(json.dumps([3, msg_id, {"status": "Accepted"}]))
+            self.send(json.dumps([3, msg_id, {"status": "Accepted"}]))
             self._spawn(self.send_meter_values(float(interval_ms),
                                                min(int(count), MAX_METER_COUNT)))
         else:
-            await self.ws.send(json.dumps([4, msg_id, "NotSupported", f"{action}", {}]))
+            self.send(json.dumps([4, msg_id, "NotSupported", f"{action}", {}]))
 
     async def send_meter_values(self, interval_ms: float, count: int) -> None:
         """MeterValues due at start + k * interval: no drift, no catch-up bursts."""
@@ -108,8 +115,7 @@ class Injector:
             self.pending[msg_id] = fut
             await self.sleep_until(due)
             rq_send = runqueue_wait_ns()
-            send_ns = _ns()
-            await self.ws.send(out)
+            send_ns = self.send(out)
             self.meter_stamps.append({"msg_id": msg_id, "interval_ms": interval_ms, "k": k,
                                       "due_ns": due, "send_ns": send_ns, "sent_ns": _ns(),
                                       "rq_send_ns": rq_send, "rq_ns": runqueue_wait_ns()})
@@ -118,29 +124,32 @@ class Injector:
 
 
 async def main_async(url: str, station_id: str, spin_ns: int) -> int:
-    from websockets.asyncio.client import connect
+    injector = Injector(spin_ns)
+    boot_answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
-    async with connect(f"{url}/{station_id}", subprotocols=["ocpp1.6"], proxy=None,
-                       compression=None, ping_interval=None, open_timeout=30) as ws:
-        await ws.send(json.dumps([2, "boot", "BootNotification",
-                                  {"chargePointVendor": "Bench", "chargePointModel": "Injector"}]))
-        async with asyncio.timeout(30):
-            answer = json.loads(await ws.recv())
-        if answer[0] != 3 or answer[2].get("status") != "Accepted":
-            raise RuntimeError(f"BootNotification at {url}: answered {answer!r}")
-        injector = Injector(ws, spin_ns)
-        gc.freeze()  # an instrument: no collector pauses in its stamps (bounded run)
-        gc.disable()
-        serving = asyncio.create_task(injector.serve())
-        print("READY " + json.dumps({"rq_ns": runqueue_wait_ns()}), flush=True)
-        commands = await stdin_lines()
-        while await commands.get() is not None:  # until EOF: the bench is done
-            pass
-        for task in list(injector.tasks):
-            task.cancel()
-        await ws.close()
-        async with asyncio.timeout(10):
-            await asyncio.gather(serving, return_exceptions=True)
+    def before_boot(raw: str, arrival_ns: int, read_ns: int) -> None:
+        if not boot_answer.done():
+            boot_answer.set_result(raw)
+
+    ws = await StampedClient.connect(f"{url}/{station_id}", before_boot)
+    ws.send_text(json.dumps([2, "boot", "BootNotification",
+                             {"chargePointVendor": "Bench", "chargePointModel": "Injector"}]))
+    async with asyncio.timeout(30):
+        answer = json.loads(await boot_answer)
+    if answer[0] != 3 or answer[2].get("status") != "Accepted":
+        raise RuntimeError(f"BootNotification at {url}: answered {answer!r}")
+    injector.ws = ws
+    ws.on_text = injector.on_text
+    gc.freeze()  # an instrument: no collector pauses in its stamps (bounded run)
+    gc.disable()
+    print("READY " + json.dumps({"rq_ns": runqueue_wait_ns(), "stamps": ws.stamps.source}),
+          flush=True)
+    commands = await stdin_lines()
+    while await commands.get() is not None:  # until EOF: the bench is done
+        pass
+    for task in list(injector.tasks):
+        task.cancel()
+    await ws.close()
     print("STAMPS " + json.dumps({"delay": injector.delay_stamps,
                                   "meter": injector.meter_stamps}), flush=True)
     return 0

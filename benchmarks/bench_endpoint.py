@@ -2,8 +2,9 @@
 
 The endpoint runs in this process with schema validation and recording on; the stations
 run in a separate process (so they do not share the event loop) and send CALLs in a closed
-loop on loopback. Added latency = the station CALL's arrival stamp -> its answer handed to
-the socket, taken from the endpoint's latency probe. Prints a markdown table.
+loop on loopback. Added latency = the station CALL's arrival stamp (the kernel's receive
+stamp: it includes the time the frame waited in the socket for the endpoint's loop) -> its
+answer handed to the socket, taken from the endpoint's latency probe. Prints a markdown table.
 
     .venv/bin/python benchmarks/bench_endpoint.py [--stations 1 10 100] [--seconds 3]
 """
@@ -86,9 +87,10 @@ async def bench_main(counts: list[int], seconds: float, rate: float, keep: Path 
     print(f"CSMS endpoint on loopback, schema validation and recording on, {seconds:g} s per "
           "row; stations in a separate process. Load 'paced': all stations together offer "
           f"{rate:g} CALL/s; 'saturated': each station sends its next CALL as soon as the "
-          "answer arrives. Added = CALL arrival stamp -> answer handed to the socket "
-          "(send returned: includes the kernel's loopback write); 'to send' = arrival -> "
-          "send called (the endpoint's own processing). "
+          "answer arrives. Added = CALL arrival (the kernel's receive stamp, so the wait in "
+          "the socket for the endpoint's loop counts) -> answer handed to the socket (send "
+          "returned: includes the kernel's loopback write); 'to send' = arrival -> right "
+          "before the send syscall (the wait plus the endpoint's own processing). "
           f"{'Endpoint pinned to CPU 0, stations to CPU 1.' if pin else 'No CPU pinning.'}\n")
     print("| stations | load | CALLs answered | throughput (CALL/s) | to send p50 (ms) "
           "| to send p99 (ms) | added p50 (ms) | added p99 (ms) | added max (ms) "

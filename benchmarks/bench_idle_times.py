@@ -9,8 +9,8 @@
    (Heartbeat -> Heartbeat), n / min / median / p99 / max, in ms. The idle time's distance to
    the interval is the bench + station timing error; Heartbeat to Heartbeat shows the false
    FAILs the old measure gave a conformant station.
-2. StationTracker.on_line per record line, now that it keeps every station PDU: µs per line
-   and the memory of a full PDU log.
+2. What keeping every station PDU costs the session (bench/csms/session.py, fed once by the
+   receive loop): µs per frame and the memory of a full PDU log.
 
 Prints markdown tables; the load average is printed because the machine is shared.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
 import sys
 import tempfile
@@ -35,7 +34,8 @@ from _common import Summary, table
 
 from bench.config.rig import load_rig
 from bench.csms import Csms
-from bench.plugin.tracker import STATION_PDU_MEMORY, StationTracker
+from bench.csms.messages import CALL
+from bench.csms.session import PDUS_KEPT, SessionState
 from bench.record import RunRecord
 from testplans.heartbeat import idle_times
 
@@ -51,8 +51,6 @@ async def live(seconds: float, interval: int, behaviour: str | None,
 
     rig = load_rig(REPO / "rigs" / "sim.toml")
     record = RunRecord.create(folder, behaviour or "default")
-    tracker = StationTracker()
-    record.subscribe(tracker.on_line)
     csms = Csms.from_rig(rig, record, port=0, heartbeat_interval_s=interval)
     await csms.start()
     cfg = StationConfig.smartdc().with_overrides(
@@ -65,7 +63,7 @@ async def live(seconds: float, interval: int, behaviour: str | None,
         station = await csms.wait_for_station(rig.station.id, timeout=10)
         start = time.monotonic_ns()
         await asyncio.sleep(seconds)
-        pdus = tracker.pdus_sent(station.id, start)
+        pdus = station.session.pdus_sent(start)
     finally:
         await sim.power_off()
         task.cancel()
@@ -77,25 +75,20 @@ async def live(seconds: float, interval: int, behaviour: str | None,
     return [t.seconds for t in idle_times(pdus)], periods
 
 
-def tracker_cost(lines: int) -> tuple[float, float]:
-    """(µs per record line, MB of a full PDU log)."""
-    frames = []
-    for i in range(lines):
-        raw = json.dumps([2, f"id{i}", "MeterValues", {"connectorId": 1, "meterValue": []}])
-        frames.append({"seq": i, "mono_ns": i * 1000, "direction": "in", "station": "CP",
-                       "action": "MeterValues", "raw": raw})
-    tracker = StationTracker()
+def pdu_log_cost(frames: int) -> tuple[float, float]:
+    """(µs per frame the session logs, MB of a full PDU log)."""
+    session = SessionState("CP")
     t0 = time.perf_counter()
-    for line in frames:
-        tracker.on_line("frames", line)
-    per_line_us = (time.perf_counter() - t0) / lines * 1e6
+    for i in range(frames):
+        session.station_pdu(i * 1000, i, CALL, "MeterValues")
+    per_frame_us = (time.perf_counter() - t0) / frames * 1e6
     tracemalloc.start()
-    full = StationTracker()
-    for line in frames[:STATION_PDU_MEMORY]:
-        full.on_line("frames", line)
+    full = SessionState("CP")
+    for i in range(PDUS_KEPT):
+        full.station_pdu(i * 1000, i, CALL, "MeterValues")
     mb = tracemalloc.get_traced_memory()[0] / 1e6
     tracemalloc.stop()
-    return per_line_us, mb
+    return per_frame_us, mb
 
 
 def row(name: str, values: list[float], interval: float) -> list[object]:
@@ -108,7 +101,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--interval", type=int, default=1, help="HeartbeatInterval in s")
-    p.add_argument("--lines", type=int, default=200_000, help="record lines for the tracker")
+    p.add_argument("--lines", type=int, default=200_000, help="frames for the PDU-log cost")
     args = p.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
     rows = []
@@ -120,9 +113,9 @@ def main() -> int:
             rows.append(row(f"{label}: Heartbeat to Heartbeat", periods, args.interval))
     print(f"\nHeartbeatInterval {args.interval} s, {args.seconds:g} s idle each (ms)\n")
     print(table(["measure", "n", "min", "median", "p99", "max", "max - interval"], rows))
-    per_line, mb = tracker_cost(args.lines)
-    print(f"\nStationTracker.on_line: {per_line:.2f} µs per record line ({args.lines} lines); "
-          f"a full PDU log ({STATION_PDU_MEMORY} PDUs) holds {mb:.1f} MB")
+    per_frame, mb = pdu_log_cost(args.lines)
+    print(f"\nSessionState.station_pdu: {per_frame:.2f} µs per frame ({args.lines} frames); "
+          f"a full PDU log ({PDUS_KEPT} PDUs) holds {mb:.1f} MB")
     return 0
 
 

@@ -176,9 +176,10 @@ def print_tables(cells: list[dict[str, Cell]], seconds: float, repeats: int,
                                                for w in c.windows),
                      c.added("record_mb")])
     print("The bench endpoint's own latency (its latency probe, in the server process): 'to "
-          "send' = CALL arrival stamp -> answer handed to websockets' send (parse, validate, "
-          "respond); 'added' = arrival stamp -> send returned (includes the library's framing "
-          "and the kernel's loopback write). Medians over the windows; max over all.\n")
+          "send' = CALL arrival (the kernel's receive stamp: the wait in the socket for the "
+          "endpoint's loop counts) -> right before the answer's send syscall (parse, validate, "
+          "respond); 'added' = arrival -> send returned (includes the kernel's loopback "
+          "write). Medians over the windows; max over all.\n")
     print(table(["stations", "CALLs answered", "to send p50 (ms)", "to send p99 (ms)",
                  "added p50 (ms)", "added p99 (ms)", "added max (ms)", "record at end (MB)"],
                 rows))

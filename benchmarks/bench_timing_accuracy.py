@@ -6,9 +6,14 @@ measures them the way a test case does: `CallResult.response_time_s` (the endpoi
 stamps) and the arrival stamps of the MeterValues frames (`Received.mono_ns`). The endpoint
 runs in this process with schema validation and recording on.
 
-The injector stamps what it really did with the same CLOCK_MONOTONIC, so each error splits
-into the injector's own scheduling error and the rest (loopback transit both ways plus the
-stamp lag of both processes), which is what the bench adds.
+The injector stamps what it really did with the same CLOCK_MONOTONIC (arrivals with the
+kernel's receive stamp, sends right before the syscall), so each error splits into the
+injector's own scheduling error and the rest (loopback transit both ways plus whatever lies
+between each side's stamp and the bytes), which is what the bench adds. The endpoint stamps
+the same way (bench/csms/stamps.py, transport.py); run it under load, e.g. with a busy loop
+on each CPU, to see what that buys:
+
+    for i in 1 2; do python3 -c 'while True: pass' & done   # kill them after
 
     .venv/bin/python benchmarks/bench_timing_accuracy.py [--quick] [--spin-us 2000]
 """
@@ -22,6 +27,7 @@ import itertools
 import json
 import math
 import random
+import socket
 import sys
 import tempfile
 import time
@@ -41,15 +47,17 @@ from _common import (
 )
 
 from bench.csms import Csms, CsmsSettings
+from bench.csms.stamps import CLOCK, KernelStamps
 from bench.record import RunRecord
 
 STATION = "TIMING01"
-AIM_MS = 2.0
+AIM_MS = 1.0
 # injected delay (ms) -> CALLs; nominal MeterValues interval (ms) -> intervals
 DELAYS = {0: 150, 10: 80, 100: 20, 1000: 6}
 INTERVALS = {100: 40, 1000: 6}
 UNDELAYED_NS = 100_000
 UNKNOWN_WAIT = 1 << 62
+CONVERSION_PROBES = 300
 PROBE_LEAD_MS = 5
 GAP_S = (0.0, 0.02)  # random pause between CALLs: no phase lock with periodic noise
 
@@ -218,6 +226,38 @@ def interval_rows(arrivals: list[tuple[int, Any, int]], stamps: list[dict[str, A
     return rows
 
 
+def clock_conversion_check(probes: int) -> list[list[Any]]:
+    """The kernel's receive stamp of a byte sent on loopback, converted to CLOCK_MONOTONIC,
+    against monotonic stamps read right before and right after the send syscall. On loopback
+    the kernel stamps the packet inside that syscall, so a correct conversion lands inside the
+    bracket; how far outside it lands is the conversion's error."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    sender = socket.create_connection(listener.getsockname())
+    receiver, _ = listener.accept()
+    stamps = KernelStamps(receiver)
+    if not stamps.kernel:
+        return []
+    inside, outside, width = 0, [], []
+    try:
+        for _ in range(probes):
+            before = time.monotonic_ns()
+            sender.send(b"x")
+            after = time.monotonic_ns()
+            _, stamp = stamps.recv(receiver, 16)
+            width.append((after - before) / 1e3)
+            miss = max(before - stamp, stamp - after, 0)
+            inside += miss == 0
+            outside.append(miss / 1e3)
+            time.sleep(random.uniform(0.001, 0.01))
+    finally:
+        for s in (sender, receiver, listener):
+            s.close()
+    w, o = Summary.of(width), Summary.of(outside)
+    return [[probes, f"{100 * inside / probes:.1f}", o.p99, o.max, w.p50, w.p99,
+             CLOCK.samples, CLOCK.worst_half_width_ns / 1e3, CLOCK.largest_step_ns / 1e3,
+             CLOCK.clamped]]
+
+
 async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us: int) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-timing-") as tmp:
         record = RunRecord.create(tmp, "bench-timing")
@@ -229,8 +269,10 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
         try:
             injector = await Child.start("injector", str(BENCHMARKS / "_injector.py"), csms.url,
                                          STATION, "--spin-us", str(spin_us))
-            inj_baseline = json.loads(await injector.expect("READY ", 60))["rq_ns"]
+            ready = json.loads(await injector.expect("READY ", 60))
+            inj_baseline, inj_stamps = ready["rq_ns"], ready.get("stamps", "?")
             station = await csms.wait_for_station(STATION, timeout=30)
+            bench_stamp_source = station.stamp_source
             with GcPauses() as gcs:
                 results = await measure_delays(station, delays)
                 arrivals = await measure_intervals(station, intervals)
@@ -256,7 +298,9 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
           f"{spin_us} us busy wait); measured = CallResult.response_time_s. Error = measured - "
           "injected (signed, ms) = injector's scheduling error (its hold time from its own "
           "stamps - injected) + the bench's part (measured - injector hold: loopback transit "
-          f"both ways and the stamp lag of both event loops). {undelayed}.\n")
+          "both ways and what lies between each stamp and its bytes: the CALL stamped right "
+          "before its send syscall, the answer by the kernel as it arrived). "
+          f"{undelayed}.\n")
     print(table(["injected (ms)", "CALLs", "measured p50 (ms)", "error p50", "error p99",
                  "error max", "injector p50", "injector p99", "injector max", "bench part p50",
                  "bench part p99", "bench part max", "undelayed CALLs",
@@ -264,9 +308,9 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
     print(f"\n{machine.describe()} Waited for a CPU during the run: bench event loop "
           f"{rq_bench / 1e6:.0f} ms, injector {rq_injector / 1e6:.0f} ms; {gcs.describe()}.\n")
     print("Where the bench part goes (CLOCK_MONOTONIC is shared by both processes): out = "
-          "CSMS 'sent' stamp (after websockets' send returned) -> injector's arrival stamp; "
-          "back = injector's stamp before its send -> CSMS arrival stamp. out can be below zero: "
-          "the injector may read the frame before the CSMS's send call returns.\n")
+          "CSMS 'sent' stamp (right before the send syscall) -> injector's kernel arrival stamp; "
+          "back = injector's stamp right before its send syscall -> CSMS kernel arrival "
+          "stamp.\n")
     print(table(["injected (ms)", "out p50 (ms)", "out p99", "out max", "out min",
                  "back p50 (ms)", "back p99", "back max"], split_rows))
     print(f"\n{machine.describe()}\n")
@@ -281,6 +325,24 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
                  "|bench part| p99", "|bench part| max", "undelayed intervals",
                  "|bench part| p99 (undelayed)", "|bench part| max (undelayed)"], irows))
     print(f"\n{machine.describe()}\n")
+    conversion = clock_conversion_check(CONVERSION_PROBES)
+    if conversion:
+        print("Clock conversion: kernel receive stamps are CLOCK_REALTIME; the bench converts "
+              "them to CLOCK_MONOTONIC with an offset sampled (bracketed by two monotonic reads) "
+              "every second (bench/csms/stamps.py). Check: a byte sent on loopback, its converted "
+              "kernel stamp against monotonic reads right before and after the send syscall "
+              "(the kernel stamps it inside that syscall); 'outside' = how far the converted "
+              "stamp fell outside that bracket (the conversion's error, us). Offset samples, "
+              "their worst half-bracket and the largest offset change between two samples are "
+              "this process's over the whole run.\n")
+        print(table(["probes", "inside bracket %", "outside p99 (us)", "outside max (us)",
+                     "bracket p50 (us)", "bracket p99 (us)", "offset samples",
+                     "worst sample half-bracket (us)", "largest offset change (us)",
+                     "stamps clamped"], conversion))
+        print()
+    else:
+        print("Clock conversion: no kernel receive stamps on this platform (not checked).\n")
+    print(f"Stamps: the bench's endpoint ({bench_stamp_source}); the injector ({inj_stamps}).\n")
     for label, call_col, interval_col in (("all samples", 10, 9), ("undelayed samples", 13, 12)):
         calls = [r[call_col] for r in rows if not math.isnan(r[call_col])]
         spans = [r[interval_col] for r in irows if not math.isnan(r[interval_col])]
@@ -288,8 +350,8 @@ async def bench_main(delays: dict[int, int], intervals: dict[int, int], spin_us:
             print(f"Aim, {label}: not judged (no such samples in a group; the machine was busy).")
             continue
         worst_call, worst_interval = max(calls), max(spans)
-        met = worst_call < AIM_MS and worst_interval < AIM_MS
-        print(f"Aim, the bench's part under {AIM_MS:g} ms at p99, {label} (groups that have "
+        met = worst_call <= AIM_MS and worst_interval <= AIM_MS
+        print(f"Aim, the bench's part at most {AIM_MS:g} ms at p99, {label} (groups that have "
               f"some): worst p99 {worst_call:.3f} ms (response times), {worst_interval:.3f} ms "
               f"(intervals): {'met' if met else 'NOT met'}.")
     return 0

@@ -32,7 +32,7 @@ class IdleTime:
 
 
 def idle_times(pdus: list[Any], opened_ns: int | None = None) -> list[IdleTime]:
-    """The idle times between consecutive PDUs (tracker StationPdu: mono_ns, seq, what);
+    """The idle times between consecutive PDUs (the session's StationPdu: mono_ns, seq, what);
     with opened_ns, the first one counts from the connection's opening."""
     out: list[IdleTime] = []
     if opened_ns is not None and pdus:
@@ -48,7 +48,7 @@ async def idle_heartbeats(case: Case, after: int, beats: int, suffix: str = "",
     """Wait for `beats` Heartbeats after `after` and measure `heartbeat.idle_gap<suffix>`:
     every idle time of the station from its first PDU at or after `after` (from_opening: from
     the opening of the current connection) to the last Heartbeat. Returns the Heartbeats."""
-    station, tracker = case.station, case.ctx.tracker
+    station = case.station
     interval = float(case.setting("heartbeat_interval_s"))
     generation = station.generation
     heartbeats: list[Any] = []
@@ -64,7 +64,7 @@ async def idle_heartbeats(case: Case, after: int, beats: int, suffix: str = "",
         case.log("idle times measured from the station's latest connection (it reconnected "
                  "while the Heartbeats were awaited)")
     start = opened if opened is not None else after
-    pdus = [p for p in tracker.pdus_sent(station.id, start)
+    pdus = [p for p in station.session.pdus_sent(start)
             if p.mono_ns <= heartbeats[-1].mono_ns]
     idle = idle_times(pdus, opened)
     case.measure(f"heartbeat.idle_gap{suffix}", series=[t.seconds for t in idle],

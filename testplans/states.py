@@ -117,16 +117,13 @@ async def stopped(case: Case, transaction_id: int, connector: int, reason: str, 
 
 
 async def transaction_id_of(case: Case, start: Any, within: float = 5.0) -> int:
-    """The transactionId the bench gave in its answer to this StartTransaction."""
-    deadline = time.monotonic() + within
-    while True:
-        for tx in case.ctx.tracker.open_transactions():
-            if tx.seq == start.seq:
-                return tx.transaction_id
-        if time.monotonic() > deadline:
-            raise BenchFault(f"no answer to StartTransaction seq {start.seq} recorded within "
-                             f"{within:g} s (the bench's own responder)")
-        await asyncio.sleep(0.02)
+    """The transactionId the bench gave in its answer to this StartTransaction (awaits the
+    session's event when the answer has not gone out yet)."""
+    try:
+        tx = await case.station.session.transaction_of(start.seq, within)
+    except TimeoutError as exc:  # the bench's own responder gave none: a bench fault
+        raise BenchFault(str(exc)) from None
+    return tx.transaction_id
 
 
 async def charging(case: Case, card: str | None = None, connector: int | None = None) -> Session:

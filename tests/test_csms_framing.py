@@ -1,11 +1,11 @@
-"""OCPP-J framing and schema verdicts, without a socket."""
+"""OCPP-J 1.6 framing and schema verdicts (bench/csms/ocpp16/), without a socket."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.csms import framing, schemas
 from bench.csms.matching import matches
+from bench.csms.ocpp16 import OCPP16, catalogue, framing, schemas
 
 
 def test_well_formed_call():
@@ -91,8 +91,10 @@ def test_multiple_of_is_exact_for_floats(limit):
 
 
 def test_every_station_action_has_schemas():
-    for action in schemas.STATION_ACTIONS:
+    for action in catalogue.STATION_ACTIONS:
         assert action in schemas.all_actions()
+        assert OCPP16.is_action(action) and OCPP16.initiated_by_station(action)
+    assert not OCPP16.initiated_by_station("RemoteStartTransaction")
 
 
 def test_subset_matching():

@@ -57,8 +57,8 @@ async def test_empty_prefix(tmp_path):
         assert csms.url == f"ws://127.0.0.1:{csms.port}"
         async with station_connect(csms, "CP9") as ws:
             await boot(ws)
-        st = await csms.wait_for_station("CP9", timeout=2, boot=False)
-        assert st.last_boot is not None
+            st = await csms.wait_for_station("CP9", timeout=2)
+        assert st.session.last_boot is not None
 
 
 async def test_profile0_ignores_an_authorization_header(tmp_path):

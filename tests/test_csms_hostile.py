@@ -15,7 +15,7 @@ import signal
 import pytest
 from test_csms_support import BOOT, bench_serve, boot, events, eventually, exchange, running_csms
 
-from bench.csms import server, station, windows
+from bench.csms import server, session, station, windows
 from bench.csms.identity import MAX_IDENTITY_CHARS
 from bench.csms.rawws import HandshakeRefused, RawWs
 from bench.record.reader import load_run
@@ -130,7 +130,7 @@ async def exchange_text(ws: RawWs, text: str) -> list:
 async def test_session_memory_is_bounded_and_what_is_let_go_is_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(station, "FINDINGS_KEPT", 10)
     monkeypatch.setattr(windows, "INBOX_LIMIT", 20)
-    monkeypatch.setattr(station, "CONNECTORS_KEPT", 4)
+    monkeypatch.setattr(session, "CONNECTORS_KEPT", 4)
     monkeypatch.setattr(server, "MAX_SESSIONS", 5)
     async with running_csms(tmp_path) as csms:
         async with await RawWs.open("127.0.0.1", csms.port, "/ocpp/CP1") as ws:
@@ -146,7 +146,7 @@ async def test_session_memory_is_bounded_and_what_is_let_go_is_counted(tmp_path,
                 await ws.recv_text()
             st = csms.stations["CP1"]
             assert len(st.findings) == 10 and st.finding_counts["unknown-action"] == 30
-            assert len(st.received()) == 20 and len(st.connector_status) == 4
+            assert len(st.received()) == 20 and len(st.session.statuses) == 4
             # 40 Heartbeats and 10 StatusNotifications wait in an inbox of 20
             assert st.let_go == {"findings": 20, "inbox": 30, "connector_status": 6}
         for i in range(8):
@@ -165,16 +165,16 @@ async def test_session_memory_is_bounded_and_what_is_let_go_is_counted(tmp_path,
 
 async def test_a_bench_error_mid_frame_answers_internal_error_and_keeps_the_link(
         tmp_path, monkeypatch):
-    from bench.csms import receiver
+    from bench.csms.ocpp16 import OCPP16
 
-    real_check = receiver.schemas.check_request
+    real_check = OCPP16.check_request
 
     def broken_check(action, payload):
         if action == "Authorize":
             raise RuntimeError("bench bug")
         return real_check(action, payload)
 
-    monkeypatch.setattr(receiver.schemas, "check_request", broken_check)
+    monkeypatch.setattr(OCPP16, "check_request", broken_check)
     async with running_csms(tmp_path) as csms, \
             (await RawWs.open("127.0.0.1", csms.port, "/ocpp/CP1")) as ws:
         answer = await exchange_text(ws, '[2,"a1","Authorize",{"idTag":"04A1"}]')

@@ -39,7 +39,7 @@ async def test_from_rig_takes_identity_cards_and_interval(tmp_path, rig):
                 assert r[2]["idTagInfo"]["status"] == card.status
                 if card.parent:
                     assert r[2]["idTagInfo"]["parentIdTag"]
-        station = await csms.wait_for_station(sid, timeout=2, boot=False)
+            station = await csms.wait_for_station(sid, timeout=2)
         assert station.booted
     finally:
         await csms.stop()

@@ -85,12 +85,13 @@ async def test_default_responders_and_session_state(tmp_path):
                 "timestamp": "2026-11-23T11:00:00Z", "idTag": "AA02"}
         r = await exchange(ws, [2, "t3", "StopTransaction", stop])
         assert r[2] == {"idTagInfo": {"status": "Blocked"}}
-        st = csms.station("CP1")
-        assert st.last_boot == {"chargePointVendor": "Acme", "chargePointModel": "DC-50"}
-        assert st.connector_status[1]["status"] == "Preparing"
-        assert list(st.transactions) == [t2["transactionId"]]
-        assert st.transactions[t2["transactionId"]].connector_id == 2
-        assert st.finished_transactions[0].meter_start == 100
+        session = csms.station("CP1").session
+        assert session.last_boot == {"chargePointVendor": "Acme", "chargePointModel": "DC-50"}
+        assert session.status(1) == "Preparing"
+        assert [t.transaction_id for t in session.open_transactions()] == [t2["transactionId"]]
+        assert session.open_transactions()[0].connector_id == 2
+        (finished,) = session.finished_transactions()
+        assert (finished.meter_start, finished.meter_stop) == (100, 200)
         assert (csms.record.path / "snapshots" / "station.json").exists()
 
 

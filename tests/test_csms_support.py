@@ -104,3 +104,83 @@ async def bench_serve(runs_dir: Path,
         if proc.returncode is None:
             proc.kill()
         await proc.wait()
+
+
+class ThreadStation:
+    """A station on a blocking socket, for a thread of its own: it can send while the bench's
+    event loop is blocked on purpose. Reads carry the kernel's receive stamp."""
+
+    def __init__(self, sock: Any) -> None:
+        from bench.csms.stamps import KernelStamps
+
+        self.sock = sock
+        self.stamps = KernelStamps(sock)
+        self._buffer = b""
+
+    @classmethod
+    def open(cls, port: int, path: str, headers: dict[str, str] | None = None,
+             ssl_context: Any = None) -> ThreadStation:
+        import socket
+
+        from bench.csms.rawws import upgrade_request
+
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if ssl_context is not None:
+            sock = ssl_context.wrap_socket(sock, server_hostname="127.0.0.1")
+        station = cls(sock)
+        sock.sendall(upgrade_request("127.0.0.1", port, path, headers))
+        head = station._read_until(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise ConnectionError(f"upgrade refused: {head[:200]!r}")
+        return station
+
+    def _read(self) -> int:
+        if getattr(self.sock, "context", None) is not None:  # TLS: the stamp is not ours
+            data, stamp = self.sock.recv(65536), 0
+        else:
+            data, stamp = self.stamps.recv(self.sock, 65536)
+        if not data:
+            raise ConnectionError("the bench closed the connection")
+        self._buffer += data
+        return stamp
+
+    def _read_until(self, marker: bytes) -> bytes:
+        while marker not in self._buffer:
+            self._read()
+        head, _, self._buffer = self._buffer.partition(marker)
+        return head
+
+    def send_text(self, text: str) -> int:
+        """Send one text frame; the monotonic stamp right before the send syscall."""
+        import time
+
+        from bench.csms.rawws import TEXT, encode_frame
+
+        frame = encode_frame(TEXT, text.encode())
+        stamp = time.monotonic_ns()
+        self.sock.sendall(frame)
+        return stamp
+
+    def recv_text(self) -> tuple[str, int]:
+        """The next text frame and the kernel stamp of the read that completed it."""
+        stamp = 0
+        while True:
+            if len(self._buffer) >= 2:
+                n = self._buffer[1] & 0x7F
+                start = 2 if n < 126 else 4 if n == 126 else 10
+                if len(self._buffer) >= start:
+                    if n == 126:
+                        n = int.from_bytes(self._buffer[2:4], "big")
+                    elif n == 127:
+                        n = int.from_bytes(self._buffer[2:10], "big")
+                    if len(self._buffer) >= start + n:
+                        opcode = self._buffer[0] & 0x0F
+                        payload = self._buffer[start:start + n]
+                        self._buffer = self._buffer[start + n:]
+                        if opcode == 0x1:
+                            return payload.decode(), stamp
+                        continue  # pings and the like
+            stamp = self._read()
+
+    def close(self) -> None:
+        self.sock.close()

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from test_plans_support import sim_rig
 
-from bench.csms.messages import Received
+from bench.csms.messages import CALL, CALLRESULT, Received
+from bench.csms.session import StationPdu
 from bench.plugin import BenchContext, Case, StationNonConformance
 from bench.plugin.limits import LimitMap
 from bench.plugin.loop import BenchLoop
 from bench.plugin.plan import Plan
-from bench.plugin.tracker import CALL, CALLRESULT, StationPdu
 from bench.record import RunRecord
 from testplans.heartbeat import OPENED, idle_times
 from testplans.timestamps import check_declared_milliseconds, whole_second_timestamps

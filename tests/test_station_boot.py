@@ -78,4 +78,4 @@ async def test_network_cut_reconnects_without_a_new_boot(tmp_path: Path):
         await rig.cs.disconnect(refuse_for=1.0)
         await rig.cs.wait_reconnected(10)
         await rig.cs.expect("Heartbeat", within=5, after=rig.cs.connected_mono_ns)
-        assert rig.cs.boot_count == 1
+        assert rig.cs.session.boot_count == 1

@@ -43,7 +43,9 @@ async def test_offline_transaction_is_sent_after_reconnect(tmp_path: Path):
         stop = await rig.cs.expect("StopTransaction", within=10)
         assert start.mono_ns < stop.mono_ns and stop.payload["reason"] == "Local"
         assert stop.payload["meterStop"] > start.payload["meterStart"]
-        assert stop.payload["transactionId"] == rig.cs.finished_transactions[-1].transaction_id
+        given = rig.cs.session.transaction_started_by(start.seq)
+        assert given is not None and stop.payload["transactionId"] == given.transaction_id
+        assert rig.cs.session.finished_transactions()[-1] is given
 
 
 async def test_offline_start_with_invalid_tag_is_deauthorized(tmp_path: Path):

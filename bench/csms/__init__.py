@@ -10,10 +10,17 @@
     await station.disconnect(refuse_for=10); await station.wait_reconnected(60)
     await csms.stop()
 
-Modules: settings (CsmsSettings, from a rig), handshake (who may connect), framing (OCPP-J
-parse/serialise), schemas (OCPP 1.6 JSON schemas -> CALLERROR codes), receiver (the receive
-loop: stamp, validate, answer, record), station (the session API), windows (expect/forbid),
-responders (default answers and overrides), server (Csms).
+Layers, each importing only those below it:
+  server       Csms: listens, decides who may connect (handshake, identity, secrets), records
+               every handshake, wires each accepted link to its station's session
+  receiver     the one place a frame is parsed, validated, answered and recorded
+  station      the session API of one identity (call, expect, forbid, disconnect) and the
+               port the receiver feeds; session: the one picture of what the station does,
+               with typed events; windows, responders, matching, errors, messages
+  connection   websockets' sans-I/O protocol over the bench's own transport; transport and
+               listener: non-blocking sockets, kernel receive stamps (stamps), TLS in memory
+  protocol     what an OCPP version offers (OcppVersion); ocpp16/ is OCPP 1.6-J (catalogue,
+               framing, schemas); versions: which subprotocol selects which version
 """
 
 from bench.csms.errors import (
@@ -33,12 +40,14 @@ from bench.csms.messages import (
     Received,
 )
 from bench.csms.server import Csms
+from bench.csms.session import SessionState, Transaction
 from bench.csms.settings import CardInfo, CsmsSettings, key_from_hex, settings_from_rig
-from bench.csms.station import Station, Transaction
+from bench.csms.station import Station
 
 __all__ = [
     "CallErrorInfo", "CallErrorReply", "CallResult", "CallTimeout", "CardInfo", "Csms",
     "CsmsError", "CsmsSettings", "Delayed", "ExpectTimeout", "ForbiddenMessage",
-    "InvalidOutgoingPayload", "NoReply", "Received", "Station", "StationGone", "Transaction",
+    "InvalidOutgoingPayload", "NoReply", "Received", "SessionState", "Station", "StationGone",
+    "Transaction",
     "key_from_hex", "settings_from_rig",
 ]

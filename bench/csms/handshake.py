@@ -18,11 +18,10 @@ from typing import Any
 from bench.csms.identity import check_path, identity_from_path
 from bench.csms.secrets import KeyScrubber
 from bench.csms.settings import CsmsSettings
+from bench.csms.versions import SUBPROTOCOLS
 from bench.textsafe import visible
 
-SUBPROTOCOL = "ocpp1.6"
-
-__all__ = ["SUBPROTOCOL", "Decision", "decide", "identity_from_path", "offered_subprotocols"]
+__all__ = ["Decision", "decide", "identity_from_path", "offered_subprotocols"]
 
 
 @dataclass(slots=True)
@@ -96,9 +95,9 @@ def _decide(settings: CsmsSettings, path: str, headers: Any, peer_cert: dict[str
     identity = checked.identity
     if identity is None:
         return Decision(None, checked.status, checked.reason, detail)
-    if SUBPROTOCOL not in offered:
-        return Decision(identity, 400, f"subprotocol {SUBPROTOCOL} required, offered {offered}",
-                        detail)
+    if not set(SUBPROTOCOLS) & set(offered):
+        return Decision(identity, 400, f"subprotocol {' or '.join(SUBPROTOCOLS)} required, "
+                        f"offered {offered}", detail)
     known = identity in settings.stations
     if not known and not settings.any_station:
         return Decision(identity, 404, f"unknown charge point identity {identity!r}", detail)

@@ -1,17 +1,14 @@
-"""Value types of the session API: results of the bench's CALLs, received messages, replies."""
+"""Value types of the session API: results of the bench's CALLs, received messages, replies.
+
+The same for every OCPP version (bench/csms/protocol.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-# OCPP-J 1.6 CALLERROR codes (section 4.2.3), with the 1.6 spellings.
-ERROR_CODES = frozenset({
-    "NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError",
-    "FormationViolation", "PropertyConstraintViolation", "OccurenceConstraintViolation",
-    "TypeConstraintViolation", "GenericError",
-})
-
+# OCPP-J MessageTypeIds (the RPC framework; the error codes are the version's catalogue)
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 
 

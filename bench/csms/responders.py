@@ -10,12 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.csms.settings import CardInfo, CsmsSettings
-
-if TYPE_CHECKING:
-    from bench.csms.station import Station
 
 Responder = Callable[[dict[str, Any]], Any]
 
@@ -59,10 +56,9 @@ class DefaultAnswers:
 class Responders:
     """The answers of one station session: defaults plus the current case's overrides."""
 
-    def __init__(self, defaults: dict[str, Responder], station: Station | None = None) -> None:
+    def __init__(self, defaults: dict[str, Responder]) -> None:
         self._defaults = defaults
         self._overrides: dict[str, Any] = {}
-        self._station = station
 
     def override(self, action: str, fn: Responder | Any) -> None:
         """Answer `action` with fn(payload) (or the constant `fn`) until reset()."""

@@ -1,34 +1,46 @@
-"""The CSMS endpoint: a websockets server that admits stations and runs their sessions."""
+"""The CSMS endpoint: it admits stations and runs their sessions.
+
+Its own listener and transport (bench/csms/listener.py, transport.py) stamp every byte where
+it crosses the socket; websockets' sans-I/O protocol does the HTTP upgrade and the framing
+(bench/csms/connection.py); the endpoint decides who may connect (bench/csms/handshake.py),
+records every handshake, and wires each accepted link to its station's session
+(bench/csms/station.py) through a receiver (bench/csms/receiver.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import socket
 import ssl
 import time
-import weakref
 from collections import Counter, deque
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
-from websockets.protocol import CONNECTING
+from websockets.protocol import CONNECTING, OPEN
 
-from bench.csms import handshake, schemas
-from bench.csms.connection import BenchConnection
+from bench.csms import handshake
+from bench.csms.connection import LinkSettings, WsLink
 from bench.csms.identity import file_safe
+from bench.csms.listener import Listener
 from bench.csms.receiver import Receiver
 from bench.csms.responders import DefaultAnswers
 from bench.csms.secrets import KeyScrubber
+from bench.csms.session import Booted
 from bench.csms.settings import CsmsSettings, settings_from_rig
 from bench.csms.station import Station
+from bench.csms.transport import StampedTransport
+from bench.csms.versions import SUBPROTOCOLS, SUPPORTED
 from bench.csms.windows import InboxBudget
 from bench.logredact import redacting_logger
 from bench.record import RunRecord
 from bench.textsafe import visible
 
-# websockets' deadline for the HTTP upgrade; the TLS handshake gets the same one before it
+# deadline of the HTTP upgrade; the TLS handshake gets the same one before it
 OPEN_TIMEOUT_S = 10.0
+# a close handshake (or a refused upgrade) ends within this, else the socket is dropped
+CLOSE_TIMEOUT_S = 10.0
+PING_TIMEOUT_S = 20.0  # a keepalive ping's pong must come within this
 # Sessions of identities admitted by any_station are kept up to this many; beyond, the oldest
 # disconnected one is let go (counted). Configured identities are always kept.
 MAX_SESSIONS = 1000
@@ -56,14 +68,16 @@ class Csms:
         self.stations: dict[str, Station] = {}
         self.latency: deque[tuple[int, int, int]] | None = (
             deque(maxlen=settings.latency_probe_size) if settings.latency_probe else None)
-        self._server: Server | None = None
+        self._listener: Listener | None = None
         self._port: int | None = None
+        self._serving = False
+        self._tls: ssl.SSLContext | None = None
+        self._link_settings: LinkSettings | None = None
+        self._links: set[WsLink] = set()  # every connection not closed yet
         self._handlers: set[asyncio.Task[Any]] = set()
         self.scrubber = KeyScrubber(settings.keys())
         self.inbox_budget = InboxBudget(reclaim=self._reclaim_inboxes)
         self.let_go: Counter[str] = Counter()  # sessions, station snapshots not kept
-        self._tls_tasks: set[asyncio.Task[None]] = set()
-        self._connections: weakref.WeakSet[BenchConnection] = weakref.WeakSet()
         self._snapshot_names: set[str] = set()
         self._snapshot_written: dict[str, float] = {}  # station id -> monotonic time
         self._snapshot_due: dict[str, dict[str, Any]] = {}  # station id -> latest boot
@@ -78,48 +92,51 @@ class Csms:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         s = self.settings
-        schemas.warm_up()
-        self._server = await serve(
-            self._handle, s.host, s.port,
-            subprotocols=[handshake.SUBPROTOCOL],
-            process_request=self._process_request,
-            # TLS is started by each connection (bench/csms/connection.py), so that a refused
-            # TLS handshake is seen and recorded
-            create_connection=functools.partial(  # type: ignore[arg-type]
-                self._new_connection, tls=self._ssl_context()),
-            open_timeout=OPEN_TIMEOUT_S,
-            # the bench checks max_frame_bytes itself (to record and answer); the library
-            # limit only guards memory
+        for version in SUPPORTED:
+            version.warm_up()
+        self._tls = self._ssl_context()
+        self._link_settings = LinkSettings(
+            # the bench checks max_frame_bytes itself (to record and answer); this limit
+            # only guards memory
             max_size=max(16 * s.max_frame_bytes, 1 << 20),
-            ping_interval=s.ping_interval_s,
-            server_header="ocpp-hil-bench",
-            logger=redacting_logger("bench.csms.websocket"),  # debug logs show headers
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
+            ping_interval_s=s.ping_interval_s, ping_timeout_s=PING_TIMEOUT_S,
+            open_timeout_s=OPEN_TIMEOUT_S, close_timeout_s=CLOSE_TIMEOUT_S,
+            server_header="ocpp-hil-bench", subprotocols=SUBPROTOCOLS,
+            logger=redacting_logger("bench.csms.websocket"))  # debug logs show headers
+        self._listener = await Listener.open(s.host, s.port, self._accept)
+        self._port = self._listener.port
+        self._serving = True
         self.record.event("connection", "listening", url=self.url,
                           security_profile=s.security_profile, any_station=s.any_station,
                           stations=sorted(s.stations))
 
     async def stop(self) -> None:
-        if self._server is None:
+        if self._listener is None:
             return
-        self._server.close()
-        for task in list(self._tls_tasks):
-            task.cancel()
-        for conn in list(self._connections):  # a slow or silent opener must not hold stop()
-            if conn.protocol.state is CONNECTING:
-                conn.abort_opening()
-        await self._server.wait_closed()
-        if self._tls_tasks:
-            await asyncio.wait(list(self._tls_tasks), timeout=5)
+        self._serving = False
+        self._listener.close()
+        for link in list(self._links):
+            if link.state is CONNECTING:  # a slow or silent opener must not hold stop()
+                link.abort_opening()
+            elif link.state is OPEN:
+                self._spawn(link.close(1001, "the bench stopped"))
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=CLOSE_TIMEOUT_S + 2)
+        for link in list(self._links):
+            link.abort()
         for station_id in list(self._snapshot_due):
             self._write_due_snapshot(station_id)
-        self._server = None
+        self._listener = None
         let_go = dict(self.let_go)
         for st in self.stations.values():
             for name, n in st.let_go.items():
                 let_go[name] = let_go.get(name, 0) + n
         self.record.event("connection", "stopped", url=self.url, let_go=let_go)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
 
     async def __aenter__(self) -> Csms:
         await self.start()
@@ -162,8 +179,15 @@ class Csms:
         if st is None:
             if len(self.stations) >= MAX_SESSIONS:
                 self._let_go_one_session()
-            st = self.stations[station_id] = Station(self, station_id)
+            st = self.stations[station_id] = Station(
+                station_id, self.settings, self.record, self.defaults.table(),
+                self.inbox_budget, configured=station_id in self.settings.stations)
+            st.session.subscribe(Booted, self._booted)
         return st
+
+    def _booted(self, event: Booted) -> None:
+        if event.changed:  # a reboot with the same payload: the file is right
+            self.snapshot_station(event.station, {"id": event.station, **event.boot.payload})
 
     def _let_go_one_session(self) -> None:
         """Forget the oldest disconnected session of an identity that is not configured."""
@@ -232,41 +256,79 @@ class Csms:
         endpoint's own added latency, for benchmarks/bench_endpoint.py."""
         return list(self.latency or ())
 
-    # -- websocket handshake and connections -----------------------------------------------------
-    def _new_connection(self, *args: Any, tls: ssl.SSLContext | None, **kwargs: Any
-                        ) -> BenchConnection:
-        conn = BenchConnection(*args, observer=self, tls=tls, tls_timeout_s=OPEN_TIMEOUT_S,
-                               tls_tasks=self._tls_tasks, **kwargs)
-        self._connections.add(conn)
-        return conn
+    # -- connections (LinkObserver) ----------------------------------------------------------
+    def _accept(self, sock: socket.socket) -> None:
+        assert self._link_settings is not None
+        try:
+            transport = StampedTransport(sock, tls=self._tls, tls_timeout_s=OPEN_TIMEOUT_S)
+        except OSError:  # reset before it could be set up: nothing was exchanged
+            sock.close()
+            return
+        link = WsLink(transport, self, self._link_settings)
+        self._links.add(link)
+        link.closed.add_done_callback(lambda _f: self._links.discard(link))
+        link.start()
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    def serving(self) -> bool:
+        return self._serving
+
+    def decide(self, link: WsLink, request: Request) -> Response | None:
         s = self.settings
         identity = handshake.identity_from_path(request.path, s.path_prefix)
         known = self.stations.get(identity) if identity else None
         refused = known.refused_for_s() if known else None
-        peer_cert = None
-        if s.security_profile == 3:
-            ssl_object = connection.transport.get_extra_info("ssl_object")
-            peer_cert = ssl_object.getpeercert() if ssl_object else None
+        peer_cert = link.transport.peer_certificate() if s.security_profile == 3 else None
         decision = handshake.decide(s, request.path, request.headers, peer_cert, refused,
                                     self.scrubber)
-        if isinstance(connection, BenchConnection):
-            connection.bench_decision = decision  # recorded once the response is sent
+        link.bench_decision = decision  # recorded once the response is sent
         if decision.accepted:
             return None
-        response = connection.respond(decision.status, decision.reason + "\n")  # type: ignore[arg-type]
+        response = link.reject(decision.status, decision.reason + "\n")  # type: ignore[arg-type]
         if decision.status == 401:
             response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
         return response
 
-    # HandshakeObserver: what BenchConnection reports
+    def opened(self, link: WsLink) -> None:
+        """An accepted link: its station's session takes it now, before its next frame."""
+        decision = link.bench_decision
+        identity = decision.identity if decision is not None else None
+        assert identity is not None  # refused in decide() otherwise
+        station = self.station(identity)
+        old = station.link
+        if old is not None:
+            self.record.event("connection", "replaced", station=identity, peer=link.peer,
+                              reason="same identity connected again; old connection closed")
+            station.detach(old, "replaced by a new connection")
+            self._spawn(old.close(1000, "replaced by a new connection"))
+        station.attach(link)
+        receiver = Receiver(station, link, self.record, station.ocpp,
+                            self.settings.max_frame_bytes, self.latency)
+        link.on_message = receiver.on_message
+        self.record.event("connection", "connected", station=identity, peer=link.peer,
+                          subprotocol=link.subprotocol, generation=station.generation,
+                          stamps=link.stamp_source)
+        self._spawn(self._serve(link, station, receiver))
+
+    async def _serve(self, link: WsLink, station: Station, receiver: Receiver) -> None:
+        reason = "ended"
+        try:
+            reason = receiver.closed(await link.closed)
+        except Exception as e:  # a bench bug must not take the server down
+            reason = f"bench error in the receive loop: {e!r}"
+            self.record.event("log", "receive-loop-error", station=station.id, error=repr(e))
+            raise
+        finally:
+            station.detach(link, reason)
+            self.record.event("connection", "disconnected", station=station.id, peer=link.peer,
+                              reason=reason, generation=station.generation,
+                              let_go=station.let_go)
+
     def tls_refused(self, peer: str, reason: str, detail: dict[str, Any]) -> None:
         self.record.event("handshake", "tls-refused", peer=peer, reason=reason,
                           security_profile=self.settings.security_profile,
                           **self.scrubber.scrub(detail))
 
-    def handshake_ended(self, connection: BenchConnection, status: int | None, body: str,
+    def handshake_ended(self, connection: WsLink, status: int | None, body: str,
                         failure: str | None) -> None:
         """One handshake event per opening handshake, with the status actually sent."""
         decision = connection.bench_decision
@@ -283,42 +345,3 @@ class Csms:
         self.record.event("handshake", name, station=self.scrubber.text(station or "") or None,
                           peer=connection.peer, status=status,
                           reason=self.scrubber.text(reason), **self.scrubber.scrub(detail))
-
-    async def _handle(self, ws: ServerConnection) -> None:
-        decision = getattr(ws, "bench_decision", None)
-        identity = decision.identity if decision is not None else None
-        assert identity is not None  # refused in _process_request otherwise
-        station = self.station(identity)
-        old = station.ws
-        peer = _peer(ws)
-        if old is not None:
-            self.record.event("connection", "replaced", station=identity, peer=peer,
-                              reason="same identity connected again; old connection closed")
-            station.detach(old, "replaced by a new connection")
-            await old.close(1000, "replaced by a new connection")
-        station.attach(ws)
-        self.record.event("connection", "connected", station=identity, peer=peer,
-                          subprotocol=ws.subprotocol, generation=station.generation)
-        reason = "ended"
-        try:
-            reason = await Receiver(station, ws, self.latency).run()
-        except Exception as e:  # a bench bug must not take the server down
-            reason = f"bench error in the receive loop: {e!r}"
-            self.record.event("log", "receive-loop-error", station=identity, error=repr(e))
-            raise
-        finally:
-            station.detach(ws, reason)
-            self.record.event("connection", "disconnected", station=identity, peer=peer,
-                              reason=reason, generation=station.generation,
-                              let_go=station.let_go)
-
-
-def _peer(connection: ServerConnection) -> str:
-    peer = getattr(connection, "peer", None)
-    if peer:
-        return peer
-    try:
-        addr = connection.remote_address
-        return f"{addr[0]}:{addr[1]}"
-    except Exception:
-        return "?"

@@ -1,7 +1,9 @@
 """One station session: the same object across reconnects of the same identity.
 
-Test plans call, expect, forbid and cut the network through it; the receive loop
-(bench/csms/receiver.py) feeds it what arrives.
+Test plans call, expect, forbid and cut the network through it and read what the station is
+doing in `station.session` (bench/csms/session.py). The receive loop (bench/csms/receiver.py)
+feeds it through the narrow port it offers (responder, finding, note_frame, deliver,
+awaited_call, answer_arrived); the endpoint attaches and detaches its links.
 """
 
 from __future__ import annotations
@@ -12,79 +14,76 @@ import uuid
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
-
-from bench.csms import framing, schemas
+from bench.csms.connection import WsLink
 from bench.csms.errors import CallTimeout, ExpectTimeout, InvalidOutgoingPayload, StationGone
 from bench.csms.matching import describe_pattern, short_payload
 from bench.csms.messages import CALL, CallResult, Received
-from bench.csms.responders import Responders
-from bench.csms.windows import ForbidWindow, Mailbox, Waiter
-from bench.record import Direction, FrameRecord
-
-if TYPE_CHECKING:
-    from bench.csms.server import Csms
+from bench.csms.protocol import OcppVersion, ParsedFrame
+from bench.csms.responders import Responder, Responders
+from bench.csms.session import (
+    Booted,
+    ResponseSample,
+    SessionState,
+)
+from bench.csms.settings import CsmsSettings
+from bench.csms.versions import SUPPORTED, for_subprotocol
+from bench.csms.windows import ForbidWindow, InboxBudget, Mailbox, Waiter
+from bench.record import Direction, FrameRecord, RunRecord
 
 RECENT_FRAMES = 8
 TIMED_OUT_MEMORY = 64
 # A session keeps a bounded picture of its station; the run record keeps everything. What is
 # let go is counted in Station.let_go (recorded with every disconnect).
 FINDINGS_KEPT = 500
-OPEN_TRANSACTIONS_KEPT = 256
-FINISHED_TRANSACTIONS_KEPT = 1000
-CONNECTORS_KEPT = 64
 
 
-@dataclass(slots=True)
-class Transaction:
-    transaction_id: int
-    connector_id: int | None
-    id_tag: str | None
-    meter_start: int | None
-    timestamp: str | None
-    mono_ns: int
-
-
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class PendingCall:
+    """A CALL of the bench, while awaited and (briefly) after its timeout."""
+
     msg_id: str
     action: str
-    ws: ServerConnection
-    future: asyncio.Future[tuple[framing.ParsedFrame, int, int, str]]
+    link: Any
+    future: asyncio.Future[tuple[ParsedFrame, int, int, str]]
+    case: str | None = None
+    attempt: int | None = None
+    sent_ns: int | None = None
+    sent_seq: int | None = None
+
+    @property
+    def live(self) -> bool:
+        return not self.future.done()
 
 
 class Station:
     """Session of one charge point identity."""
 
-    def __init__(self, csms: Csms, station_id: str) -> None:
+    def __init__(self, station_id: str, settings: CsmsSettings, record: RunRecord,
+                 defaults: dict[str, Responder], inbox_budget: InboxBudget | None = None,
+                 configured: bool = True) -> None:
         self.id = station_id
-        self._csms = csms
-        self._record = csms.record
-        self.settings = csms.settings
-        self.responders = Responders(csms.defaults.table(), self)
-        self.mailbox = Mailbox(csms.inbox_budget)
-        self.ws: ServerConnection | None = None
+        self.settings = settings
+        self.record = record
+        self.responders = Responders(defaults)
+        self.mailbox = Mailbox(inbox_budget)
+        self._let_go: Counter[str] = Counter()
+        self.session = SessionState(station_id, configured, self._let_go,
+                                    on_listener_error=self._listener_failed)
+        self.session.subscribe(Booted, lambda _event: self._notify())
+        self.link: WsLink | None = None
+        self.ocpp: OcppVersion = SUPPORTED[0]  # the version of the current link
         self.generation = 0  # +1 per accepted connection
         self._gen_at_disconnect = 0
         self.refused_until_ns: int | None = None
         self._call_lock = asyncio.Lock()
         self.pending: PendingCall | None = None
-        self.timed_out: OrderedDict[str, str] = OrderedDict()  # msg id -> action
+        self.timed_out: OrderedDict[str, PendingCall] = OrderedDict()  # msg id -> its CALL
         self.recent: deque[tuple[str, int | None, str | None, Any]] = deque(maxlen=RECENT_FRAMES)
         self._watchers: list[asyncio.Future[None]] = []
-        # what was seen
-        self.booted = False
-        self.boot_count = 0
-        self.last_boot: dict[str, Any] | None = None
-        self.connector_status: dict[int, dict[str, Any]] = {}
-        self.transactions: dict[int, Transaction] = {}
-        self.finished_transactions: deque[Transaction] = deque(maxlen=FINISHED_TRANSACTIONS_KEPT)
         self.findings: deque[dict[str, Any]] = deque(maxlen=FINDINGS_KEPT)  # the latest
         self.finding_counts: Counter[str] = Counter()  # every finding, by code
-        self._let_go: Counter[str] = Counter()
         self.connected_mono_ns: int | None = None
         self.disconnected_mono_ns: int | None = None
         self.close_reason: str | None = None
@@ -92,7 +91,17 @@ class Station:
     # -- state ----------------------------------------------------------------------------
     @property
     def connected(self) -> bool:
-        return self.ws is not None
+        return self.link is not None
+
+    @property
+    def booted(self) -> bool:
+        """A BootNotification was accepted on this session (at any connection)."""
+        return self.session.booted
+
+    @property
+    def stamp_source(self) -> str:
+        """Where the arrival stamps of the current link come from (kernel or the read)."""
+        return self.link.stamp_source if self.link is not None else "not connected"
 
     def __repr__(self) -> str:
         return f"<Station {self.id} connected={self.connected} booted={self.booted}>"
@@ -135,22 +144,28 @@ class Station:
             parts.append(f"{arrow} {kind} {action or ''} {short_payload(payload, 80)}")
         return "; ".join(parts)
 
-    # -- connection lifecycle (called by the server and the receive loop) -----------------
-    def attach(self, ws: ServerConnection) -> None:
-        self.ws = ws
+    def _listener_failed(self, listener: Any, exc: Exception) -> None:
+        name = getattr(listener, "__qualname__", type(listener).__name__)
+        self.record.event("log", "session-listener-error", station=self.id, listener=name,
+                          error=repr(exc)[:500])
+
+    # -- connection lifecycle (called by the endpoint) ------------------------------------
+    def attach(self, link: WsLink) -> None:
+        self.link = link
+        self.ocpp = for_subprotocol(link.subprotocol)
         self.generation += 1
-        self.connected_mono_ns = time.monotonic_ns()
+        self.connected_mono_ns = link.opened_mono_ns or time.monotonic_ns()
         self._notify()
 
-    def detach(self, ws: ServerConnection, reason: str) -> None:
-        if self.ws is not ws:
+    def detach(self, link: WsLink, reason: str) -> None:
+        if self.link is not link:
             return  # an older connection, already replaced
-        self.ws = None
+        self.link = None
         self.disconnected_mono_ns = time.monotonic_ns()
         self._gen_at_disconnect = self.generation
         self.close_reason = reason
         p = self.pending
-        if p is not None and p.ws is ws and not p.future.done():
+        if p is not None and p.link is link and not p.future.done():
             p.future.set_exception(StationGone(
                 f"station {self.id} disconnected while {p.action} (msg id {p.msg_id}) "
                 f"awaited its answer ({reason})"))
@@ -169,24 +184,56 @@ class Station:
     @property
     def let_go(self) -> dict[str, int]:
         """How many entries each bounded collection of the session let go, oldest first."""
-        counts = dict(self._let_go)
+        counts = {k: v for k, v in self._let_go.items() if v}
         if self.mailbox.dropped:
             counts["inbox"] = self.mailbox.dropped
         return counts
 
-    def _keep(self, bounded: deque[Any], item: Any, name: str) -> None:
-        if len(bounded) == bounded.maxlen:
-            self._let_go[name] += 1
-        bounded.append(item)
+    # -- the receive loop's port (bench/csms/receiver.py SessionPort) ----------------------
+    def responder(self, action: str) -> Responder | None:
+        return self.responders.lookup(action)
 
     def finding(self, name: str, message: str, frame_seq: int | None = None, **detail: Any) -> None:
         """A station non-conformance seen by the endpoint: recorded and kept on the session."""
         self.finding_counts[name] += 1
-        self._keep(self.findings,
-                   {"code": name, "message": message, "frame_seq": frame_seq, **detail},
-                   "findings")
-        self._record.event("finding", name, station=self.id, message=message,
-                           frame_seq=frame_seq, **detail)
+        if len(self.findings) == self.findings.maxlen:
+            self._let_go["findings"] += 1
+        self.findings.append({"code": name, "message": message, "frame_seq": frame_seq,
+                              **detail})
+        self.record.event("finding", name, station=self.id, message=message,
+                          frame_seq=frame_seq, **detail)
+
+    def note_frame(self, direction: str, msg_type: int | None, action: str | None,
+                   what: Any) -> None:
+        self.recent.append((direction, msg_type, action, what))
+
+    def deliver(self, msg: Received, size: int) -> None:
+        for window in self.mailbox.deliver(msg, size):
+            self.finding("forbidden-message",
+                         f"{msg.action} arrived in a window that forbids {window.describe()}",
+                         msg.seq, window=window.describe())
+
+    def awaited_call(self, link: Any, msg_id: Any) -> PendingCall | None:
+        """The CALL an answer with `msg_id` on `link` belongs to: the one awaited, or one
+        whose response timeout passed; None when the bench never sent it."""
+        if msg_id is None:
+            return None
+        p = self.pending
+        if p is not None and p.link is link and p.live and str(msg_id) == p.msg_id:
+            return p
+        return self.timed_out.get(str(msg_id))
+
+    def answer_arrived(self, call: PendingCall, frame: ParsedFrame, mono_ns: int, seq: int,
+                       verdict: str) -> None:
+        if call.live:
+            call.future.set_result((frame, mono_ns, seq, verdict))
+            return
+        # a late answer still has a response time (beyond the timeout)
+        self.timed_out.pop(call.msg_id, None)
+        if call.sent_ns is not None and call.sent_seq is not None:
+            self.session.response(ResponseSample(
+                call.action, (mono_ns - call.sent_ns) / 1e9, call.sent_seq, seq, call.case,
+                frame.error.code if frame.error is not None else None, call.attempt, late=True))
 
     # -- what test plans call --------------------------------------------------------------
     async def call(self, action: str, payload: Mapping[str, Any] | None = None,
@@ -195,69 +242,86 @@ class Station:
         """Send a CALL and await its CALLRESULT or CALLERROR (one outstanding CALL at a time).
 
         validate=False sends a payload that breaks the schema on purpose (still recorded as
-        invalid). Raises CallTimeout, StationGone or InvalidOutgoingPayload.
+        invalid). Raises CallTimeout, StationGone or InvalidOutgoingPayload. Its response time
+        runs from the send syscall that handed the CALL's last byte to the kernel to the
+        kernel's receive stamp of the answer (both CLOCK_MONOTONIC).
         """
         body = dict(payload or {})
         timeout = self.settings.response_timeout_s if timeout is None else timeout
+        ocpp = self.ocpp
         verdict = "ok"
-        if action not in schemas.all_actions():
+        if not ocpp.is_action(action):
             if validate:
-                raise InvalidOutgoingPayload(f"{action!r} is not an OCPP 1.6 action")
+                raise InvalidOutgoingPayload(f"{action!r} is not an {ocpp.name} action")
             verdict = "invalid: NotImplemented: unknown action"
         else:
-            v = schemas.check_request(action, body)
+            v = ocpp.check_request(action, body)
             if v is not None:
                 if validate:
                     raise InvalidOutgoingPayload(
-                        f"bench CALL {action} breaks the OCPP 1.6 schema: {v.code}: {v.message}")
+                        f"bench CALL {action} breaks the {ocpp.name} schema: {v.code}: "
+                        f"{v.message}")
                 verdict = v.verdict
         async with self._call_lock:
-            ws = self.ws
-            if ws is None:
+            link = self.link
+            if link is None:
                 raise StationGone(f"station {self.id} is not connected; cannot send {action}")
             msg_id = str(uuid.uuid4())
-            raw = framing.call_frame(msg_id, action, body)
-            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self.pending = PendingCall(msg_id, action, ws, fut)
+            raw = self.ocpp.call_frame(msg_id, action, body)
+            case = self.record.current_case
+            pending = PendingCall(msg_id, action, link,
+                                  asyncio.get_running_loop().create_future(), case,
+                                  self.record.current_attempt if case is not None else None)
+            self.pending = pending
             try:
-                # Stamped as the frame is handed to the socket: a stamp taken after send()
-                # returns can be late by a preemption and make response times read short.
-                sent_ns = time.monotonic_ns()
-                try:
-                    async with asyncio.timeout(timeout):  # a station that stops reading
-                        await ws.send(raw)
-                except ConnectionClosed as e:
-                    raise StationGone(f"station {self.id} disconnected before {action} "
-                                      f"(msg id {msg_id}) could be sent: {e}") from e
-                except TimeoutError:
-                    raise CallTimeout(
-                        f"station {self.id}: {action} (msg id {msg_id}) could not be handed to "
-                        f"the socket within {timeout:g} s (station not reading)",
-                        action, msg_id, timeout) from None
-                sent_seq = self._record.frame(FrameRecord(
+                sent_ns = await self._hand_over(link, raw, action, msg_id, timeout)
+                pending.sent_ns = sent_ns
+                pending.sent_seq = sent_seq = self.record.frame(FrameRecord(
                     sent_ns, self.id, Direction.OUT, raw, CALL, msg_id, action, verdict))
-                self.recent.append(("out", CALL, action, body))
+                self.note_frame("out", CALL, action, body)
                 try:
                     async with asyncio.timeout(timeout):
-                        frame, answered_ns, answer_seq, answer_verdict = await fut
+                        frame, answered_ns, answer_seq, answer_verdict = await pending.future
                 except TimeoutError:
-                    self.timed_out[msg_id] = action
+                    self.timed_out[msg_id] = pending
                     while len(self.timed_out) > TIMED_OUT_MEMORY:
                         self.timed_out.popitem(last=False)
                         self._let_go["timed_out"] += 1
-                    self._record.event("log", "call-timeout", station=self.id, action=action,
-                                       msg_id=msg_id, timeout_s=timeout)
+                    self.record.event("log", "call-timeout", station=self.id, action=action,
+                                      msg_id=msg_id, timeout_s=timeout)
                     raise CallTimeout(
                         f"station {self.id}: no answer to {action} (msg id {msg_id}) within "
                         f"{timeout:g} s; last frames: {self.last_frames()}",
                         action, msg_id, timeout) from None
             finally:
                 self.pending = None
-        if frame.error is not None:
-            return CallResult(action, msg_id, None, frame.error, sent_ns, answered_ns,
-                              (sent_seq, answer_seq), answer_verdict)
-        return CallResult(action, msg_id, frame.payload, None, sent_ns, answered_ns,
-                          (sent_seq, answer_seq), answer_verdict)
+        error = frame.error
+        self.session.response(ResponseSample(
+            action, (answered_ns - sent_ns) / 1e9, sent_seq, answer_seq, pending.case,
+            error.code if error is not None else None, pending.attempt))
+        return CallResult(action, msg_id, frame.payload if error is None else None, error,
+                          sent_ns, answered_ns, (sent_seq, answer_seq), answer_verdict)
+
+    async def _hand_over(self, link: WsLink, raw: str, action: str, msg_id: str,
+                         timeout: float) -> int:  # noqa: ASYNC109
+        """Hand a CALL to the kernel; the stamp of the syscall that handed its last byte."""
+        sent = link.send_text(raw)
+        if sent is None:
+            raise StationGone(f"station {self.id} disconnected before {action} (msg id "
+                              f"{msg_id}) could be sent")
+        if sent.pending is None:
+            return sent.stamp_ns
+        try:  # a station that stops reading
+            async with asyncio.timeout(timeout):
+                return await sent.pending
+        except TimeoutError:
+            raise CallTimeout(
+                f"station {self.id}: {action} (msg id {msg_id}) could not be handed to "
+                f"the socket within {timeout:g} s (station not reading)",
+                action, msg_id, timeout) from None
+        except ConnectionError as e:
+            raise StationGone(f"station {self.id} disconnected before {action} "
+                              f"(msg id {msg_id}) could be sent: {e}") from e
 
     async def expect(self, action: str, match: Mapping[str, Any] | None = None,
                      within: float = 30.0, after: int | None = None) -> Received:
@@ -313,50 +377,15 @@ class Station:
                          timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Drop the station's connection (a network cut as seen from the CSMS) and refuse its
         reconnects for `refuse_for` seconds (HTTP 503). abrupt=False closes with a handshake."""
-        ws = self.ws
+        link = self.link
         if refuse_for > 0:
             self.refused_until_ns = time.monotonic_ns() + int(refuse_for * 1e9)
-        self._record.event("connection", "cut", station=self.id, refuse_for_s=refuse_for,
-                           abrupt=abrupt, was_connected=ws is not None)
-        if ws is None:
+        self.record.event("connection", "cut", station=self.id, refuse_for_s=refuse_for,
+                          abrupt=abrupt, was_connected=link is not None)
+        if link is None:
             return
         if abrupt:
-            ws.transport.abort()
+            link.abort()
         else:
-            await ws.close(1001, "bench: network cut")
-        await self._wait_until(lambda: self.ws is not ws, timeout, "the connection to close")
-
-    def _observe(self, action: str, payload: dict[str, Any], reply: Any) -> None:
-        """Update the picture of the station from a CALL and the answer it got."""
-        if action == "BootNotification":
-            changed = payload != self.last_boot  # a reboot with the same payload: file is right
-            self.last_boot = payload
-            self.boot_count += 1
-            if isinstance(reply, dict) and reply.get("status") == "Accepted":
-                self.booted = True
-            if changed:
-                self._csms.snapshot_station(self.id, {"id": self.id, **payload})
-            self._notify()
-        elif action == "StatusNotification":
-            connector = payload.get("connectorId", -1)
-            self._bounded_put(self.connector_status, connector, payload, CONNECTORS_KEPT,
-                              "connector_status")
-        elif action == "StartTransaction":
-            if isinstance(reply, dict) and isinstance(reply.get("transactionId"), int):
-                tid = reply["transactionId"]
-                self._bounded_put(self.transactions, tid, Transaction(
-                    tid, payload.get("connectorId"), payload.get("idTag"),
-                    payload.get("meterStart"), payload.get("timestamp"), time.monotonic_ns()),
-                    OPEN_TRANSACTIONS_KEPT, "transactions")
-        elif action == "StopTransaction":
-            tx = self.transactions.pop(payload.get("transactionId", -1), None)
-            if tx is not None:
-                self._keep(self.finished_transactions, tx, "finished_transactions")
-
-    def _bounded_put(self, table: dict[Any, Any], key: Any, value: Any, limit: int,
-                     name: str) -> None:
-        """table[key] = value, letting the oldest entry go when a new key would pass `limit`."""
-        if key not in table and len(table) >= limit:
-            del table[next(iter(table))]
-            self._let_go[name] += 1
-        table[key] = value
+            await link.close(1001, "bench: network cut")
+        await self._wait_until(lambda: self.link is not link, timeout, "the connection to close")

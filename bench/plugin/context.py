@@ -12,7 +12,6 @@ from bench.measure import Measurement
 from bench.plugin.limits import LimitMap
 from bench.plugin.loop import BenchLoop
 from bench.plugin.plan import Plan
-from bench.plugin.tracker import StationTracker
 from bench.plugin.verdicts import StationNonConformance
 from bench.record import RunRecord, Verdict
 
@@ -41,9 +40,8 @@ class BenchContext:
     loop: BenchLoop
     limits: LimitMap
     settings_source: str = ""
-    tracker: StationTracker = field(default_factory=StationTracker)
     csms: Any = None
-    station: Any = None  # the CSMS session of the station under test
+    station: Any = None  # the CSMS session of the station under test (its state: .session)
     bench: Any = None  # the verb facade
     station_config: list[dict[str, Any]] | None = None  # GetConfiguration at start
     boot_error: str | None = None  # why the station never came up (every case BLOCKED)
@@ -52,9 +50,6 @@ class BenchContext:
     progress: Callable[[str, str], None] | None = None  # (case, step) -> show it
     maintenance: Callable[..., Any] | None = None  # overrides the default between-case steps
     _files: Any = None  # bench.files.FileService, started by the first case that needs it
-
-    def __post_init__(self) -> None:
-        self.record.subscribe(self.tracker.on_line)
 
     def build_measurement(self, name: str, unit: str | None, value: float | None = None,
                           series: list[float] | None = None, evidence: list[int] | None = None,

@@ -18,9 +18,15 @@ its frame arrived.
 The limit is `energy_tolerance_pct` plus the uncertainty of this comparison, in % of the
 reference energy: the station's register step (1 Wh for meterStart/meterStop, the printed
 resolution of a register value), the reference meter's resolution
-(`reference_energy_resolution_wh`) and the window alignment (the mean power times the delay
-between a frame and its integrator read). Below `energy_min_wh` the comparison means nothing
-(a 1 Wh register step would be over 10 % of it): the measurement is UNSET, with that reason.
+(`reference_energy_resolution_wh`) and the window alignment: the mean power times the delay
+from a frame's arrival (its kernel receive stamp) to the integrator read that answered it.
+A read can only come late, so the alignment can only make the reference too large at the
+window's end (energy counted after the station's value) or too small at its start (a late
+first read misses energy the station counted): it widens the limit only on the side it
+could explain. A station counting more than a reference read late at the stop counts more
+than the reference, however late that read. Below `energy_min_wh` the comparison means
+nothing (a 1 Wh register step would be over 10 % of it): the measurement is UNSET, with that
+reason.
 """
 
 from __future__ import annotations
@@ -33,9 +39,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.csms.session import MeterValuesReceived, TransactionStarted, TransactionStopped
+from bench.csms.stamps import CLOCK
 from bench.plugin.context import BenchContext, Case
 
-CALL, CALLRESULT = 2, 3
 REGISTER = "Energy.Active.Import.Register"
 METER_START_STEP_WH = 1.0  # meterStart and meterStop are integers in Wh (OCPP 1.6 §6.46, §6.50)
 READ_DEADLINE_S = 10.0
@@ -111,17 +118,26 @@ def register_values(meter_values: list[Any]) -> list[tuple[float, float, str]]:
 
 
 class EnergyAudit:
-    """Subscribed to the record: follows the transactions of the metered connectors and reads
-    the reference integrator as their frames arrive; the plugin opens and closes it per case."""
+    """Follows the transactions of the metered connectors in the station's session (its
+    events) and reads the reference integrator as their frames arrive; the plugin opens and
+    closes it per case."""
 
     def __init__(self, ctx: BenchContext) -> None:
         self.ctx = ctx
         self.windows: dict[int, Window] = {}
-        self._starts: dict[str, Transaction] = {}  # StartTransaction msg id -> transaction
         self._open: dict[int, Transaction] = {}  # transactionId -> transaction
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        ctx.record.subscribe(self.on_line)
+        self._following: Any = None  # the session whose events it gets
+
+    def _follow(self) -> None:
+        session = getattr(self.ctx.station, "session", None)
+        if session is None or session is self._following:
+            return
+        session.subscribe(TransactionStarted, self.on_started)
+        session.subscribe(MeterValuesReceived, self.on_meter_values)
+        session.subscribe(TransactionStopped, self.on_stopped)
+        self._following = session
 
     # -- which connectors ------------------------------------------------------------------
     def metered(self) -> list[int]:
@@ -134,6 +150,7 @@ class EnergyAudit:
     async def open_case(self, case: Case) -> None:
         """Start a reference window on every metered connector (they are idle now)."""
         self._loop = asyncio.get_running_loop()
+        self._follow()
         for n in self.metered():
             await self._open_window(n)
 
@@ -155,59 +172,49 @@ class EnergyAudit:
         if ended:
             self._measure(case, ended)
 
-    # -- record listener (runs where the frame was written: the bench loop) ------------------
-    def on_line(self, kind: str, line: dict[str, Any]) -> None:
-        if kind != "frames" or not self.windows:
+    # -- session events (they run in the receive loop, as the frame is answered) -------------
+    def on_started(self, event: TransactionStarted) -> None:
+        t = event.transaction
+        window = self.windows.get(t.connector_id) if isinstance(t.connector_id, int) else None
+        if window is None:
             return
-        try:
-            msg = json.loads(line.get("raw") or "")
-        except (TypeError, ValueError):
-            return
-        if not isinstance(msg, list) or len(msg) < 3:
-            return
-        direction, seq, mono = line.get("direction"), int(line["seq"]), int(line["mono_ns"])
-        if direction == "in" and msg[0] == CALL and len(msg) >= 4 and isinstance(msg[3], dict):
-            self._station_call(str(msg[2]), str(msg[1]), msg[3], seq, mono,
-                               str(line.get("utc") or ""))
-        elif direction == "out" and msg[0] == CALLRESULT and str(msg[1]) in self._starts:
-            tx = self._starts.pop(str(msg[1]))
-            tid = msg[2].get("transactionId") if isinstance(msg[2], dict) else None
-            if isinstance(tid, int):
-                tx.transaction_id = tid
-                self._open[tid] = tx
+        tx = Transaction(t.connector_id, _number(t.meter_start), t.start_seq,  # type: ignore[arg-type]
+                         t.mono_ns, window.opened_ns, t.transaction_id)
+        window.transactions.append(tx)
+        self._open[t.transaction_id] = tx
 
-    def _station_call(self, action: str, msg_id: str, p: dict[str, Any], seq: int,
-                      mono: int, utc: str) -> None:
-        if action == "StartTransaction" and p.get("connectorId") in self.windows:
-            window = self.windows[p["connectorId"]]
-            tx = Transaction(p["connectorId"], _number(p.get("meterStart")), seq, mono,
-                             window.opened_ns)
-            window.transactions.append(tx)
-            self._starts[msg_id] = tx
-        elif action == "MeterValues" and p.get("transactionId") in self._open:
-            tx = self._open[p["transactionId"]]
-            entries = p.get("meterValue") or []
-            key = json.dumps(entries, sort_keys=True, default=str)
-            if key in tx.seen_meter_values:
-                return
-            tx.seen_meter_values.add(key)
-            samples = register_values(entries)
-            if samples:
-                read = self._read(tx.connector, seq, mono)
-                value, resolution, _ = samples[-1]
-                tx.registers.append(RegisterSample(value, resolution, read,
-                                                   _lag_s(utc, entries[-1])))
-        elif action == "StopTransaction" and p.get("transactionId") in self._open:
-            tx = self._open.pop(p["transactionId"])
-            tx.meter_stop = _number(p.get("meterStop"))
-            tx.stop = self._read(tx.connector, seq, mono, then_reopen=True)
-            # only the register read at the stop (Transaction.End) pairs with the stop read;
-            # the other transactionData entries repeat values sent (and paired) before
-            ends = [v for v in register_values(p.get("transactionData") or [])
-                    if v[2] == "Transaction.End"]
-            if ends:
-                value, resolution, _ = ends[-1]
-                tx.registers.append(RegisterSample(value, resolution, tx.stop))
+    def on_meter_values(self, event: MeterValuesReceived) -> None:
+        tx = self._open.get(event.transaction_id) if isinstance(event.transaction_id, int) \
+            else None
+        if tx is None:
+            return
+        # a MeterValues resent after a lost answer (the same payload) is counted once
+        key = json.dumps(event.meter_value, sort_keys=True, default=str)
+        if key in tx.seen_meter_values:
+            return
+        tx.seen_meter_values.add(key)
+        samples = register_values(event.meter_value)
+        if samples:
+            read = self._read(tx.connector, event.seq, event.mono_ns)
+            value, resolution, _ = samples[-1]
+            tx.registers.append(RegisterSample(value, resolution, read,
+                                               _lag_s(event.mono_ns, event.meter_value[-1])))
+
+    def on_stopped(self, event: TransactionStopped) -> None:
+        p = event.payload
+        tid = p.get("transactionId")
+        tx = self._open.pop(tid, None) if isinstance(tid, int) else None
+        if tx is None:
+            return
+        tx.meter_stop = _number(p.get("meterStop"))
+        tx.stop = self._read(tx.connector, event.seq, event.mono_ns, then_reopen=True)
+        # only the register read at the stop (Transaction.End) pairs with the stop read;
+        # the other transactionData entries repeat values sent (and paired) before
+        ends = [v for v in register_values(p.get("transactionData") or [])
+                if v[2] == "Transaction.End"]
+        if ends:
+            value, resolution, _ = ends[-1]
+            tx.registers.append(RegisterSample(value, resolution, tx.stop))
 
     def _read(self, n: int, seq: int, mono: int, then_reopen: bool = False) -> Read:
         read = Read(seq, mono)
@@ -301,8 +308,9 @@ class EnergyAudit:
                 stop.error or f"no answer within {READ_DEADLINE_S:g} s of the case's end"))
         c.reference_wh = stop.energy_wh
         seconds = max(1e-3, (stop.frame_mono_ns - t.start_mono_ns) / 1e9)
+        # the window opened while the connector was idle: only the stop read can be late
         return c.judge(c.station_wh, c.reference_wh, METER_START_STEP_WH, self._resolution(),
-                       c.reference_wh / seconds * 3600.0, stop.delay_s, self._min_wh(),
+                       c.reference_wh / seconds * 3600.0, 0.0, stop.delay_s, self._min_wh(),
                        "meterStart/meterStop step")
 
     def _register(self, t: Transaction) -> Comparison:
@@ -324,7 +332,7 @@ class EnergyAudit:
         seconds = max(1e-3, (last.read.frame_mono_ns - first.read.frame_mono_ns) / 1e9)
         return c.judge(last.value_wh - first.value_wh, reference,
                        max(first.resolution_wh, last.resolution_wh), self._resolution(),
-                       reference / seconds * 3600.0, first.read.delay_s + last.read.delay_s,
+                       reference / seconds * 3600.0, first.read.delay_s, last.read.delay_s,
                        self._min_wh(), "register step")
 
 
@@ -353,28 +361,38 @@ class Comparison:
         return self
 
     def judge(self, station_wh: float, reference_wh: float, step_wh: float, ref_res_wh: float,
-              power_w: float, delay_s: float, min_wh: float, step_name: str) -> Comparison:
+              power_w: float, start_late_s: float, end_late_s: float, min_wh: float,
+              step_name: str) -> Comparison:
+        """start_late_s / end_late_s: how late the reference reads at the window's start and
+        end came after the station's values (their frames' arrival)."""
         if reference_wh < min_wh:
             return self.skip(f"the reference meter counted {reference_wh:.2f} Wh, below "
                              f"energy_min_wh = {min_wh:g} Wh: the comparison means nothing "
                              f"(the {step_name} is {step_wh:g} Wh)")
-        align_wh = power_w * delay_s / 3600.0
+        # a late start read leaves out energy the station counted (station above reference);
+        # a late end read adds energy after the station's value (station below reference)
+        above = station_wh >= reference_wh
+        late_s = start_late_s if above else end_late_s
+        align_wh = power_w * late_s / 3600.0
         uncertainty_wh = step_wh + ref_res_wh + align_wh
         self.deviation_pct = abs(station_wh - reference_wh) / reference_wh * 100.0
         self.uncertainty_pct = uncertainty_wh / reference_wh * 100.0
+        which = "start" if above else "end"
         self.explain = (f"uncertainty {self.uncertainty_pct:.2f} % = ({step_name} "
                         f"{step_wh:g} Wh + reference resolution {ref_res_wh:g} Wh + window "
                         f"alignment {align_wh:.3f} Wh ({power_w / 1000:.1f} kW x "
-                        f"{delay_s * 1000:.1f} ms)) / {reference_wh:.2f} Wh")
+                        f"{late_s * 1000:.1f} ms, the {which} read's delay: the side that could "
+                        f"explain a station {'above' if above else 'below'} the reference))"
+                        f" / {reference_wh:.2f} Wh")
         self.note = (f"transaction {self.transaction}: station {station_wh:.2f} Wh, "
                      f"reference {reference_wh:.2f} Wh")
         return self
 
 
-def _lag_s(arrival_utc: str, entry: Any) -> float:
+def _lag_s(arrival_mono_ns: int, entry: Any) -> float:
     """Seconds from a meterValue's timestamp to its frame's arrival (0 when unreadable)."""
+    arrived = dt.datetime.fromtimestamp(CLOCK.to_realtime(arrival_mono_ns) / 1e9, dt.UTC)
     try:
-        arrived = dt.datetime.fromisoformat(arrival_utc.replace("Z", "+00:00"))
         stamped = dt.datetime.fromisoformat(str(entry.get("timestamp")).replace("Z", "+00:00"))
         return (arrived - stamped).total_seconds()
     except (AttributeError, TypeError, ValueError):

@@ -38,12 +38,13 @@ async def wait_connected(station: Any, deadline_s: float) -> None:
 
 async def run_maintenance(case: Case) -> list[str]:
     ctx, notes = case.ctx, []
-    station, bench, tracker = ctx.station, ctx.bench, ctx.tracker
+    station, bench = ctx.station, ctx.bench
     settle = float(ctx.settings["settle_timeout_s"])
     wait = float(ctx.settings["message_timeout_s"])
     answer = call_deadline_s(ctx)  # how long one CALL of the bench may wait for its answer
     if station is None:
         return notes
+    session = station.session  # what the station is doing
     responders = getattr(station, "responders", None)
     if responders is not None:
         responders.reset()
@@ -56,15 +57,15 @@ async def run_maintenance(case: Case) -> list[str]:
                 + 5, notes)
 
     async def stop_transactions() -> None:
-        for tx in tracker.open_transactions():
+        for tx in session.open_transactions():
             after = time.monotonic_ns()
             res = await station.call("RemoteStopTransaction", {"transactionId": tx.transaction_id})
             if res.error is None and res.get("status") == "Accepted":
                 await station.expect("StopTransaction", match={"transactionId": tx.transaction_id},
                                      within=wait, after=after)
-            tracker.forget_transaction(tx.transaction_id)
+            session.forget_transaction(tx.transaction_id)
 
-    open_count = len(tracker.open_transactions())
+    open_count = len(session.open_transactions())
     await _step(case, "stop open transactions", stop_transactions,
                 open_count * (answer + wait) + 5, notes)
 
@@ -86,7 +87,7 @@ async def run_maintenance(case: Case) -> list[str]:
 
     async def operative() -> None:
         connectors = range(0, ctx.rig.station.connectors + 1)
-        if any(tracker.status(n) == "Unavailable" for n in connectors):
+        if any(session.status(n) == "Unavailable" for n in connectors):
             res = await station.call("ChangeAvailability", {"connectorId": 0, "type": "Operative"})
             if res.error is not None or res.get("status") not in ("Accepted", "Scheduled"):
                 raise RuntimeError(f"ChangeAvailability(0, Operative) answered "
@@ -108,8 +109,8 @@ async def run_maintenance(case: Case) -> list[str]:
     async def connectors_available() -> None:
         deadline = time.monotonic() + settle
         while True:
-            pending = {n: tracker.status(n) for n in range(1, ctx.rig.station.connectors + 1)
-                       if tracker.status(n) not in ("Available", None)}
+            pending = {n: session.status(n) for n in range(1, ctx.rig.station.connectors + 1)
+                       if session.status(n) not in ("Available", None)}
             if not pending:
                 return
             if time.monotonic() > deadline:

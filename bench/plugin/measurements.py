@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from bench.plugin.context import BenchContext, Case
 from bench.record.model import CASE_SAMPLES
 
 
+def response_samples(ctx: BenchContext) -> list[Any]:
+    """Every CALL of the bench to the station under test and its answer (the session's)."""
+    session = getattr(ctx.station, "session", None)
+    return session.response_samples() if session is not None else []
+
+
 def record_run_series(ctx: BenchContext) -> None:
-    """The response time of every CALL the bench sent, per action (from the frames), and
+    """The response time of every CALL the bench sent, per action (socket stamps), and
     every series the cases collected (boot times, status latencies, ...)."""
     per_action: dict[str, list] = defaultdict(list)
-    for s in ctx.tracker.response_samples():
+    for s in response_samples(ctx):
         per_action[s.action].append(s)
     for action, samples in sorted(per_action.items()):
         m = ctx.build_measurement(
@@ -33,7 +40,7 @@ def record_run_series(ctx: BenchContext) -> None:
 def case_samples(ctx: BenchContext, case_id: str,
                  attempt: int | None) -> dict[str, tuple[str, list[float], list[int], str]]:
     """The samples one attempt of a case added to the run-wide series: name -> (unit,
-    values, evidence, description). Response times come from the frames (the tracker)."""
+    values, evidence, description). Response times come from the station's session."""
     out: dict[str, tuple[str, list[float], list[int], str]] = {}
     for name, s in ctx.run_series.items():
         mine = [i for i, (c, a) in enumerate(zip(s.index, s.attempts, strict=False))
@@ -43,7 +50,7 @@ def case_samples(ctx: BenchContext, case_id: str,
                          [e for i in mine for e in (s.evidence_of[i] if i < len(s.evidence_of)
                                                     else [])], s.description)
     per_action: dict[str, list] = defaultdict(list)
-    for r in ctx.tracker.response_samples():
+    for r in response_samples(ctx):
         if r.case == case_id and r.attempt == attempt:
             per_action[r.action].append(r)
     for action, samples in per_action.items():

@@ -885,6 +885,9 @@ class StationSimulator:
                 if c.tx is not None:
                     self.stop_transaction(c, reason)
         await self.txq.drained(self._s(self.cfg.reset_flush_s))
+        # the StatusNotifications of the stop (Finishing) go out before the link closes, not
+        # only when the CSMS happened to answer the StopTransaction slowly enough
+        await self._statuses_sent(self._s(self.cfg.reset_flush_s))
         self.reboot_requested = True
         if self.link is not None:
             await self.link.close()

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.octt("TC_028_CS", "Remote Stop Transaction – Rejected
 async def test_tc_028_cs(case, station):
     session = await charging(case)
     watch_s = float(case.setting("watch_s"))
-    known = {tx.transaction_id for tx in case.ctx.tracker.open_transactions()}
+    known = {tx.transaction_id for tx in station.session.open_transactions()}
     unknown = max(known | {session.transaction_id}) + 1000
     with case.step(f"RemoteStopTransaction({unknown}, unknown): Rejected"), \
             station.forbid("StopTransaction"):

@@ -23,12 +23,8 @@ pytestmark = pytest.mark.octt(
 
 def given_id(station, start) -> int | None:
     """The transactionId the bench answered to `start` (the transaction is over by now)."""
-    p = start.payload
-    for tx in [*station.finished_transactions, *station.transactions.values()]:
-        if (tx.connector_id, tx.id_tag, tx.timestamp) == (p.get("connectorId"), p.get("idTag"),
-                                                          p.get("timestamp")):
-            return tx.transaction_id
-    return None
+    tx = station.session.transaction_started_by(start.seq)
+    return tx.transaction_id if tx is not None else None
 
 
 async def test_tc_039_cs(case, station, bench):

@@ -75,9 +75,9 @@ async def test_tc_068_cs(case, station):
 
 async def release_other_connectors(case, n, since):
     """A connector that card B prepared through the shared reader returns to Available."""
-    tracker = case.ctx.tracker
+    session = case.station.session
     for c in range(1, case.rig.station.connectors + 1):
-        if c == n or tracker.status(c) != "Preparing":
+        if c == n or session.status(c) != "Preparing":
             continue
         with case.step(f"connector {c}, prepared by card {OTHER_CARD}: Available after "
                        "ConnectionTimeOut"):

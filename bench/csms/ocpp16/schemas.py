@@ -7,22 +7,13 @@ can answer a broken station CALL with the right code and the record can say why.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import fastjsonschema
 
-# Actions a station (charge point) initiates in OCPP 1.6 (Core and the other feature profiles).
-STATION_ACTIONS = frozenset({
-    "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification", "Heartbeat", "MeterValues", "StartTransaction",
-    "StatusNotification", "StopTransaction",
-    # security whitepaper extensions (schemas shipped too; the bench does not take them)
-    "LogStatusNotification", "SecurityEventNotification", "SignCertificate",
-    "SignedFirmwareStatusNotification",
-})
+from bench.csms.protocol import Violation
 
 # fastjsonschema rule -> OCPP-J 1.6 error code
 _RULE_TO_CODE = {
@@ -40,19 +31,6 @@ _RULE_TO_CODE = {
     "multipleOf": "PropertyConstraintViolation",
     "pattern": "PropertyConstraintViolation",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """Why a payload breaks its schema, with the CALLERROR code that answers it."""
-
-    code: str
-    message: str
-    rule: str | None = None
-
-    @property
-    def verdict(self) -> str:
-        return f"invalid: {self.code}: {self.message}"
 
 
 def _schema_package():

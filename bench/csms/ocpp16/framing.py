@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from bench.csms import schemas
-from bench.csms.messages import CALL, CALLERROR, CALLRESULT, ERROR_CODES, CallErrorInfo
+from bench.csms.messages import CALL, CALLERROR, CALLRESULT, CallErrorInfo
+from bench.csms.ocpp16 import schemas
+from bench.csms.ocpp16.catalogue import ERROR_CODES
+from bench.csms.protocol import ParsedFrame, Problem
 from bench.textsafe import visible
+
+__all__ = ["MAX_DEPTH", "MAX_MSG_ID_LEN", "ParsedFrame", "Problem", "call_frame", "error_frame",
+           "parse", "recover_call_id", "recover_id_from_bytes", "result_frame"]
 
 MAX_MSG_ID_LEN = 36
 # No OCPP 1.6 message nests deeper than 6 (SetChargingProfile: frame, payload, profile,
@@ -36,30 +40,6 @@ def _reject_constant(name: str) -> Any:
 
 # strict JSON: NaN, Infinity and -Infinity are refused like any other non-JSON token
 _decode = json.JSONDecoder(parse_constant=_reject_constant).decode
-
-
-@dataclass(slots=True)
-class Problem:
-    """Why a frame cannot be processed: a finding name and the CALLERROR that answers it."""
-
-    finding: str
-    code: str
-    description: str
-
-
-@dataclass(slots=True)
-class ParsedFrame:
-    msg_type: int | None = None
-    msg_id: Any = None  # as sent: a str normally, an int from an untidy station
-    action: str | None = None
-    payload: Any = None
-    error: CallErrorInfo | None = None
-    problem: Problem | None = None
-    findings: list[tuple[str, str]] = field(default_factory=list)  # (name, message)
-
-    @property
-    def id_readable(self) -> bool:
-        return isinstance(self.msg_id, (str, int)) and not isinstance(self.msg_id, bool)
 
 
 def _short(value: Any, limit: int = 60) -> str:
