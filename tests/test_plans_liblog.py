@@ -14,6 +14,11 @@ from bench.record.reader import load_run
 def test_library_lines_go_to_the_record_not_the_console(tmp_path, capfd, monkeypatch) -> None:
     monkeypatch.setattr(liblog, "MAX_LINES", 3)
     rec = RunRecord.create(tmp_path, "liblog")
+    # `bench sim` and `bench check` quieten pymodbus in their process; a test run earlier in
+    # this process may have done so, so the loggers start from the library's defaults here
+    for name in ("pymodbus", "pymodbus.logging"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
     log = logging.getLogger("pymodbus.logging")
     with library_logs_to_record(rec):
         log.error("Failed to connect [Errno 111] Connect call failed ('127.0.0.1', 1)")
