@@ -29,9 +29,12 @@ $(STAMP): pyproject.toml
 run: setup
 	$(VENV)/bin/bench run --plan core --rig rigs/sim.toml
 
+# Most of the suite waits on simulated stations, so two workers halve its wall time; a module
+# stays on one worker (its fixtures start once). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(PY) -m ruff check .
