@@ -20,7 +20,8 @@ from bench.record.reader import load_run
 from bench.record.verdict import run_verdict
 from sim.station.faults import FAULTS
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # the runs start in one fixture
+# the runs start in one fixture: about 2 min on an idle 2-core machine, more when it is shared
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 # fault -> (the case that catches it, text its FAIL message must contain)
 CAUGHT_BY: dict[str, tuple[str, str]] = {
@@ -73,6 +74,9 @@ def cache_rig(folder: Path) -> Path:
     return rig
 PARALLEL_RUNS = 6
 SLOW_FIRST = ("TC_001_CS", "TC_071_CS", "TC_070_CS", "TC_004_2_CS", "TC_039_CS")
+# the conformant station runs the quick cases a few to a run: each run costs a bench, a
+# simulated rig and a pcscd to start, which on two cores costs more than the cases themselves
+CONFORMANT_GROUPS = 2
 
 
 @pytest.fixture
@@ -87,12 +91,17 @@ def fault_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     conformant station), the slowest first."""
     cases = sorted({c for c, _ in CAUGHT_BY.values()},
                    key=lambda c: (c not in SLOW_FIRST, c))
-    jobs: dict[str, list[str]] = {f"ok:{c}": ["--cases", c] for c in cases}
+    alone = [c for c in cases if c in SLOW_FIRST or c in NEEDS_CACHE_RIG]
+    quick = [c for c in cases if c not in alone]
+    shares = [quick[i::CONFORMANT_GROUPS] for i in range(CONFORMANT_GROUPS)]
+    groups = [[c] for c in alone] + [share for share in shares if share]
+    jobs: dict[str, list[str]] = {f"ok:{','.join(g)}": ["--cases", ",".join(g)] for g in groups}
     jobs.update({f"fault:{fault}": ["--cases", case, "--fault", fault]
                  for fault, (case, _) in sorted(CAUGHT_BY.items(),
                                                 key=lambda kv: kv[1][0] not in SLOW_FIRST)})
     # tmp_path_factory is not thread-safe: make the folders here
-    folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
+    folders = {n: tmp_path_factory.mktemp(n.replace(":", "-").replace(",", "-")[:60])
+               for n in jobs}
 
     def run(name: str) -> BenchRunResult:
         tmp = folders[name]
@@ -123,8 +132,11 @@ def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunR
 @pytest.mark.parametrize("case", sorted({c for c, _ in CAUGHT_BY.values()}))
 def test_conformant_station_passes(case: str, real_parts,
                                    fault_runs: dict[str, BenchRunResult]) -> None:
-    res = fault_runs[f"ok:{case}"]
+    [res] = [r for name, r in fault_runs.items()
+             if name.startswith("ok:") and case in name[3:].split(",")]
     v = res.verdicts()[case]
     assert v["verdict"] == "PASS", v["message"]
-    assert res.rc == 0, res.stdout + res.stderr
-    assert run_verdict(load_run(res.run_dir)).verdict == "PASS"
+    judged = run_verdict(load_run(res.run_dir))  # the one verdict, as the reports see it
+    assert judged.case(case).verdict == "PASS"
+    # every case of a conformant run passes, so the run does, by its exit code too
+    assert (judged.verdict, res.rc) == ("PASS", 0), res.stdout + res.stderr
