@@ -173,10 +173,13 @@ class CsmsCalls:
             return {"status": "NotSupported"}
         if self.st.cfg.lock_fails:
             return {"status": "UnlockFailed"}
-        if c.tx is not None:
+        if c.tx is not None and not self.st.fault("unlock_keeps_transaction"):
             self.st.stop_transaction(c, "UnlockCommand")
         c.hold_lock = False
         phys = self.st.model.connector(c.number)
         if phys.locked:
             phys.locked = False
+        # the lock feedback decides (a pin held by the rig stays engaged: TC_030)
+        if getattr(phys, "lock_closed", False) and not self.st.fault("unlock_ignores_lock"):
+            return {"status": "UnlockFailed"}
         return {"status": "Unlocked"}

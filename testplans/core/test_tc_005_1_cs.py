@@ -1,13 +1,18 @@
 """TC_005_1_CS EV Side Disconnected – StopTransactionOnEVSideDisconnect=true,
 UnlockConnectorOnEVSideDisconnect=true (docs/catalogue.md; OCTT p13). Requires a socket.
 
-Charging; UNPLUG-EV -> StopTransaction(reason EVDisconnected) and StatusNotification(Finishing);
-UNPLUG-CP -> StatusNotification(Available).
+Charging; UNPLUG-EV (the cable leaves the EV, its station end stays in the socket) ->
+StopTransaction(reason EVDisconnected) and StatusNotification(Finishing), either order; the
+station lets the cable go (UnlockConnectorOnEVSideDisconnect=true); UNPLUG-CP (the cable
+comes out of the station's socket) -> StatusNotification(Available).
 """
+
+import time
 
 import pytest
 
 from testplans.ocpp import expect_status
+from testplans.socket import pull_from_station
 from testplans.states import charging, stopped
 
 pytestmark = pytest.mark.octt(
@@ -23,8 +28,11 @@ pytestmark = pytest.mark.octt(
 async def test_tc_005_1_cs(case, bench):
     session = await charging(case)
     n = session.connector
-    with case.step("unplug at the EV side"):
-        unplugged = await bench.unplug(n)
+    with case.step("unplug at the EV side: StopTransaction(EVDisconnected) and Finishing"):
+        unplugged = await bench.unplug_ev_side(n)
         stop = await stopped(case, session.transaction_id, n, "EVDisconnected", after=unplugged)
-    with case.step("unplug the cable at the station"):
-        await expect_status(case, n, "Available", after=stop.mono_ns)
+    with case.step("unplug the cable at the station: Available"):
+        before = time.monotonic_ns()
+        await pull_from_station(case, n, "UnlockConnectorOnEVSideDisconnect=true: the station "
+                                         "unlocks the cable once the EV side is disconnected")
+        await expect_status(case, n, "Available", after=max(before, stop.mono_ns))
