@@ -31,9 +31,9 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
                                          "answered status='Unlocked'"),
     "socket_cable_unseen": ("TC_005_1_CS", "expected StatusNotification(connector 1, "
                                            "Finishing) after the stop: the cable is still in "
-                                           "the station's socket (OCPP 1.6 §7.7 Finishing: "
-                                           "the cable has not been removed); "
-                                           "the station sent status Available"),
+                                           "the station's socket (OCPP 1.6 ChargePointStatus "
+                                           "Finishing: the cable has not been removed); the "
+                                           "station sent status Available"),
     "unlock_keeps_transaction": ("TC_018_1_CS", "expected StopTransaction"),
 }
 

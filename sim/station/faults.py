@@ -29,7 +29,8 @@ _FAULTS = [
           ["TC_030_CS"]),
     Fault("socket_cable_unseen",
           "judges its socket by the EV end alone: Available while the cable is still in the "
-          "socket after an EV-side unplug (OCPP 1.6 §7.7: Finishing until it is taken out)",
+          "socket after an EV-side unplug (OCPP 1.6 ChargePointStatus: Finishing until it is "
+          "taken out)",
           ["TC_005_1_CS"]),
     Fault("unlock_keeps_transaction",
           "UnlockConnector during a session answers Unlocked but does not stop the transaction",

@@ -38,8 +38,8 @@ async def test_tc_005_1_cs(case, bench):
         status = sn.payload.get("status")
         case.check(status == "Finishing",
                    f"StatusNotification(connector {n}, Finishing) after the stop: the cable is "
-                   "still in the station's socket (OCPP 1.6 §7.7 Finishing: the cable has not "
-                   "been removed)",
+                   "still in the station's socket (OCPP 1.6 ChargePointStatus Finishing: the "
+                   "cable has not been removed)",
                    f"sent status {status} (seq {sn.seq})", at=sn.mono_ns)
     with case.step("unplug the cable at the station: Available"):
         before = time.monotonic_ns()
