@@ -360,7 +360,7 @@ class Bench:
         return state
 
     # -- socket rigs: the cable's station end and the lock -------------------------------------
-    lock_release_s = 5.0  # how long a pull waits for the station to open its lock
+    lock_release_s = 5.0  # how long a pull waits for the station to open its lock (setting)
     lock_poll_s = 0.05
 
     def _socket(self, connector: int) -> SocketActuators | None:

@@ -64,18 +64,25 @@ EV_SAFE_STEPS: tuple[SafeStep, ...] = (
 )
 
 
+CABLE_OUT_WITHIN_S = 2.0  # pulls until the station has opened its lock after the EV end left
+
+
 async def _cable_out(ev: EvEmulator) -> dict[str, Any]:
     """Socket rigs: the rig's hold on the lock let go and the cable's station end out of the
-    socket (the station opens its lock once the EV end is gone; a few pulls within 2 s)."""
+    socket (the station opens its lock once the EV end is gone; pulled again for
+    CABLE_OUT_WITHIN_S)."""
     await ensure_active(ev)
     if not (isinstance(ev, SocketActuators) and ev.socket_actuated):
         return {"socket_actuators": False}
     await ev.hold_lock(False)
-    for _ in range(40):
+    deadline = asyncio.get_running_loop().time() + CABLE_OUT_WITHIN_S
+    while True:
         await ev.socket_plug("out")
         state = await ev.read_socket()
         if state.socket_plug == "out":
             return state.as_dict()
+        if asyncio.get_running_loop().time() >= deadline:
+            break
         await asyncio.sleep(0.05)
     raise NotSafe("the cable's station end is still in the socket: the station keeps its lock "
                   "closed", state.as_dict())

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from instruments.errors import NotSupported
+from instruments.errors import NotSafe, NotSupported
 from instruments.interfaces import SocketActuators
+from instruments.modbus_ev import REGISTRATION as EV_REGISTRATION
 from instruments.modbus_ev import ModbusEvEmulator
 from sim.model import RigModel
 from sim.twins.ev import EvTwin
@@ -118,6 +119,22 @@ async def test_a_v1_map_has_no_socket_actuators(rig: Rig) -> None:
         await ev.plug()  # ... and the v1 registers still work
     finally:
         await ev.deactivate()
+
+
+async def test_safe_state_takes_the_cable_out_or_says_it_is_locked_in(rig: Rig,
+                                                                      monkeypatch) -> None:
+    monkeypatch.setattr("instruments.safe_steps.CABLE_OUT_WITHIN_S", 0.2)
+    ev = rig.ev()
+    (step,) = [s for s in EV_REGISTRATION.safe_state if s.label == "cable_out"]
+    c = rig.model.connector(1)
+    c.socket_plug, c.lock_held = "seated", True  # the rig itself still holds the pin
+    readback = await step.run(ev)  # activates the driver itself (a broken bench may not have)
+    assert readback == {"socket_plug": "out", "lock_held": False, "lock_closed": False}
+    c.socket_plug, c.locked = "seated", True  # now the station keeps its lock closed
+    with pytest.raises(NotSafe, match="still in the socket: the station keeps its lock") as e:
+        await step.run(ev)
+    assert e.value.readback == {"socket_plug": "seated", "lock_held": False, "lock_closed": True}
+    await ev.deactivate()
 
 
 async def test_bad_socket_state_is_refused_before_any_traffic(rig: Rig) -> None:

@@ -113,6 +113,18 @@ def test_conformant_socket_station_passes(real_parts,
     assert set(core["cases"]) == set(SOCKET_CASES)
     optional = {k: v["result"] for k, v in summary["profiles"].items() if k != "Core"}
     assert optional and set(optional.values()) == {"N/A"}, optional
-    # the verbs left their evidence: the half plug, the lock held and released, the pulls
-    names = {e.get("name") for e in load_run(res.run_dir).events if e.get("kind") == "verb"}
-    assert {"half_plug", "hold_lock", "unplug_ev_side", "unplug_station_side"} <= names
+    # the verbs left their evidence, read back from the EV emulator's socket registers: the
+    # half plug with the pin open, the lock held closed and let go, the pulls
+    verbs: dict[str, list[dict]] = {}
+    for e in load_run(res.run_dir).events:
+        if e.get("kind") == "verb":
+            verbs.setdefault(str(e.get("name")), []).append(e["detail"])
+    assert {"half_plug", "hold_lock", "unplug_ev_side", "unplug_station_side"} <= set(verbs)
+    (half,) = verbs["half_plug"]
+    assert (half["readback"]["socket_plug"], half["readback"]["lock_closed"]) == ("half", False)
+    held, released = verbs["hold_lock"]
+    assert held["commanded"]["lock_held"] and held["readback"]["lock_closed"]
+    assert not released["commanded"]["lock_held"] and not released["readback"]["lock_held"]
+    assert all(v["readback"]["socket_plug"] == "out" for v in verbs["unplug_station_side"])
+    assert all(v["issued_mono_ns"] <= v["confirmed_mono_ns"] for vs in verbs.values()
+               for v in vs if "error" not in v)

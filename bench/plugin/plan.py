@@ -38,6 +38,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "ev_current_a": 32.0,  # what the EV emulator asks for when it charges
     "ev_voltage_v": 400.0,  # the DC voltage the EV emulator asks for when it charges
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
+    # socket rigs: how long a pull of the cable's station end waits for the station to open
+    # its lock (after the EV end left, an unlock, a stop); OCPP sets no time, it is the bench's
+    "lock_release_s": 5.0,
     "current_threshold_a": 1.0,  # output current above which energy counts as flowing
     # how often the output current is read while a case waits for it to rise or fall: an
     # edge is seen late by at most this plus one instrument read

@@ -56,6 +56,7 @@ class ConnectorState:
     was_plugged: bool = False
     hold_lock: bool = False  # socket: kept locked after an EV-side unplug until UnlockConnector
     lock_failure: bool = False  # socket: the lock pin did not engage (ConnectorLockFailure)
+    unlock_due: float | None = None  # socket, behaviour lock_opens_late: when the lock opens
     status_sent: str | None = None  # last status queued for sending
     status_confirmed: str | None = None  # last status the CSMS acknowledged
     error_sent: str = "NoError"

@@ -28,13 +28,21 @@ def ev_present(phys: Any, fixed_cable: bool) -> bool:
     return bool(phys.plugged) and (fixed_cable or getattr(phys, "socket_plug", "out") != "out")
 
 
-def drive_lock(c: ConnectorState, phys: Any, in_socket: bool, *, release_fails: bool = False,
-               ignore_feedback: bool = False) -> None:
+def drive_lock(c: ConnectorState, phys: Any, in_socket: bool, now: float, *,
+               release_fails: bool = False, ignore_feedback: bool = False,
+               release_delay_s: float = 0.0) -> None:
     """Command the lock pin and read its feedback. release_fails: StationConfig.lock_fails
-    (the station's own lock cannot open); ignore_feedback: fault lock_failure_unreported."""
+    (the station's own lock cannot open); ignore_feedback: fault lock_failure_unreported;
+    release_delay_s: behaviour lock_opens_late (the pin opens that long after the decision)."""
     if c.lock_failure and not in_socket:
         c.lock_failure = False  # the half-inserted plug is gone
     want = (in_socket and (c.tx is not None or c.pending is not None)) or c.hold_lock
+    if want or not phys.locked:
+        c.unlock_due = None
+    elif release_delay_s > 0:
+        c.unlock_due = now + release_delay_s if c.unlock_due is None else c.unlock_due
+        if now < c.unlock_due:
+            want = True  # the motor is still opening: the pin holds (the physics loop polls)
     if phys.locked != want and not (release_fails and phys.locked):
         phys.locked = want
     if (want and not phys.lock_closed and c.tx is None and c.pending is not None

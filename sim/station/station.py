@@ -603,8 +603,11 @@ class StationSimulator:
             if phys.contactor_closed != want_contactor:
                 phys.contactor_closed = want_contactor
         if not self.cfg.fixed_cable:
-            outlet.drive_lock(c, phys, self._occupied(phys), release_fails=self.cfg.lock_fails,
-                              ignore_feedback=self.fault("lock_failure_unreported"))
+            outlet.drive_lock(
+                c, phys, self._occupied(phys), self._now(), release_fails=self.cfg.lock_fails,
+                ignore_feedback=self.fault("lock_failure_unreported"),
+                release_delay_s=self._s(self.cfg.lock_release_delay_s)
+                if self.behaves("lock_opens_late") else 0.0)
 
     def _outputs_off(self) -> None:
         for n in range(1, self.cfg.connectors + 1):
