@@ -363,6 +363,10 @@ class Bench:
     lock_release_s = 5.0  # how long a pull waits for the station to open its lock (setting)
     lock_poll_s = 0.05
 
+    def has_socket(self, connector: int) -> bool:
+        """A socket rig whose EV emulator on `connector` has the socket actuators."""
+        return self._socket(connector) is not None
+
     def _socket(self, connector: int) -> SocketActuators | None:
         """The connector's socket actuators, on a socket rig whose EV emulator has them."""
         if self.rig.hardware.get("fixed_cable", False):

@@ -1,4 +1,4 @@
-"""The socket-rig Core cases (TC_005_1, TC_005_2, TC_017_1, TC_018_1, TC_024, TC_030) on a
+"""The socket-rig Core cases (TC_005_1..3, TC_017_1, TC_018_1, TC_024, TC_030) on a
 simulated socket rig: the conformant station passes all of them, and each socket fault profile
 is caught by the case that must catch it, FAILing with a message naming the non-conformance.
 
@@ -22,8 +22,8 @@ from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-SOCKET_CASES = ("TC_005_1_CS", "TC_005_2_CS", "TC_017_1_CS", "TC_018_1_CS", "TC_024_CS",
-                "TC_030_CS")
+SOCKET_CASES = ("TC_005_1_CS", "TC_005_2_CS", "TC_005_3_CS", "TC_017_1_CS", "TC_018_1_CS",
+                "TC_024_CS", "TC_030_CS")
 # fault -> (the case that catches it, text its FAIL message must contain)
 CAUGHT_BY: dict[str, tuple[str, str]] = {
     "lock_failure_unreported": ("TC_024_CS", "forbidden StartTransaction"),
@@ -113,6 +113,14 @@ def test_conformant_socket_station_passes(real_parts,
     assert set(core["cases"]) == set(SOCKET_CASES)
     optional = {k: v["result"] for k, v in summary["profiles"].items() if k != "Core"}
     assert optional and set(optional.values()) == {"N/A"}, optional
+    # the maintenance got every cable out between the cases, also the one the station keeps
+    # locked after TC_005_3 (UnlockConnectorOnEVSideDisconnect=false: it unlocks it first)
+    steps = [e for e in load_run(res.run_dir).events if e.get("kind") == "step"
+             and str(e.get("name")).startswith("maintenance")]
+    assert steps and not [e for e in steps if "error" in e["detail"]], steps
+    unlocks = [f for f in load_run(res.run_dir).frames if f.get("action") == "UnlockConnector"
+               and f.get("case") == "TC_005_3_CS" and f["direction"] == "out"]
+    assert unlocks, "no UnlockConnector in TC_005_3's maintenance"
     # the verbs left their evidence, read back from the EV emulator's socket registers: the
     # half plug with the pin open, the lock held closed and let go, the pulls
     verbs: dict[str, list[dict]] = {}
