@@ -244,4 +244,5 @@ REGISTRATION = DriverRegistration(
         **TIMEOUT_KEYS,
     },
     build=_build, safe_state=EV_SAFE_STEPS + SOCKET_SAFE_STEPS, sim_endpoint="modbus",
-    doc="EV emulator over Modbus TCP; its register map is data (instruments/maps)")
+    doc="EV emulator over Modbus TCP; its register map is data (instruments/maps); map v2 adds "
+        "a socket rig's actuators (the cable's station end, a lock the rig holds)")
