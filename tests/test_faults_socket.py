@@ -35,6 +35,8 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
                                            "Finishing: the cable has not been removed); the "
                                            "station sent status Available"),
     "unlock_keeps_transaction": ("TC_018_1_CS", "expected StopTransaction"),
+    "unlock_not_supported": ("TC_017_1_CS", "UnlockConnector.conf status Unlocked; the station "
+                                            "answered status='NotSupported'"),
 }
 
 

@@ -316,6 +316,13 @@ async def _(tmp: Path) -> None:
         assert sn and rig.model.connector(1).socket_plug == "seated"
 
 
+@check("unlock_not_supported")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"unlock_not_supported"}, station=SOCKET) as rig:
+        res = await rig.cs.call("UnlockConnector", {"connectorId": 1})
+        assert res.get("status") == "NotSupported"
+
+
 @check("unlock_keeps_transaction")
 async def _(tmp: Path) -> None:
     async with station_rig(tmp, faults={"unlock_keeps_transaction"}, station=SOCKET) as rig:

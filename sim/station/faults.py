@@ -32,6 +32,9 @@ _FAULTS = [
           "socket after an EV-side unplug (OCPP 1.6 ChargePointStatus: Finishing until it is "
           "taken out)",
           ["TC_005_1_CS"]),
+    Fault("unlock_not_supported",
+          "answers UnlockConnector NotSupported although it has a socket with a lock",
+          ["TC_017_1_CS"]),
     Fault("unlock_keeps_transaction",
           "UnlockConnector during a session answers Unlocked but does not stop the transaction",
           ["TC_018_1_CS"]),

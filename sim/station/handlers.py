@@ -169,7 +169,7 @@ class CsmsCalls:
 
     async def unlock_connector(self, p: dict) -> dict:
         c = self._connector(p["connectorId"])
-        if c is None or self.st.cfg.fixed_cable:
+        if c is None or self.st.cfg.fixed_cable or self.st.fault("unlock_not_supported"):
             return {"status": "NotSupported"}
         if self.st.cfg.lock_fails:
             return {"status": "UnlockFailed"}
