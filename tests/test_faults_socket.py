@@ -115,6 +115,12 @@ def test_conformant_socket_station_passes(real_parts,
     assert set(core["cases"]) == set(SOCKET_CASES)
     optional = {k: v["result"] for k, v in summary["profiles"].items() if k != "Core"}
     assert optional and set(optional.values()) == {"N/A"}, optional
+    html = (res.run_dir / "report.html").read_text("utf-8")
+    row = html[html.index('<tr data-profile="Core">'):]
+    row = row[:row.index("</tr>")]
+    assert f"PASS {len(SOCKET_CASES)}, FAIL 0" in row and all(c in row for c in SOCKET_CASES)
+    for name in optional:
+        assert f'<tr data-profile="{name}">' in html, name
     # the maintenance got every cable out between the cases, also the one the station keeps
     # locked after TC_005_3 (UnlockConnectorOnEVSideDisconnect=false: it unlocks it first)
     steps = [e for e in load_run(res.run_dir).events if e.get("kind") == "step"
