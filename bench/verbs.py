@@ -35,6 +35,8 @@ from instruments.interfaces import (
     MeterReading,
     NetworkCut,
     PowerMeter,
+    SocketActuators,
+    SocketState,
 )
 from instruments.registration import BuildContext, DriverRegistration
 from instruments.registry import DRIVER_GROUP, RegistryError, registry
@@ -252,32 +254,170 @@ class Bench:
 
     # -- EV ----------------------------------------------------------------------------------
     async def plug_in(self, connector: int = 1) -> int:
-        """The EV's plug goes into the inlet: PP present, CP state B."""
+        """The EV's plug goes into the inlet: PP present, CP state B. On a socket rig the
+        cable's station end is seated in the station's socket first."""
         ev = self.ev(connector)
+        socket = self._socket(connector)
 
-        async def act() -> None:  # a station may react to either: both after the issue stamp
+        async def act() -> None:  # a station may react to any of these: all after the stamp
+            if socket is not None:
+                await socket.socket_plug("seated")
             await ev.set_cp_state("B")
             await ev.plug()
 
-        return await self._verb("plug_in", {"connector": connector, "plugged": 1, "cp": "B"},
-                                act, ev.read_state)
+        return await self._verb("plug_in", {"connector": connector, "plugged": 1, "cp": "B",
+                                            **({"socket_plug": "seated"} if socket else {})},
+                                act, self._ev_readback(connector))
+
+    async def half_plug(self, connector: int = 1) -> int:
+        """Socket rigs: the EV end goes in and the cable's station end only half into the
+        socket (contacts made, the lock pin cannot engage): TC_024's lock failure."""
+        ev, socket = self.ev(connector), self._need_socket(connector, "half_plug")
+
+        async def act() -> None:
+            await socket.socket_plug("half")
+            await ev.set_cp_state("B")
+            await ev.plug()
+
+        return await self._verb("half_plug", {"connector": connector, "plugged": 1, "cp": "B",
+                                              "socket_plug": "half"},
+                                act, self._ev_readback(connector))
 
     async def unplug(self, connector: int = 1) -> int:
-        """The plug leaves the inlet (state A); the emulator is then reset for the next EV."""
+        """The plug leaves the inlet (state A); the emulator is then reset for the next EV. On
+        a socket rig the whole cable goes: the EV end, then (once the station let the lock go,
+        within lock_release_s) the station end."""
         ev = self.ev(connector)
+        socket = self._socket(connector)
 
         async def act() -> None:  # a station may react to either: both after the issue stamp
             await ev.set_cp_state("A")
             await ev.unplug()
 
         async def reset() -> None:
+            if socket is not None:
+                await self._pull_station_end(socket)
             await ev.allow_power(False)
             await ev.request_current(0)
             await ev.pause(False)
             await ev.stop(False)
 
-        return await self._verb("unplug", {"connector": connector, "plugged": 0, "cp": "A"},
-                                act, ev.read_state, after=reset)
+        return await self._verb("unplug", {"connector": connector, "plugged": 0, "cp": "A",
+                                           **({"socket_plug": "out"} if socket else {})},
+                                act, self._ev_readback(connector), after=reset)
+
+    async def unplug_ev_side(self, connector: int = 1) -> int:
+        """Only the EV end of the cable leaves the EV (state A); on a socket rig the station end
+        stays in the socket. On a fixed cable this is `unplug`."""
+        socket = self._socket(connector)
+        if socket is None:
+            return await self.unplug(connector)
+        ev = self.ev(connector)
+
+        async def act() -> None:
+            await ev.set_cp_state("A")
+            await ev.unplug()
+
+        return await self._verb("unplug_ev_side", {"connector": connector, "plugged": 0,
+                                                   "cp": "A"},
+                                act, self._ev_readback(connector))
+
+    async def unplug_station_side(self, connector: int = 1) -> int:
+        """Socket rigs: the cable's station end is pulled from the socket. A lock still closed
+        after lock_release_s holds it in: the read-back then says seated (and lock_closed)."""
+        socket = self._need_socket(connector, "unplug_station_side")
+
+        async def wait_released() -> None:
+            await self._lock_released(socket)
+
+        return await self._verb("unplug_station_side", {"connector": connector,
+                                                        "socket_plug": "out"},
+                                lambda: socket.socket_plug("out"), socket.read_socket,
+                                prepare=wait_released)
+
+    async def hold_lock(self, connector: int, held: bool) -> int:
+        """Socket rigs: the rig holds the socket's lock pin engaged (held=True) so that the
+        station cannot open it (TC_030), or lets it go. The read-back must show it."""
+        socket = self._need_socket(connector, "hold_lock")
+
+        async def act() -> None:
+            await socket.hold_lock(held)
+            state = await socket.read_socket()
+            if state.lock_held != held or (held and not state.lock_closed):
+                raise InstrumentError(self._name_of(connector), self._address_of(connector),
+                                      f"hold_lock({held}) did not take: read back {state}",
+                                      fatal=False)
+
+        return await self._verb("hold_lock", {"connector": connector, "lock_held": held},
+                                act, socket.read_socket)
+
+    async def socket_state(self, connector: int = 1) -> SocketState:
+        """Socket rigs: where the cable's station end is and whether the lock pin is engaged."""
+        self.check_not_broken()
+        socket = self._need_socket(connector, "socket_state")
+        state = await self._guard(socket.read_socket())
+        self._event("instrument", f"{self._name_of(connector)}.socket", **state.as_dict())
+        return state
+
+    # -- socket rigs: the cable's station end and the lock -------------------------------------
+    lock_release_s = 5.0  # how long a pull waits for the station to open its lock (setting)
+    lock_poll_s = 0.05
+
+    def has_socket(self, connector: int) -> bool:
+        """A socket rig whose EV emulator on `connector` has the socket actuators."""
+        return self._socket(connector) is not None
+
+    def _socket(self, connector: int) -> SocketActuators | None:
+        """The connector's socket actuators, on a socket rig whose EV emulator has them."""
+        if self.rig.hardware.get("fixed_cable", False):
+            return None
+        ev = self.evs.get(connector)
+        if isinstance(ev, SocketActuators) and ev.socket_actuated:
+            return ev
+        return None
+
+    def _need_socket(self, connector: int, verb: str) -> SocketActuators:
+        self.ev(connector)
+        socket = self._socket(connector)
+        if socket is None:
+            why = ("the rig has a fixed cable ([hardware] fixed_cable = true)"
+                   if self.rig.hardware.get("fixed_cable", False) else
+                   f"its EV emulator {self._name_of(connector)} has no socket actuators "
+                   "(register map bench-ev-v2 has them)")
+            raise BenchConfigError("bench", str(self.rig.path),
+                                   f"{verb}(connector {connector}) needs a socket rig: {why}")
+        return socket
+
+    def _name_of(self, connector: int) -> str:
+        return self.ev(connector).name
+
+    def _address_of(self, connector: int) -> str:
+        return self.ev(connector).address
+
+    def _ev_readback(self, connector: int) -> Callable[[], Awaitable[dict[str, Any]]]:
+        ev, socket = self.ev(connector), self._socket(connector)
+
+        async def read() -> dict[str, Any]:
+            out = (await ev.read_state()).as_dict()
+            if socket is not None:
+                out.update((await socket.read_socket()).as_dict())
+            return out
+
+        return read
+
+    async def _lock_released(self, socket: SocketActuators) -> SocketState:
+        """Wait (lock_release_s) for the lock pin to open; return what was read last."""
+        deadline = time.monotonic() + self.lock_release_s
+        state = await socket.read_socket()
+        while state.lock_closed and time.monotonic() < deadline:
+            await asyncio.sleep(self.lock_poll_s)
+            state = await socket.read_socket()
+        return state
+
+    async def _pull_station_end(self, socket: SocketActuators) -> None:
+        await socket.hold_lock(False)
+        await self._lock_released(socket)
+        await socket.socket_plug("out")
 
     async def ev_start_charging(self, connector: int = 1, current_a: float = 32.0,
                                 voltage_v: float = 400.0) -> int:

@@ -50,6 +50,19 @@ class EvState:
 
 
 @dataclass(frozen=True)
+class SocketState:
+    """A socket rig's actuators at the station end, read back: where the cable's station end
+    is (out, seated, half) and the lock pin (held by the rig, engaged)."""
+
+    socket_plug: str
+    lock_held: bool
+    lock_closed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class MeterReading:
     voltage_v: float
     current_a: float
@@ -98,6 +111,21 @@ class EvEmulator(Instrument, Protocol):
     async def read_state(self) -> EvState: ...
 
     async def check_alive(self, within_s: float = 2.5) -> int: ...
+
+
+@runtime_checkable
+class SocketActuators(Protocol):
+    """The actuators of a socket rig (an EV emulator may have them): the loose cable's station
+    end and a lock the rig can hold. `socket_actuated` says whether this device has them."""
+
+    @property
+    def socket_actuated(self) -> bool: ...
+
+    async def socket_plug(self, state: str) -> None: ...
+
+    async def hold_lock(self, held: bool) -> None: ...
+
+    async def read_socket(self) -> SocketState: ...
 
 
 @runtime_checkable

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from instruments.base import Driver
-from instruments.interfaces import EvEmulator, EvState, Identity
+from instruments.errors import NotSupported
+from instruments.interfaces import EvEmulator, EvState, Identity, SocketState
 from instruments.modbus_link import ModbusLink
 from instruments.registration import (
     CONNECTOR_KEY,
@@ -23,10 +24,12 @@ from instruments.registration import (
     RigFacts,
 )
 from instruments.regmap import Register, RegisterMap, load_register_map, resolve_map_path
-from instruments.safe_steps import EV_SAFE_STEPS
+from instruments.safe_steps import EV_SAFE_STEPS, SOCKET_SAFE_STEPS
 
 FAULTS = {"diode_fault": "diode_fault", "state_e": "force_state_e"}
 CP_REQUESTS = ("A", "B", "C", "D")
+SOCKET_PLUGS = ("out", "seated", "half")
+SOCKET_REGISTERS = ("socket_plug", "lock_held", "lock_closed")  # map v2
 
 
 def _blocks(regs: list[Register], max_gap: int = 0, max_len: int = 100) -> list[list[Register]]:
@@ -99,9 +102,12 @@ class ModbusEvEmulator(Driver):
 
     async def read_all(self) -> dict[str, Any]:
         """Every register of the map, in as few requests as possible."""
+        return await self._read_many(list(self.map.registers.values()))
+
+    async def _read_many(self, regs: list[Register]) -> dict[str, Any]:
         self.require_active()
         values: dict[str, Any] = {}
-        for block in _blocks(list(self.map.registers.values())):
+        for block in _blocks(regs):
             start = block[0].address
             count = block[-1].address + block[-1].count - start
             label = f"{block[0].name}..{block[-1].name} ({start}..{start + count - 1})"
@@ -164,6 +170,40 @@ class ModbusEvEmulator(Driver):
             error_bits=int(v.get("error_bits", 0)),
         )
 
+    # -- SocketActuators (map v2) --------------------------------------------------------------
+    @property
+    def socket_actuated(self) -> bool:
+        """The map has the socket rig's actuators (the cable's station end, the lock hold)."""
+        return all(name in self.map for name in SOCKET_REGISTERS)
+
+    def _require_socket(self) -> None:
+        if not self.socket_actuated:
+            missing = [n for n in SOCKET_REGISTERS if n not in self.map]
+            raise NotSupported(self.name, self.address,
+                               f"register map {self.map.path.name} has no socket actuators "
+                               f"({', '.join(missing)}): a socket rig needs map bench-ev-v2 "
+                               "or one with the same registers")
+
+    async def socket_plug(self, state: str) -> None:
+        """The cable's station end: out of the station's socket, seated, or half-inserted."""
+        self._require_socket()
+        if state not in SOCKET_PLUGS:
+            raise NotSupported(self.name, self.address,
+                               f"socket plug {state!r}: must be one of {', '.join(SOCKET_PLUGS)}",
+                               "socket_plug")
+        await self.write_register("socket_plug", state)
+
+    async def hold_lock(self, held: bool) -> None:
+        self._require_socket()
+        await self.write_register("lock_held", int(bool(held)))
+
+    async def read_socket(self) -> SocketState:
+        self._require_socket()
+        values = await self._read_many([self.map[n] for n in SOCKET_REGISTERS])
+        return SocketState(socket_plug=str(values["socket_plug"]),
+                           lock_held=bool(values["lock_held"]),
+                           lock_closed=bool(values["lock_closed"]))
+
     async def check_alive(self, within_s: float = 2.5) -> int:
         """The heartbeat register (incremented every second) must change within within_s."""
         self.require_active()
@@ -203,5 +243,6 @@ REGISTRATION = DriverRegistration(
         "retries": RETRIES_KEY,
         **TIMEOUT_KEYS,
     },
-    build=_build, safe_state=EV_SAFE_STEPS, sim_endpoint="modbus",
-    doc="EV emulator over Modbus TCP; its register map is data (instruments/maps)")
+    build=_build, safe_state=EV_SAFE_STEPS + SOCKET_SAFE_STEPS, sim_endpoint="modbus",
+    doc="EV emulator over Modbus TCP; its register map is data (instruments/maps); map v2 adds "
+        "a socket rig's actuators (the cable's station end, a lock the rig holds)")

@@ -6,11 +6,18 @@ have failed), commands, reads back and raises NotSafe when the read-back is not 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from instruments.errors import NotSafe
-from instruments.interfaces import CardPresenter, EvEmulator, EvState, PowerMeter
+from instruments.interfaces import (
+    CardPresenter,
+    EvEmulator,
+    EvState,
+    PowerMeter,
+    SocketActuators,
+)
 from instruments.registration import SafeStep
 
 
@@ -54,6 +61,36 @@ EV_SAFE_STEPS: tuple[SafeStep, ...] = (
              lambda s: s.requested_current_a == 0, "the EV requests no current"),
     _ev_step("unplugged", "plugged", _unplug,
              lambda s: not s.plugged and s.cp_request == "A", "the EV is unplugged (state A)"),
+)
+
+
+CABLE_OUT_WITHIN_S = 2.0  # pulls until the station has opened its lock after the EV end left
+
+
+async def _cable_out(ev: EvEmulator) -> dict[str, Any]:
+    """Socket rigs: the rig's hold on the lock let go and the cable's station end out of the
+    socket (the station opens its lock once the EV end is gone; pulled again for
+    CABLE_OUT_WITHIN_S)."""
+    await ensure_active(ev)
+    if not (isinstance(ev, SocketActuators) and ev.socket_actuated):
+        return {"socket_actuators": False}
+    await ev.hold_lock(False)
+    deadline = asyncio.get_running_loop().time() + CABLE_OUT_WITHIN_S
+    while True:
+        await ev.socket_plug("out")
+        state = await ev.read_socket()
+        if state.socket_plug == "out":
+            return state.as_dict()
+        if asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    raise NotSafe("the cable's station end is still in the socket: the station keeps its lock "
+                  "closed", state.as_dict())
+
+
+SOCKET_SAFE_STEPS: tuple[SafeStep, ...] = (
+    SafeStep("cable_out", _cable_out,
+             "socket rigs: the lock is not held and the cable is out of the station's socket"),
 )
 
 

@@ -31,13 +31,18 @@ _CP_LEVEL_V = {"A": 12.0, "B": 9.0, "C": 6.0, "D": 3.0}
 EV_FIELDS = frozenset({
     "plugged", "cp_request", "allow_power", "requested_current_a", "target_voltage_v",
     "pause", "stop_request", "diode_fault", "force_e", "pp_ampacity_a",
+    "socket_plug", "lock_held",
 })
 STATION_FIELDS = frozenset({
     "contactor_closed", "offered_current_a", "pwm_duty_pct", "locked", "fault",
 })
 DERIVED_FIELDS = frozenset({
     "cp_state", "cp_voltage_pos_v", "cp_voltage_neg_v", "voltage_v", "current_a", "power_w",
+    "lock_closed",
 })
+# The cable's station end on a socket outlet: out of the socket, fully seated (the lock pin
+# can engage), or half-inserted (contacts made, the pin hits the plug and cannot engage).
+SOCKET_PLUGS = ("out", "seated", "half")
 # energy_wh is derived too (a property, integrated up to the instant it is read); it changes
 # continuously, so listeners are not told about it.
 
@@ -69,11 +74,14 @@ class ConnectorPhysics:
     diode_fault: bool = False
     force_e: bool = False
     pp_ampacity_a: int = 80
+    # socket outlets only (the rig's actuators at the station end of the loose cable)
+    socket_plug: str = "out"
+    lock_held: bool = False  # the rig holds the lock pin engaged: the station cannot open it
     # --- station side (the station simulator writes these) ---
     contactor_closed: bool = False
     offered_current_a: float = 0.0
     pwm_duty_pct: float = 100.0  # 100 = no PWM, 5 = high-level communication required
-    locked: bool = False
+    locked: bool = False  # the lock actuator's command (lock_closed is where the pin is)
     fault: str | None = None  # not None = the station shows state F (EVSE not available)
     # --- derived by the model ---
     cp_state: str = "A1"
@@ -82,6 +90,10 @@ class ConnectorPhysics:
     voltage_v: float = 0.0
     current_a: float = 0.0
     power_w: float = 0.0
+    lock_closed: bool = False  # the lock pin is engaged (the station's lock feedback)
+    # wiring, not an input: True = a socket outlet (the CP runs through a loose cable whose
+    # station end must be in the socket); False = a fixed cable
+    socket_outlet: bool = False
     energy_counted_wh: float = 0.0  # energy up to the model's last integration
     _model: RigModel | None = field(default=None, repr=False)
 
@@ -92,6 +104,11 @@ class ConnectorPhysics:
             return
         if name == "cp_request" and value not in CP_REQUESTS:
             raise ValueError(f"connector {self.number}: cp_request {value!r}: must be A, B, C or D")
+        if name == "socket_plug" and value not in SOCKET_PLUGS:
+            raise ValueError(f"connector {self.number}: socket_plug {value!r}: must be one of "
+                             + ", ".join(SOCKET_PLUGS))
+        if name == "socket_plug" and value == "out" and self.lock_closed:
+            return  # the pin holds the plug in the socket: the pull does not take it out
         if self.__dict__.get(name) == value:
             return
         model._input_changed(self, name, value)
@@ -164,6 +181,15 @@ class RigModel:
         for number, names in changed.items():
             if names:
                 self._notify(ModelChange(number, frozenset(names)))
+
+    def set_socket_outlets(self, socket: bool) -> None:
+        """Wire every connector as a socket outlet (True) or a fixed cable (False)."""
+        for c in self._connectors:
+            if c.socket_outlet != socket:
+                c.__dict__["socket_outlet"] = socket
+                changed = self._derive(c)
+                if changed:
+                    self._notify(ModelChange(c.number, frozenset(changed)))
 
     # --- listeners -----------------------------------------------------------------------
 
@@ -241,6 +267,7 @@ class RigModel:
         new = {
             "cp_state": state, "cp_voltage_pos_v": pos, "cp_voltage_neg_v": neg,
             "voltage_v": voltage, "current_a": current, "power_w": voltage * current,
+            "lock_closed": c.lock_held or (c.locked and c.socket_plug != "half"),
         }
         changed = {k for k, v in new.items() if c.__dict__.get(k) != v}
         c.__dict__.update(new)
@@ -252,7 +279,9 @@ class RigModel:
             return "E", 0.0, 0.0  # no CP generator, or CP shorted to PE
         if c.fault is not None:
             return "F", -12.0, -12.0
-        base = c.cp_request if c.plugged else "A"
+        # on a socket outlet the CP reaches the EV only through the cable's station end
+        connected = c.plugged and (not c.socket_outlet or c.socket_plug != "out")
+        base = c.cp_request if connected else "A"
         pos = _CP_LEVEL_V[base]
         pwm = 0.0 < c.pwm_duty_pct < 100.0
         if not pwm:

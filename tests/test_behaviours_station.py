@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_faults_socket import socket_rig
 from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
 from bench.record.reader import RunData, load_run
@@ -171,6 +172,16 @@ def stop_without_reason(run: RunData) -> str | None:
     return None if stop and "reason" not in payload(stop) else "the reason was not left out"
 
 
+def pull_waited_for_the_lock(run: RunData) -> str | None:
+    """The pull of the cable's station end waited for the slow lock, and the cable came out."""
+    pulls = [e["detail"] for e in run.events
+             if e.get("kind") == "verb" and e.get("name") == "unplug_station_side"]
+    waited = [(d["issued_mono_ns"] - d["started_mono_ns"]) / 1e9 for d in pulls]
+    if not pulls or pulls[0]["readback"]["socket_plug"] != "out" or waited[0] < 0.5:
+        return f"no pull that waited for the lock (waited {waited} s)"
+    return None
+
+
 def authorize_for_second_card(run: RunData) -> str | None:
     found = first_call(run, "Authorize", where=lambda p: p["idTag"] == "04A1B2C3D4E5F7")
     return None if found else "no Authorize for card valid2"
@@ -235,6 +246,7 @@ EXERCISED: dict[str, tuple[Callable[[Path], Path] | None,
     "resends_meter_values_on_reconnect": (None, {"TC_036_CS": resent_meter_values}),
     "remote_start_connector0_callerror": (None, {"TC_027_CS": callerror_for_connector0}),
     "stop_reason_local_omitted": (None, {"TC_038_CS": stop_without_reason}),
+    "lock_opens_late": (socket_rig, {"TC_005_1_CS": pull_waited_for_the_lock}),
 }
 
 # what a rig makes unusual: name -> (rig builder, case, check of the record)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,6 +278,59 @@ async def _(tmp: Path) -> None:
         tx_id = await rig.charging(1)
         mv = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5)
         assert stamp(mv).timestamp() % 2 == pytest.approx(0.8, abs=0.01)  # 40 % of 2 s late
+
+
+# --- socket outlets (sim/station/outlet.py): the station end of the cable and its lock ---
+SOCKET = {"fixed_cable": False}
+
+
+@check("lock_failure_unreported")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"lock_failure_unreported"}, station=SOCKET) as rig:
+        await rig.cs.call("RemoteStartTransaction", {"connectorId": 1, "idTag": VALID})
+        c = rig.model.connector(1)
+        c.socket_plug, c.plugged, c.cp_request = "half", True, "B"  # the pin cannot engage
+        start = await rig.cs.expect("StartTransaction", {"connectorId": 1}, 5)
+        assert start and not c.lock_closed
+        assert not [m for m in rig.cs.received("StatusNotification")
+                    if m.payload["errorCode"] == "ConnectorLockFailure"]
+
+
+@check("unlock_ignores_lock")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"unlock_ignores_lock"}, station=SOCKET) as rig:
+        rig.model.connector(1).lock_held = True
+        res = await rig.cs.call("UnlockConnector", {"connectorId": 1})
+        assert res.get("status") == "Unlocked" and rig.model.connector(1).lock_closed
+
+
+@check("socket_cable_unseen")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"socket_cable_unseen"}, station=SOCKET) as rig:
+        await rig.charging(1)
+        before = time.monotonic_ns()
+        rig.unplug(1)  # the EV end only: the cable's station end stays in the socket
+        await rig.cs.expect("StopTransaction", within=5)
+        sn = await rig.cs.expect("StatusNotification", {"connectorId": 1,
+                                                        "status": "Available"}, 5, after=before)
+        assert sn and rig.model.connector(1).socket_plug == "seated"
+
+
+@check("unlock_not_supported")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"unlock_not_supported"}, station=SOCKET) as rig:
+        res = await rig.cs.call("UnlockConnector", {"connectorId": 1})
+        assert res.get("status") == "NotSupported"
+
+
+@check("unlock_keeps_transaction")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"unlock_keeps_transaction"}, station=SOCKET) as rig:
+        await rig.charging(1)
+        res = await rig.cs.call("UnlockConnector", {"connectorId": 1})
+        assert res.get("status") == "Unlocked"
+        await asyncio.sleep(0.5)
+        assert not rig.cs.received("StopTransaction") and rig.sim.connectors[1].tx is not None
 
 
 def test_every_fault_has_a_check_and_is_listed():

@@ -57,6 +57,8 @@ class Rig:
     def plug(self, n: int = 1, current_a: float = 100.0) -> None:
         c = self.model.connector(n)
         c.target_voltage_v, c.requested_current_a, c.allow_power = 400.0, current_a, True
+        if c.socket_outlet:  # a socket station: the cable's station end goes in first
+            c.socket_plug = "seated"
         c.plugged, c.cp_request = True, "C"
 
     def unplug(self, n: int = 1) -> None:

@@ -73,7 +73,18 @@ async def run_maintenance(case: Case) -> list[str]:
     if bench is not None and not bench.lacks("ev"):
         async def unplug_all() -> None:
             for n in sorted(bench.evs):
+                await release_socket(n)
                 await bench.unplug(n)
+
+        async def release_socket(n: int) -> None:
+            """A socket whose station keeps the cable locked once the EV end is gone
+            (UnlockConnectorOnEVSideDisconnect=false) is unlocked as OCTT's operator would."""
+            if not bench.has_socket(n):
+                return
+            await bench.unplug_ev_side(n)
+            state = await bench.socket_state(n)
+            if state.lock_closed and not state.lock_held and state.socket_plug != "out":
+                await station.call("UnlockConnector", {"connectorId": n})
 
         await _step(case, "EV unplugged", unplug_all, 30, notes)
     if bench is not None:

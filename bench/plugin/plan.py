@@ -38,6 +38,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "ev_current_a": 32.0,  # what the EV emulator asks for when it charges
     "ev_voltage_v": 400.0,  # the DC voltage the EV emulator asks for when it charges
     "card_hold_s": 0.6,  # how long a card tap lies on the reader (readers poll, e.g. 0.2 s)
+    # socket rigs: how long a pull of the cable's station end waits for the station to open
+    # its lock (after the EV end left, an unlock, a stop); OCPP sets no time, it is the bench's
+    "lock_release_s": 5.0,
     "current_threshold_a": 1.0,  # output current above which energy counts as flowing
     # how often the output current is read while a case waits for it to rise or fall: an
     # edge is seen late by at most this plus one instrument read
@@ -72,6 +75,13 @@ _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "s
               "exclude")
 
 
+# The suites of the OCPP 1.6 feature profiles (one folder each under testplans/). A plan may
+# name one that is not there yet (a profile still being written): it contributes no case, and
+# `Plan.absent_suites` says so; any other missing folder is a mistake in the plan.
+PROFILE_SUITES = ("core", "localauth", "firmware", "reservation", "trigger", "smartcharging",
+                  "security")
+
+
 class PlanError(ValueError):
     """A plan file that cannot be used; the message names the file and the key."""
 
@@ -91,13 +101,20 @@ class Plan:
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "path": str(self.path) if self.path else None,
-            "description": self.description, "suites": self.suites, "cases": self.cases,
+            "description": self.description, "suites": self.suites,
+            "absent_suites": self.absent_suites, "cases": self.cases,
             "exclude": self.exclude, "repeat": self.repeat,
             "settings": self.settings, "sim_settings": self.sim_settings,
         }
 
     def paths(self) -> list[Path]:
-        return [TESTPLANS_DIR / s for s in self.suites]
+        """The folders of the plan's suites that exist (see PROFILE_SUITES)."""
+        return [TESTPLANS_DIR / s for s in self.suites if (TESTPLANS_DIR / s).is_dir()]
+
+    @property
+    def absent_suites(self) -> list[str]:
+        """Profile suites the plan names that have no folder (yet): no case comes from them."""
+        return [s for s in self.suites if not (TESTPLANS_DIR / s).is_dir()]
 
 
 def load_plan(name_or_path: str | Path) -> Plan:
@@ -119,9 +136,12 @@ def load_plan(name_or_path: str | Path) -> Plan:
     if not isinstance(repeat, int) or repeat < 1:
         raise PlanError(f"{p}: repeat = {repeat!r}: must be an integer >= 1")
     suites = data.get("suites", ["core"])
+    if not isinstance(suites, list) or not all(isinstance(s, str) for s in suites):
+        raise PlanError(f"{p}: suites = {suites!r}: must be a list of folder names")
     for s in suites:
-        if not (TESTPLANS_DIR / s).is_dir():
-            raise PlanError(f"{p}: suites: {s!r} is not a folder under {TESTPLANS_DIR}")
+        if not (TESTPLANS_DIR / s).is_dir() and s not in PROFILE_SUITES:
+            raise PlanError(f"{p}: suites: {s!r} is not a folder under {TESTPLANS_DIR} (nor "
+                            f"one of the profile suites {', '.join(PROFILE_SUITES)})")
     for table in ("settings", "sim_settings"):
         check_setting_names(data.get(table, {}), f"{p}: [{table}]")
     return Plan(

@@ -309,6 +309,7 @@ class Run:
             self.record.snapshot("rig", rig.redacted())
             ctx.rig = rig
         self.bench = ctx.bench = Bench.from_rig(rig, self.record, self.csms)
+        self.bench.lock_release_s = float(ctx.settings["lock_release_s"])
         if not self._preflight(rig):
             return
         if not self.simulated:

@@ -15,7 +15,7 @@ Station TOML (overrides of the SmartDC defaults):
 
     [station]                 # fields of StationConfig
     connectors = 2
-    fixed_cable = false       # a socket with a lock
+    fixed_cable = false       # a socket with a lock (outlet.py; the model's cable end)
     authorization_cache = true
     backup_power = true
     [keys]                    # configuration keys: a value, or a table
@@ -26,7 +26,8 @@ Station TOML (overrides of the SmartDC defaults):
 
 Modules: config/keys (what the station is), store (non-volatile memory), cards (readers),
 link/ocppj (the websocket and OCPP-J), txqueue (transaction messages), connector/meter (state,
-status, meter values), handlers (the CSMS's CALLs), station (the whole), faults (profiles).
+status, meter values), outlet (a socket: the cable's station end and its lock), handlers (the
+CSMS's CALLs), station (the whole), faults (profiles).
 """
 
 from sim.station.cards import CardSource, ManualCardSource, PcscCardSource

@@ -104,6 +104,14 @@ _BEHAVIOURS = [
         "§4.2.3: PropertyConstraintViolation for a field with an invalid value",
         ["TC_027_CS"]),
     Behaviour(
+        "lock_opens_late",
+        "socket: its lock opens StationConfig.lock_release_delay_s (default 1 s) after the "
+        "station decided to let the cable go (the EV end left with "
+        "UnlockConnectorOnEVSideDisconnect=true, a session ended), as a slow lock motor does",
+        "OCPP 1.6 §9.1 UnlockConnectorOnEVSideDisconnect and §5.18 set no time for the lock to "
+        "open; the cable stays locked meanwhile",
+        ["TC_005_1_CS"]),
+    Behaviour(
         "stop_reason_local_omitted",
         "leaves the reason out of a StopTransaction that ends normally (the driver's card)",
         "OCPP 1.6 §4.10: for a transaction ended normally the Reason MAY be omitted and is "

@@ -28,6 +28,7 @@ class StationConfig:
     connectors: int = 2
     fixed_cable: bool = True  # False = socket with a lock
     lock_fails: bool = False  # socket only: the lock cannot be released (TC_030)
+    lock_release_delay_s: float = 1.0  # behaviour lock_opens_late: the lock motor's opening
     rejects_reset: bool = False  # answers Reset Rejected (OCPP 1.6 §5.14 allows it)
     authorization_cache: bool = False  # SmartDC: AuthorizationCacheEnabled "NA"
     backup_power: bool = False  # True = stop transactions (PowerLoss) before going down

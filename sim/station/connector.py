@@ -55,18 +55,24 @@ class ConnectorState:
     finishing: bool = False  # transaction ended, EV still plugged
     was_plugged: bool = False
     hold_lock: bool = False  # socket: kept locked after an EV-side unplug until UnlockConnector
+    lock_failure: bool = False  # socket: the lock pin did not engage (ConnectorLockFailure)
+    unlock_due: float | None = None  # socket, behaviour lock_opens_late: when the lock opens
     status_sent: str | None = None  # last status queued for sending
     status_confirmed: str | None = None  # last status the CSMS acknowledged
     error_sent: str = "NoError"
 
 
 def derive_status(c: ConnectorState, phys: Any, mains_on: bool = True,
-                  pilot_fault_code: str = "OtherError") -> tuple[str, str]:
+                  pilot_fault_code: str = "OtherError",
+                  occupied: bool | None = None) -> tuple[str, str]:
     """(status, errorCode) the connector is in, from its state and the physics.
-    pilot_fault_code: the errorCode of a CP shorted to PE (behaviour pilot_fault_ground_failure)."""
+    pilot_fault_code: the errorCode of a CP shorted to PE (behaviour pilot_fault_ground_failure);
+    occupied: something is plugged as the station sees it (default: the EV's plug)."""
     fault = getattr(phys, "fault", None)
     if fault:
         return "Faulted", fault if fault in VALID_ERROR_CODES else "OtherError"
+    if c.lock_failure:
+        return "Faulted", "ConnectorLockFailure"
     if str(getattr(phys, "cp_state", "A")) == "E" and mains_on:  # mains off: no generator
         # the station measures 0 V on its own CP generator: CP shorted to PE (IEC 61851-1
         # state E), a hardware fault of the pilot circuit; no dedicated OCPP 1.6 errorCode
@@ -80,8 +86,9 @@ def derive_status(c: ConnectorState, phys: Any, mains_on: bool = True,
         return ("Charging" if ready else "SuspendedEV"), "NoError"
     if not c.operative:
         return "Unavailable", "NoError"
-    if c.finishing and phys.plugged:
+    present = phys.plugged if occupied is None else occupied
+    if c.finishing and present:
         return "Finishing", "NoError"
-    if phys.plugged or c.pending is not None:
+    if present or c.pending is not None:
         return "Preparing", "NoError"
     return "Available", "NoError"

@@ -18,6 +18,26 @@ class Fault:
 
 
 _FAULTS = [
+    # socket outlets (StationConfig.fixed_cable = false; sim/station/outlet.py)
+    Fault("lock_failure_unreported",
+          "ignores its lock feedback: a half-inserted plug whose lock pin cannot engage gets "
+          "no ConnectorLockFailure and the session starts on the unlocked cable",
+          ["TC_024_CS"]),
+    Fault("unlock_ignores_lock",
+          "answers UnlockConnector Unlocked without reading the lock feedback, also when the "
+          "pin stays engaged",
+          ["TC_030_CS"]),
+    Fault("socket_cable_unseen",
+          "judges its socket by the EV end alone: Available while the cable is still in the "
+          "socket after an EV-side unplug (OCPP 1.6 ChargePointStatus: Finishing until it is "
+          "taken out)",
+          ["TC_005_1_CS"]),
+    Fault("unlock_not_supported",
+          "answers UnlockConnector NotSupported although it has a socket with a lock",
+          ["TC_017_1_CS"]),
+    Fault("unlock_keeps_transaction",
+          "UnlockConnector during a session answers Unlocked but does not stop the transaction",
+          ["TC_018_1_CS"]),
     Fault("late_remote_start",
           "answers RemoteStartTransaction only after StationConfig.late_remote_start_s "
           "(default 12 s), beyond the PICS response time of 10 s",

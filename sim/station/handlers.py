@@ -169,14 +169,17 @@ class CsmsCalls:
 
     async def unlock_connector(self, p: dict) -> dict:
         c = self._connector(p["connectorId"])
-        if c is None or self.st.cfg.fixed_cable:
+        if c is None or self.st.cfg.fixed_cable or self.st.fault("unlock_not_supported"):
             return {"status": "NotSupported"}
         if self.st.cfg.lock_fails:
             return {"status": "UnlockFailed"}
-        if c.tx is not None:
+        if c.tx is not None and not self.st.fault("unlock_keeps_transaction"):
             self.st.stop_transaction(c, "UnlockCommand")
         c.hold_lock = False
         phys = self.st.model.connector(c.number)
         if phys.locked:
             phys.locked = False
+        # the lock feedback decides (a pin held by the rig stays engaged: TC_030)
+        if getattr(phys, "lock_closed", False) and not self.st.fault("unlock_ignores_lock"):
+            return {"status": "UnlockFailed"}
         return {"status": "Unlocked"}

@@ -16,6 +16,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from sim.station import outlet
 from sim.station.behaviours import check_behaviour_names
 from sim.station.cards import CardSource
 from sim.station.config import StationConfig
@@ -60,6 +61,8 @@ class StationSimulator:
         if model_connectors != cfg.connectors:
             raise ValueError(f"station config has {cfg.connectors} connectors, the rig model "
                              f"{model_connectors}")
+        if hasattr(model, "set_socket_outlets"):  # a socket: the CP runs through the cable
+            model.set_socket_outlets(not cfg.fixed_cable)
         self.store = store if store is not None else PersistentStore(None)
         self.time_scale = time_scale
         self.calls = CsmsCalls(self)
@@ -502,8 +505,12 @@ class StationSimulator:
 
     def _derived(self, c: ConnectorState) -> tuple[str, str]:
         pilot = "GroundFailure" if self.behaves("pilot_fault_ground_failure") else "OtherError"
-        return derive_status(c, self.model.connector(c.number),
-                             bool(getattr(self.model, "mains_on", True)), pilot)
+        phys = self.model.connector(c.number)
+        return derive_status(c, phys, bool(getattr(self.model, "mains_on", True)), pilot,
+                             self._occupied(phys))
+
+    def _occupied(self, phys: Any) -> bool:
+        return outlet.occupied(phys, self.cfg.fixed_cable, not self.fault("socket_cable_unseen"))
 
     def _station_status(self) -> str:
         return "Available" if self.station_operative else "Unavailable"
@@ -548,15 +555,18 @@ class StationSimulator:
 
     def _step_connector(self, c: ConnectorState) -> None:
         phys = self.model.connector(c.number)
-        plugged = bool(phys.plugged)
+        plugged = outlet.ev_present(phys, self.cfg.fixed_cable)
         if plugged != c.was_plugged:
             c.was_plugged = plugged
             if not plugged:
                 self._on_unplug(c)
+        if c.finishing and not self._occupied(phys):
+            c.finishing = False  # the cable is gone (a socket: from the socket, OCPP Finishing)
         if c.pending is not None and not (c.operative and self.station_operative):
             c.pending = None  # made Unavailable before the plug came
         if c.pending is not None:
-            if plugged and c.tx is None:
+            if plugged and c.tx is None and outlet.may_start(
+                    phys, self.cfg.fixed_cable, self.fault("lock_failure_unreported")):
                 self._start_transaction(c)
             elif (not plugged and not self.fault("connection_timeout_ignored")
                   and self._now() - c.pending.since_mono
@@ -569,7 +579,6 @@ class StationSimulator:
         self._step_status(c)
 
     def _on_unplug(self, c: ConnectorState) -> None:
-        c.finishing = False
         if c.tx is None:
             return
         if not self.cfg.fixed_cable and not self.key_bool("UnlockConnectorOnEVSideDisconnect"):
@@ -594,9 +603,11 @@ class StationSimulator:
             if phys.contactor_closed != want_contactor:
                 phys.contactor_closed = want_contactor
         if not self.cfg.fixed_cable:
-            want_lock = (phys.plugged and c.tx is not None) or c.hold_lock
-            if phys.locked != want_lock and not (self.cfg.lock_fails and phys.locked):
-                phys.locked = want_lock
+            outlet.drive_lock(
+                c, phys, self._occupied(phys), self._now(), release_fails=self.cfg.lock_fails,
+                ignore_feedback=self.fault("lock_failure_unreported"),
+                release_delay_s=self._s(self.cfg.lock_release_delay_s)
+                if self.behaves("lock_opens_late") else 0.0)
 
     def _outputs_off(self) -> None:
         for n in range(1, self.cfg.connectors + 1):
@@ -690,7 +701,7 @@ class StationSimulator:
     def free_connector(self) -> ConnectorState | None:
         """A connector that can take a new session: one with an EV plugged first."""
         free = [c for c in self.connectors.values() if self.is_free(c)]
-        plugged = [c for c in free if self.model.connector(c.number).plugged]
+        plugged = [c for c in free if self._occupied(self.model.connector(c.number))]
         return (plugged or free or [None])[0]
 
     def is_free(self, c: ConnectorState) -> bool:
@@ -723,7 +734,7 @@ class StationSimulator:
         tx.stopping = True
         c.tx = None
         phys = self.model.connector(c.number)
-        c.finishing = bool(phys.plugged)
+        c.finishing = self._occupied(phys)
         self._drive_outputs(c, phys)
         payload: dict[str, Any] = {"meterStop": round(self.register_wh(phys)),
                                    "timestamp": iso_utc(self.clock()), "reason": reason}

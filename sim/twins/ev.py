@@ -71,9 +71,10 @@ class EvTwin:
         "requested_current": "requested_current_a", "target_voltage": "target_voltage_v",
         "pause": "pause", "stop_request": "stop_request", "diode_fault": "diode_fault",
         "force_state_e": "force_e", "pp_ampacity": "pp_ampacity_a",
+        "socket_plug": "socket_plug", "lock_held": "lock_held",  # map v2: socket rigs
     }
     BOOLEANS = frozenset({"plugged", "allow_power", "pause", "stop_request", "diode_fault",
-                          "force_state_e"})
+                          "force_state_e", "lock_held"})
 
     def __init__(self, model: RigModel, connector: int, regmap: RegisterMap,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -136,8 +137,9 @@ class EvTwin:
         c = self.connector
         if name in self.CONTROL_FIELDS:
             v = getattr(c, self.CONTROL_FIELDS[name])
-            if name == "cp_state_request":
-                return self.map.enum_value("cp_state_request", v)
+            enum = self.map.registers[name].enum
+            if enum is not None:
+                return self.map.enum_value(enum, v)
             return float(v)
         readback: dict[str, Callable[[], float]] = {
             "cp_state": lambda: self.map.enum_value("cp_state", c.cp_state),
@@ -150,6 +152,7 @@ class EvTwin:
             "error_bits": self._error_bits,
             "heartbeat": self._heartbeat,
             "map_version": lambda: self.map.version,
+            "lock_closed": lambda: float(c.lock_closed),
         }
         if name not in readback:
             raise ModbusReject(ILLEGAL_ADDRESS, f"register {name} is not implemented by the twin")

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from testplans.ocpp import check_answer, expect_any_order, expect_status
+from testplans.socket import pull_from_station
 from testplans.states import charging, check_stop_reason
 
 pytestmark = pytest.mark.octt(
@@ -36,7 +37,7 @@ async def test_tc_005_2_cs(case, station, bench):
     with case.step("unplug at the EV side: StopTransaction(EVDisconnected) and "
                    f"StatusNotification({' or '.join(after_stop)})"):
         before = time.monotonic_ns()
-        await bench.unplug(n)
+        await bench.unplug_ev_side(n)  # a socket keeps the cable's station end in
         stop, sn = await expect_any_order(
             case, ("StopTransaction", {"transactionId": session.transaction_id}),
             ("StatusNotification", {"connectorId": n, "status": not_suspended}),
@@ -54,6 +55,7 @@ async def test_tc_005_2_cs(case, station, bench):
 
     if not fixed:
         with case.step("the cable is taken from the station: Available"):
+            await pull_from_station(case, n, "UnlockConnector answered Unlocked")
             await expect_status(case, n, "Available", after=res.sent_mono_ns)
 
 

@@ -36,7 +36,7 @@ async def test_tc_005_3_cs(case, station, bench):
 
     with case.step("unplug at the EV side: StatusNotification(SuspendedEV), no StopTransaction"):
         before = time.monotonic_ns()
-        await bench.unplug(n)
+        await bench.unplug_ev_side(n)  # a socket keeps the cable's station end (locked) in
         sn = await expect(case, "StatusNotification", {"connectorId": n}, after=before)
         await asyncio.sleep(hold_s)
         stops = [m for m in station.received("StopTransaction")

@@ -3,7 +3,8 @@ OCTT p30). Requires a socket.
 
 Charging; UnlockConnector -> Unlocked; StopTransaction (reason UnlockCommand) and
 StatusNotification(Finishing), either order (docs/catalogue.md, OCTT conventions); the cable
-is taken out -> StatusNotification(Available).
+is taken out (UNPLUG: the EV end, then the station end, which the unlock must have freed) ->
+StatusNotification(Available).
 """
 
 import time
@@ -11,6 +12,7 @@ import time
 import pytest
 
 from testplans.ocpp import check_answer, expect_status
+from testplans.socket import pull_from_station
 from testplans.states import charging, stopped
 
 pytestmark = pytest.mark.octt(
@@ -29,7 +31,8 @@ async def test_tc_018_1_cs(case, station, bench):
     with case.step("StopTransaction(reason UnlockCommand) and StatusNotification(Finishing)"):
         await stopped(case, tx, n, "UnlockCommand", after=res.sent_mono_ns)
 
-    with case.step("the cable is taken out: Available"):
+    with case.step("the cable is taken out (EV side, then the station's socket): Available"):
         before = time.monotonic_ns()
-        await bench.unplug(n)
+        await bench.unplug_ev_side(n)
+        await pull_from_station(case, n, "UnlockConnector answered Unlocked")
         await expect_status(case, n, "Available", after=before)

@@ -5,15 +5,14 @@ only if AuthorizeRemoteTxRequests=true]; StatusNotification(Preparing); HALF-PLU
 goes in so that the lock cannot engage) -> StatusNotification(Faulted, errorCode
 ConnectorLockFailure); no StartTransaction at any time.
 
-The half-plug needs a verb of its own (`bench.half_plug`); a rig without one cannot run the
-case (ERROR, not FAIL).
+The half-plug is `bench.half_plug` (a socket rig's actuator at the cable's station end); a
+rig without one cannot run the case (ERROR, not FAIL).
 """
 
 import time
 
 import pytest
 
-from bench.plugin import BenchFault
 from testplans.ocpp import check_answer, expect, expect_status, get_config, is_true
 
 pytestmark = pytest.mark.octt(
@@ -24,10 +23,6 @@ pytestmark = pytest.mark.octt(
 
 
 async def test_tc_024_cs(case, station, bench):
-    half_plug = getattr(bench, "half_plug", None)
-    if half_plug is None:
-        raise BenchFault("TC_024_CS needs a half-plug verb (plug in without the lock "
-                         "engaging); bench.verbs has none")
     n, card = case.connector, case.card()
     authorize_remote = is_true((await get_config(case, "AuthorizeRemoteTxRequests"))
                                ["AuthorizeRemoteTxRequests"])
@@ -41,7 +36,7 @@ async def test_tc_024_cs(case, station, bench):
             await expect_status(case, n, "Preparing", after=res.sent_mono_ns)
         with case.step("half-plug: Faulted with ConnectorLockFailure"):
             before = time.monotonic_ns()
-            await half_plug(n)
+            await bench.half_plug(n)
             sn = await expect_status(case, n, "Faulted", after=before)
             code = sn.payload.get("errorCode")
             case.check(code == "ConnectorLockFailure", "errorCode ConnectorLockFailure",

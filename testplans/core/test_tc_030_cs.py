@@ -5,13 +5,13 @@ to release).
 The rig holds the connector's lock so that it cannot open; UnlockConnector(connectorId) ->
 UnlockFailed; the lock is let go again afterwards.
 
-Holding the lock needs a verb of its own (`bench.hold_lock(connector, on)`); a rig without
-one cannot run the case (ERROR, not FAIL).
+Holding the lock is `bench.hold_lock(connector, held)` (a socket rig's actuator that keeps the
+pin engaged; the verb reads the rig's own lock sensor back); a rig without one cannot run the
+case (ERROR, not FAIL).
 """
 
 import pytest
 
-from bench.plugin import BenchFault
 from testplans.ocpp import check_answer
 
 pytestmark = pytest.mark.octt("TC_030_CS", "Unlock Connector – Unlock Failure",
@@ -19,15 +19,11 @@ pytestmark = pytest.mark.octt("TC_030_CS", "Unlock Connector – Unlock Failure"
 
 
 async def test_tc_030_cs(case, station, bench):
-    hold_lock = getattr(bench, "hold_lock", None)
-    if hold_lock is None:
-        raise BenchFault("TC_030_CS needs a verb that holds the connector lock so that it "
-                         "cannot open (bench.hold_lock); bench.verbs has none")
     n = case.connector
-    await hold_lock(n, True)
+    await bench.hold_lock(n, True)
     try:
         with case.step(f"UnlockConnector(connector {n}) with the lock held: UnlockFailed"):
             res = await station.call("UnlockConnector", {"connectorId": n})
             check_answer(case, res, "UnlockFailed", "UnlockConnector")
     finally:
-        await hold_lock(n, False)
+        await bench.hold_lock(n, False)
