@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.csms.errors import ExpectTimeout
 from bench.files import Direction
 from bench.files.model import PROTOCOLS, FileServiceError, safe_name
 from bench.plugin import Case
@@ -99,8 +100,13 @@ async def next_status(case: Case, action: str, wanted: str | tuple[str, ...], *,
     allowed = (wanted,) if isinstance(wanted, str) else wanted
     deadline = time.monotonic() + within
     while True:
-        msg = await expect(case, action, after=after,
-                           within=max(0.05, deadline - time.monotonic()))
+        try:
+            msg = await expect(case, action, after=after,
+                               within=max(0.05, deadline - time.monotonic()))
+        except ExpectTimeout as exc:
+            raise ExpectTimeout(f"expected {action} {' or '.join(allowed)} after the "
+                                f"{describe(after)} within {within:g} s; none came "
+                                f"({exc})") from None
         status = msg.payload.get("status")
         if status in skip and status not in allowed:
             after = msg

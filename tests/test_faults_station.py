@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from test_faults_firmware import CAUGHT_BY as FIRMWARE_CAUGHT_BY
 from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
 from bench.record.reader import load_run
@@ -105,7 +106,11 @@ def fault_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     return {name: f.result() for name, f in futures.items()}
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+# the optional profiles' faults are proven by their own modules (tests/test_faults_<profile>.py)
+CORE_FAULTS = sorted(set(FAULTS) - set(FIRMWARE_CAUGHT_BY))
+
+
+@pytest.mark.parametrize("fault", CORE_FAULTS)
 def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunResult]) -> None:
     assert fault in CAUGHT_BY, f"no case is known to catch the fault {fault}: add its row"
     case, text = CAUGHT_BY[fault]

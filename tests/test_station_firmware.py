@@ -4,7 +4,9 @@ fetches the image and really uploads its diagnostics archive."""
 
 from __future__ import annotations
 
+import contextlib
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,14 +23,23 @@ IMAGE = build_image("v9.0.0-test", b"firmware body\n" * 500)
 FAST = {"firmware_install_s": 0.2}
 
 
+@contextlib.contextmanager
+def file_service(folder: Path) -> Iterator[FileService]:
+    """The bench's HTTP and FTP file servers on loopback, stopped on exit."""
+    rec = RunRecord(folder / "files-run")
+    svc = FileService(folder / "files-run" / "files", rec, FilesConfig(host="127.0.0.1"))
+    svc.start(["HTTP", "FTP"])
+    try:
+        yield svc
+    finally:
+        svc.stop()
+        rec.close()
+
+
 @pytest.fixture
 def files(tmp_path):
-    rec = RunRecord(tmp_path / "files-run")
-    svc = FileService(tmp_path / "files-run" / "files", rec, FilesConfig(host="127.0.0.1"))
-    svc.start(["HTTP", "FTP"])
-    yield svc
-    svc.stop()
-    rec.close()
+    with file_service(tmp_path) as svc:
+        yield svc
 
 
 def now_iso() -> str:

@@ -40,6 +40,7 @@ DEFAULT_RETRIES = 1  # when UpdateFirmware / GetDiagnostics leave retries out: o
 DEFAULT_RETRY_INTERVAL_S = 5
 TRANSFER_TIMEOUT_S = 30.0  # one download or upload attempt
 NOTIFY_ONLINE_S = 60.0  # how long a status notification waits for the connection
+FIRMWARE_DONE = ("DownloadFailed", "InstallationFailed", "Installed")
 
 
 class Firmware:
@@ -193,6 +194,8 @@ class Firmware:
         self.firmware_status = status
         self._note(f"FirmwareStatusNotification {status}")
         await self.notify("FirmwareStatusNotification", {"status": status})
+        if status in FIRMWARE_DONE:
+            self.firmware_status = "Idle"  # the update is over: nothing in progress
 
     async def _notify_diagnostics(self, status: str) -> None:
         self.diagnostics_status = status

@@ -1,0 +1,151 @@
+"""The Firmware Management and Remote Trigger cases catch the station faults they must, and
+pass the conformant station; the SmartDC rig (Core only) keeps them N/A.
+
+Each row of CAUGHT_BY is a fault and the case that must FAIL with it, with a message naming
+the non-conformance, on a simulated rig that declares both profiles
+(tests/firmware_rig_support.py). A suite's faults share one `bench run` (each touches only its
+own case); the conformant station runs every case of the suite in another.
+Every run starts in one fixture, a few at a time (they mostly wait on the station).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from firmware_rig_support import firmware_rig
+from test_plans_support import REPO, BenchRunResult, bench_run
+
+from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
+from sim.station.faults import FAULTS
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+# fault -> (the case that catches it, text its FAIL message must contain)
+CAUGHT_BY: dict[str, tuple[str, str]] = {
+    "firmware_version_not_updated": ("TC_044_1_CS", "BootNotification firmwareVersion "
+                                                    "'v8.9.0' after the installation"),
+    "download_failure_silent": ("TC_044_2_CS", "expected FirmwareStatusNotification "
+                                               "DownloadFailed after the "
+                                               "FirmwareStatusNotification Downloading"),
+    "image_not_verified": ("TC_044_3_CS", "expected FirmwareStatusNotification "
+                                          "InstallationFailed after the FirmwareStatusNotification "
+                                          "Installing"),
+    "diagnostics_empty": ("TC_045_1_CS", "not empty"),
+    "upload_failure_reported_uploaded": ("TC_045_2_CS", "expected DiagnosticsStatusNotification "
+                                                        "UploadFailed"),
+    "trigger_status_not_sent": ("TC_054_CS", "expected StatusNotification (connectorId=1) "
+                                             "after the TriggerMessage(StatusNotification)"),
+    "trigger_unknown_connector_accepted": ("TC_055_CS", "TriggerMessage.conf status Rejected; "
+                                                        "the station answered "
+                                                        "status='Accepted'"),
+}
+CASES = ("TC_044_1_CS", "TC_044_2_CS", "TC_044_3_CS", "TC_045_1_CS", "TC_045_2_CS",
+         "TC_054_CS", "TC_055_CS")
+SUITES = {"firmware": "TC_04", "trigger": "TC_05"}  # suite -> the prefix of its case ids
+PARALLEL_RUNS = 5
+
+PLAN = """
+name = "firmware-trigger-fast"
+description = "Firmware Management and Remote Trigger with the simulated station's short waits"
+suites = ["firmware", "trigger"]
+
+[sim_settings]
+firmware_retry_interval_s = 1
+firmware_download_timeout_s = 20
+firmware_install_timeout_s = 30
+diagnostics_timeout_s = 20
+message_timeout_s = 5
+boot_timeout_s = 15
+heartbeat_interval_s = 3
+watch_s = 1.0
+"""
+
+
+@pytest.fixture
+def real_parts(pcscd_binary, vpcd_driver):
+    """Requested before the runs: a missing part skips (fails in CI) before any run."""
+    return pcscd_binary, vpcd_driver
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
+    """`ok:SUITE` (its cases, the conformant station), `faults:SUITE` (its cases, its faults)
+    and `smartdc` (every case on rigs/sim.toml)."""
+    # one run per suite with all its faults: each fault touches only the case that catches
+    # it (FAULTS[...].affects), and each case's message names its own fault's symptom
+    jobs: dict[str, list[str]] = {}
+    for suite, prefix in SUITES.items():
+        faults = {f: c for f, (c, _) in CAUGHT_BY.items() if c.startswith(prefix)}
+        jobs[f"faults:{suite}"] = ["--cases", ",".join(sorted(set(faults.values())))] + [
+            arg for f in sorted(faults) for arg in ("--fault", f)]
+    jobs["ok:firmware"] = ["--cases", ",".join(c for c in CASES if c.startswith("TC_04"))]
+    jobs["ok:trigger"] = ["--cases", ",".join(c for c in CASES if c.startswith("TC_05"))]
+    jobs["smartdc"] = ["--cases", ",".join(CASES), "--rig", str(REPO / "rigs" / "sim.toml")]
+    folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
+
+    def run(name: str) -> BenchRunResult:
+        tmp = folders[name]
+        plan = tmp / "plan.toml"
+        plan.write_text(PLAN, "utf-8")
+        rig = [] if name == "smartdc" else ["--rig", str(firmware_rig(tmp))]
+        return bench_run(tmp, "--plan", str(plan), *jobs[name], *rig, "--no-reports",
+                         timeout=240)
+
+    order = sorted(jobs, key=lambda n: not n.startswith("ok"))  # the longest first
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        futures = {name: pool.submit(run, name) for name in order}
+    return {name: f.result() for name, f in futures.items()}
+
+
+def test_every_profile_fault_has_a_row():
+    ours = {name for name, f in FAULTS.items() if set(f.affects) & set(CASES)}
+    assert ours == set(CAUGHT_BY)
+
+
+@pytest.mark.parametrize("fault", sorted(CAUGHT_BY))
+def test_fault_is_caught(fault: str, real_parts, runs: dict[str, BenchRunResult]) -> None:
+    case, text = CAUGHT_BY[fault]
+    assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
+    assert set(FAULTS[fault].affects) == {case}, "a fault of a shared run touches one case"
+    res = runs[f"faults:{'firmware' if case.startswith('TC_04') else 'trigger'}"]
+    v = res.verdicts()[case]
+    assert v["verdict"] == "FAIL", v
+    assert text in v["message"], v["message"]
+    assert res.rc == 1, res.stdout + res.stderr
+    judged = run_verdict(load_run(res.run_dir))
+    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert judged.case(case).verdict == "FAIL"
+
+
+@pytest.mark.parametrize("suite", ["firmware", "trigger"])
+def test_conformant_station_passes_every_case(suite: str, real_parts, runs) -> None:
+    res = runs[f"ok:{suite}"]
+    verdicts = res.verdicts()
+    wanted = [c for c in CASES if c.startswith("TC_04" if suite == "firmware" else "TC_05")]
+    assert {c: v["verdict"] for c, v in verdicts.items()} == dict.fromkeys(wanted, "PASS"), \
+        {c: v["message"] for c, v in verdicts.items() if v["verdict"] != "PASS"}
+    assert res.rc == 0, res.stdout + res.stderr
+    run = load_run(res.run_dir)
+    assert run_verdict(run).verdict == "PASS"
+    measured = {m["name"]: m for m in run.measurements if m.get("case")}
+    names = (("firmware.download_s", "firmware.install_s", "firmware.transfer_s",
+              "diagnostics.upload_s", "triggered.update_firmware", "triggered.get_diagnostics")
+             if suite == "firmware" else ("triggered.trigger_message",))
+    for name in names:
+        assert name in measured, name
+        assert measured[name]["outcome"] in ("PASS", "UNSET"), measured[name]
+    if suite == "firmware":
+        received = list((res.run_dir / "files" / "received").iterdir())
+        assert any(p.name.endswith(".tar.gz") and p.stat().st_size > 0 for p in received)
+
+
+def test_smartdc_keeps_them_not_applicable(real_parts, runs) -> None:
+    verdicts = runs["smartdc"].verdicts()
+    for case in CASES:
+        v = verdicts[case]
+        assert v["verdict"] == "N/A", v
+        profile = "RemoteTrigger" if case.startswith("TC_05") else "FirmwareManagement"
+        assert f"requires feature profile {profile}" in v["message"]
+        assert "feature_profiles = ['Core']" in v["message"]
