@@ -1,5 +1,6 @@
 """The Firmware Management and Remote Trigger cases catch the station faults they must, and
-pass the conformant station; the SmartDC rig (Core only) keeps them N/A.
+pass the conformant station and its conformant-but-unusual behaviours; the SmartDC rig (Core
+only) keeps them N/A.
 
 Each row of CAUGHT_BY is a fault and the case that must FAIL with it, with a message naming
 the non-conformance, on a simulated rig that declares both profiles
@@ -10,7 +11,11 @@ Every run starts in one fixture, a few at a time (they mostly wait on the statio
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from firmware_rig_support import firmware_rig
@@ -18,6 +23,7 @@ from test_plans_support import REPO, BenchRunResult, bench_run
 
 from bench.record.reader import load_run
 from bench.record.verdict import run_verdict
+from sim.station.behaviours import BEHAVIOURS
 from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -83,6 +89,9 @@ def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     jobs["ok:firmware"] = ["--cases", ",".join(c for c in CASES if c.startswith("TC_04"))]
     jobs["ok:trigger"] = ["--cases", ",".join(c for c in CASES if c.startswith("TC_05"))]
     jobs["smartdc"] = ["--cases", ",".join(CASES), "--rig", str(REPO / "rigs" / "sim.toml")]
+    jobs["behaviours"] = ["--cases", ",".join(sorted({c for b in EXERCISED
+                                                      for c in BEHAVIOURS[b].passes}))] + [
+        arg for b in sorted(EXERCISED) for arg in ("--behaviour", b)]
     folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
 
     def run(name: str) -> BenchRunResult:
@@ -99,9 +108,62 @@ def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     return {name: f.result() for name, f in futures.items()}
 
 
-def test_every_profile_fault_has_a_row():
+def station_calls(run, action: str) -> list[dict]:
+    return [f for f in run.frames if f["direction"] == "in" and f["msg_type"] == 2
+            and f["action"] == action]
+
+
+def statuses_of(run, action: str) -> list[tuple[int, str]]:
+    return [(f["seq"], json.loads(f["raw"])[3]["status"]) for f in station_calls(run, action)]
+
+
+def installed_before_boot(run) -> str | None:
+    installed = [seq for seq, s in statuses_of(run, "FirmwareStatusNotification")
+                 if s == "Installed"]
+    boots = [f["seq"] for f in station_calls(run, "BootNotification")]
+    if not installed or not any(b > installed[0] for b in boots):
+        return "no BootNotification after Installed"
+    return None
+
+
+def downloading_twice(run) -> str | None:
+    seen = [s for _, s in statuses_of(run, "FirmwareStatusNotification")]
+    pairs = list(itertools.pairwise(seen))
+    return None if ("Downloading", "Downloading") in pairs else f"statuses {seen}"
+
+
+def zip_uploaded(run) -> str | None:
+    received = run.path / "files" / "received"
+    zips = [p for p in received.iterdir() if p.suffix == ".zip"] if received.is_dir() else []
+    return None if zips else "no zip file received"
+
+
+# behaviour -> {case: check of the record that it showed -> None or what is missing}
+EXERCISED: dict[str, dict[str, Callable[[Any], str | None]]] = {
+    "installed_before_reboot": {"TC_044_1_CS": installed_before_boot},
+    "downloading_per_retry": {"TC_044_2_CS": downloading_twice},
+    "diagnostics_zip": {"TC_045_1_CS": zip_uploaded},
+}
+
+
+@pytest.mark.parametrize("behaviour", sorted(EXERCISED))
+def test_behaviour_passes_its_cases(behaviour: str, real_parts, runs) -> None:
+    res = runs["behaviours"]
+    run = load_run(res.run_dir)
+    assert sorted(run.meta["behaviours"]) == sorted(EXERCISED)
+    for case in BEHAVIOURS[behaviour].passes:
+        v = res.verdicts()[case]
+        assert v["verdict"] == "PASS", v["message"]
+        missing = EXERCISED[behaviour][case](run)
+        assert missing is None, f"{behaviour} did not show in {case}: {missing}"
+    assert res.rc == 0, res.stdout + res.stderr
+
+
+def test_every_profile_fault_and_behaviour_has_a_row():
     ours = {name for name, f in FAULTS.items() if set(f.affects) & set(CASES)}
     assert ours == set(CAUGHT_BY)
+    ours = {name for name, b in BEHAVIOURS.items() if set(b.passes) & set(CASES)}
+    assert ours == set(EXERCISED)
 
 
 @pytest.mark.parametrize("fault", sorted(CAUGHT_BY))

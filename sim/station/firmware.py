@@ -8,7 +8,8 @@ corrupt image), installs (the new version in non-volatile memory) and reboots; a
 reboot BootNotification carries the new firmwareVersion and FirmwareStatusNotification
 Installed follows. Installation waits until no transaction runs (§5.19: the station should).
 
-GetDiagnostics: the answer names the file (fileName); the station packs a tar.gz of its
+GetDiagnostics: the answer names the file (fileName); the station packs a tar.gz (behaviour
+diagnostics_zip: a zip) of its
 status, configuration and firmware history and uploads it to the location
 (DiagnosticsStatusNotification Uploading, then Uploaded or UploadFailed).
 """
@@ -21,6 +22,7 @@ import io
 import json
 import logging
 import tarfile
+import zipfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -91,8 +93,10 @@ class Firmware:
         await asyncio.sleep(0)  # the answer first
         await self._until(retrieve)
         await self._notify_firmware("Downloading")
+        again = (lambda: self._notify_firmware("Downloading")) \
+            if self.st.behaves("downloading_per_retry") else None
         data = await self._attempts(f"firmware download {shown(url)}", retries, interval,
-                                    lambda: download(url, TRANSFER_TIMEOUT_S))
+                                    lambda: download(url, TRANSFER_TIMEOUT_S), again)
         if data is None:
             if self.st.fault("download_failure_silent"):
                 self.firmware_status = "Idle"
@@ -113,8 +117,11 @@ class Firmware:
                 return
             version = read_version(data) or "unknown"  # installs it anyway
         await self.st.sleep(self.st.cfg.firmware_install_s)
-        self.st.store.put("firmware", {"version": version, "installed_pending": True,
+        early = self.st.behaves("installed_before_reboot")
+        self.st.store.put("firmware", {"version": version, "installed_pending": not early,
                                        "previous": self.version})
+        if early:
+            await self._notify_firmware("Installed")
         self._note(f"installed {version}; rebooting")
         await self.st.reboot()
 
@@ -132,7 +139,8 @@ class Firmware:
     # -- GetDiagnostics ---------------------------------------------------------------------
     async def get_diagnostics(self, p: dict) -> dict:
         stamp = self.st.clock().strftime("%Y%m%dT%H%M%SZ")
-        name = f"diagnostics-{self.st.cfg.serial_number}-{stamp}.tar.gz"
+        kind = "zip" if self.st.behaves("diagnostics_zip") else "tar.gz"
+        name = f"diagnostics-{self.st.cfg.serial_number}-{stamp}.{kind}"
         retries = int(p.get("retries", DEFAULT_RETRIES))
         interval = int(p.get("retryInterval", DEFAULT_RETRY_INTERVAL_S))
         self.st.spawn(self._diagnostics(p["location"], name, retries, interval, p))
@@ -163,6 +171,11 @@ class Firmware:
             "history.log": "\n".join(self.history) + "\n",
         }
         buf = io.BytesIO()
+        if self.st.behaves("diagnostics_zip"):
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                for member, text in members.items():
+                    z.writestr(member, text)
+            return buf.getvalue()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
             for member, text in members.items():
                 raw = text.encode("utf-8")
@@ -173,11 +186,14 @@ class Firmware:
 
     # -- shared ------------------------------------------------------------------------------
     async def _attempts(self, what: str, retries: int, interval: int,
-                        attempt: Callable[[], Any]) -> Any | None:
+                        attempt: Callable[[], Any],
+                        before_retry: Callable[[], Awaitable[None]] | None = None) -> Any | None:
         """1 + retries tries of a blocking transfer, retryInterval apart; None if all fail."""
         for n in range(1 + max(0, retries)):
             if n:
                 await self.st.sleep(interval)
+                if before_retry is not None:
+                    await before_retry()
             try:
                 result = await asyncio.to_thread(attempt)
                 self._note(f"{what}: done (attempt {n + 1})")
