@@ -4,7 +4,7 @@ only) keeps them N/A.
 
 Each row of CAUGHT_BY is a fault and the case that must FAIL with it, with a message naming
 the non-conformance, on a simulated rig that declares both profiles
-(tests/firmware_rig_support.py). A suite's faults share one `bench run` (each touches only its
+(sim/profile_rigs.py). A suite's faults share one `bench run` (each touches only its
 own case); the conformant station runs every case of the suite in another.
 Every run starts in one fixture, a few at a time (they mostly wait on the station).
 """
@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from firmware_rig_support import firmware_rig
 from test_plans_support import REPO, BenchRunResult, bench_run
 
 from bench.record.reader import load_run
 from bench.record.verdict import run_verdict
+from sim.profile_rigs import write_profile_rig
 from sim.station.behaviours import BEHAVIOURS
 from sim.station.faults import FAULTS
 
@@ -98,7 +98,9 @@ def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
         tmp = folders[name]
         plan = tmp / "plan.toml"
         plan.write_text(PLAN, "utf-8")
-        rig = [] if name == "smartdc" else ["--rig", str(firmware_rig(tmp))]
+        # the behaviours run takes HTTP, the others FTP (the first the station declares)
+        protocols = "HTTP" if name == "behaviours" else "FTP,HTTP"
+        rig = [] if name == "smartdc" else ["--rig", str(write_profile_rig(tmp, protocols))]
         return bench_run(tmp, "--plan", str(plan), *jobs[name], *rig, "--no-reports",
                          timeout=240)
 
