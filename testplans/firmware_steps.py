@@ -9,6 +9,7 @@ comes out of order or never comes fails with what the station sent instead."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import tarfile
 import time
 import zipfile
@@ -143,6 +144,17 @@ async def transfers_of(case: Case, files: Any, direction: Direction, after_ns: i
     except FileServiceError:  # none came: the empty list says so
         return []
     return files.transfers(direction, after_ns)
+
+
+def measure_retry_waits(case: Case, name: str, tries: list[Any]) -> None:
+    """The waits between one attempt's end and the next one's start, as the server saw them:
+    retryInterval is the time after which a retry may be attempted (OCPP 1.6 §6.50, §6.23)."""
+    tries = sorted(tries, key=lambda t: t.started_mono_ns)
+    waits = [(b.started_mono_ns - a.ended_mono_ns) / 1e9 for a, b in itertools.pairwise(tries)]
+    if waits:
+        case.measure(name, series=waits)
+    else:
+        case.measure(name, unset_reason=f"{len(tries)} attempt(s): no retry to time")
 
 
 def describe_transfers(transfers: list[Any]) -> str:

@@ -350,6 +350,18 @@ async def _(tmp: Path) -> None:
         assert [t.complete for t in files.transfers()] == [False]
 
 
+@check("retry_without_interval")
+async def _(tmp: Path) -> None:
+    with file_service(tmp) as files:
+        async with station_rig(tmp, keys=FW_PROFILES, faults={"retry_without_interval"}) as rig:
+            await rig.cs.call("UpdateFirmware", {"location": files.file_url("HTTP", "none.bin"),
+                                                 "retrieveDate": now_iso(), "retries": 1,
+                                                 "retryInterval": 5})
+            await rig.cs.expect("FirmwareStatusNotification", {"status": "DownloadFailed"}, 3)
+        first, second = sorted(files.transfers(), key=lambda t: t.started_mono_ns)
+        assert (second.started_mono_ns - first.ended_mono_ns) / 1e9 < 1.0
+
+
 @check("trigger_status_not_sent")
 async def _(tmp: Path) -> None:
     async with station_rig(tmp, keys=FW_PROFILES, faults={"trigger_status_not_sent"}) as rig:

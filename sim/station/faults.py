@@ -118,6 +118,10 @@ _FAULTS = [
     Fault("upload_failure_reported_uploaded",
           "a diagnostics upload that failed on every attempt is reported Uploaded",
           ["TC_045_2_CS"]),
+    Fault("retry_without_interval",
+          "retries a failed firmware download or diagnostics upload at once, without waiting "
+          "the retryInterval of UpdateFirmware / GetDiagnostics",
+          ["TC_044_2_CS", "TC_045_2_CS"]),
     # RemoteTrigger (trigger.py)
     Fault("trigger_status_not_sent",
           "TriggerMessage(StatusNotification) is answered Accepted but no StatusNotification "

@@ -190,7 +190,7 @@ class Firmware:
                         before_retry: Callable[[], Awaitable[None]] | None = None) -> Any | None:
         """1 + retries tries of a blocking transfer, retryInterval apart; None if all fail."""
         for n in range(1 + max(0, retries)):
-            if n:
+            if n and not self.st.fault("retry_without_interval"):
                 await self.st.sleep(interval)
                 if before_retry is not None:
                     await before_retry()

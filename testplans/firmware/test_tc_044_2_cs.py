@@ -5,7 +5,8 @@ Twice, each a way a download fails: (1) a bad URL, a file the bench's server doe
 Each time: UpdateFirmware(retries, retryInterval) -> .conf; FirmwareStatusNotification
 Downloading (again per retry, allowed) -> DownloadFailed, never Downloaded; the server saw at
 least one attempt, none complete, and at most 1 + retries (OCPP 1.6 §6.50 retries: "how many
-times the Charge Point must try": read as tries after the first or as all tries, both pass).
+times the Charge Point must try": read as tries after the first or as all tries, both pass);
+no retry sooner than retryInterval after the attempt before (`firmware.retry_wait_s`).
 """
 
 import pytest
@@ -16,6 +17,7 @@ from testplans.firmware_steps import (
     describe_transfers,
     file_protocol,
     first_status,
+    measure_retry_waits,
     next_status,
     rig_image,
     transfers_of,
@@ -43,6 +45,7 @@ async def download_fails(case, svc, url: str, how: str) -> None:
                f"tried {len(tries)} times: {describe_transfers(tries)}", at=failed.mono_ns)
     case.measure("firmware.download_attempts", len(tries),
                  evidence=[downloading.seq, failed.seq])
+    measure_retry_waits(case, "firmware.retry_wait_s", tries)
 
 
 async def test_tc_044_2_cs(case, station, files):

@@ -2,7 +2,8 @@
 
 The bench's server refuses every upload (HTTP 403 / FTP 550); GetDiagnostics(retries,
 retryInterval) -> .conf; DiagnosticsStatusNotification Uploading -> UploadFailed, never
-Uploaded; the server saw at least one attempt, none complete, at most 1 + retries; the station
+Uploaded; the server saw at least one attempt, none complete, at most 1 + retries, none sooner
+than retryInterval after the one before (`diagnostics.retry_wait_s`); the station
 keeps working (it answers GetConfiguration afterwards and does not reboot).
 """
 
@@ -15,6 +16,7 @@ from testplans.firmware_steps import (
     file_protocol,
     first_status,
     get_diagnostics,
+    measure_retry_waits,
     next_status,
     transfers_of,
 )
@@ -50,6 +52,7 @@ async def test_tc_045_2_cs(case, station, files):
                    f"tried {len(tries)} times: {describe_transfers(tries)}", at=failed.mono_ns)
         case.measure("diagnostics.upload_attempts", len(tries),
                      evidence=[uploading.seq, failed.seq])
+        measure_retry_waits(case, "diagnostics.retry_wait_s", tries)
         await get_config(case, "HeartbeatInterval")
         boots = [b for b in station.received("BootNotification") if b.mono_ns > res.sent_mono_ns]
         case.check(not boots, "no reboot after the failed upload",
