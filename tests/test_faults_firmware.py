@@ -140,6 +140,16 @@ def downloading_twice(run) -> str | None:
     return None if ("Downloading", "Downloading") in pairs else f"statuses {seen}"
 
 
+def failed_after_boot(run) -> str | None:
+    seen = statuses_of(run, "FirmwareStatusNotification")
+    failed = [seq for seq, s in seen if s == "InstallationFailed"]
+    installing = [seq for seq, s in seen if s == "Installing"]
+    boots = [f["seq"] for f in station_calls(run, "BootNotification")]
+    if not failed or not any(installing[-1] < b < failed[0] for b in boots):
+        return "no BootNotification between Installing and InstallationFailed"
+    return None
+
+
 def zip_uploaded(run) -> str | None:
     received = run.path / "files" / "received"
     zips = [p for p in received.iterdir() if p.suffix == ".zip"] if received.is_dir() else []
@@ -149,6 +159,7 @@ def zip_uploaded(run) -> str | None:
 # behaviour -> {case: check of the record that it showed -> None or what is missing}
 EXERCISED: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "installed_before_reboot": {"TC_044_1_CS": installed_before_boot},
+    "reboots_before_installation_failed": {"TC_044_3_CS": failed_after_boot},
     "downloading_per_retry": {"TC_044_2_CS": downloading_twice},
     "diagnostics_zip": {"TC_045_1_CS": zip_uploaded},
 }

@@ -117,6 +117,12 @@ _BEHAVIOURS = [
         "OCPP 1.6 §4.5/§5.19 order no reboot against Installed; OCTT TC_044_1 shows one order",
         ["TC_044_1_CS"]),
     Behaviour(
+        "reboots_before_installation_failed",
+        "a corrupt firmware image: reboots after Installing (with the old firmware) and "
+        "reports InstallationFailed after the boot",
+        "OCTT TC_044_3: Downloading, Downloaded, Installing, (reboot), InstallationFailed",
+        ["TC_044_3_CS"]),
+    Behaviour(
         "downloading_per_retry",
         "sends FirmwareStatusNotification Downloading again before each download retry",
         "OCPP 1.6 §5.19: the station keeps the CSMS informed during the download; nothing "

@@ -74,13 +74,14 @@ class Firmware:
         self.diagnostics_status = "Idle"
 
     async def after_boot(self) -> None:
-        """An installation that ended in a reboot is reported Installed once booted."""
+        """An installation that ended in a reboot is reported (Installed, or
+        InstallationFailed) once booted."""
         state = self.st.store.get("firmware", {})
-        if not state.get("installed_pending"):
+        pending = state.pop("pending_status", None)
+        if not pending:
             return
-        state["installed_pending"] = False
         self.st.store.put("firmware", state)
-        await self._notify_firmware("Installed")
+        await self._notify_firmware(pending)
 
     # -- UpdateFirmware ---------------------------------------------------------------------
     async def update_firmware(self, p: dict) -> dict:
@@ -113,13 +114,19 @@ class Firmware:
         except ImageError as exc:
             if not self.st.fault("image_not_verified"):
                 self._note(f"installation failed: {exc}")
+                if self.st.behaves("reboots_before_installation_failed"):
+                    state = self.st.store.get("firmware", {})
+                    self.st.store.put("firmware", {**state,
+                                                   "pending_status": "InstallationFailed"})
+                    await self.st.reboot()
+                    return
                 await self._notify_firmware("InstallationFailed")
                 return
             version = read_version(data) or "unknown"  # installs it anyway
         await self.st.sleep(self.st.cfg.firmware_install_s)
         early = self.st.behaves("installed_before_reboot")
-        self.st.store.put("firmware", {"version": version, "installed_pending": not early,
-                                       "previous": self.version})
+        self.st.store.put("firmware", {"version": version, "previous": self.version,
+                                       **({} if early else {"pending_status": "Installed"})})
         if early:
             await self._notify_firmware("Installed")
         self._note(f"installed {version}; rebooting")
