@@ -4,17 +4,20 @@ fetches the image and really uploads its diagnostics archive."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pki_support import make_pki
 from test_station_support import station_rig
 
 from bench.files import Direction, FaultMode, FilesConfig, FileService, TransferFault
 from bench.record import RunRecord
 from sim.station.firmware_image import ImageError, build_image, parse_image
+from sim.station.transfer import download, upload
 
 PROFILES = {"SupportedFeatureProfiles": {"value": "Core,FirmwareManagement,RemoteTrigger",
                                          "readonly": True},
@@ -62,6 +65,26 @@ def test_image_digest_is_checked():
         parse_image(corrupt)
     with pytest.raises(ImageError, match="no header"):
         parse_image(b"MZ\x90\x00")
+
+
+async def test_tls_servers_serve_the_image_and_take_the_upload(tmp_path: Path):
+    """HTTPS and FTPS (explicit TLS, protected data channel) as the station uses them."""
+    pki = make_pki(tmp_path / "pki", {"server": ("127.0.0.1", "127.0.0.1")})
+    rec = RunRecord(tmp_path / "tls-run")
+    svc = FileService(tmp_path / "tls-run" / "files", rec, FilesConfig(
+        host="127.0.0.1", tls_cert=pki["server"], tls_key=pki["server_key"]))
+    svc.start(["HTTPS", "FTPS"])
+    try:
+        urls = svc.publish("fw.bin", IMAGE)
+        for protocol in ("HTTPS", "FTPS"):
+            assert await asyncio.to_thread(download, urls[protocol], 10) == IMAGE
+            await asyncio.to_thread(upload, svc.upload_location(protocol), f"d-{protocol}.zip",
+                                    b"diagnostics", 10)
+    finally:
+        svc.stop()
+        rec.close()
+    done = {(t.protocol, str(t.direction)) for t in svc.transfers() if t.complete}
+    assert done == {(p, d) for p in ("HTTPS", "FTPS") for d in ("download", "upload")}
 
 
 @pytest.mark.parametrize("protocol", ["HTTP", "FTP"])
