@@ -21,7 +21,7 @@ from bench.csms.errors import ExpectTimeout
 from bench.files import Direction
 from bench.files.model import PROTOCOLS, FileServiceError, safe_name
 from bench.plugin import Case
-from testplans.ocpp import check_answer_ok, expect, get_config, triggered, utc_timestamp
+from testplans.ocpp import check_answer_ok, expect, triggered, utc_timestamp
 
 FSN = "FirmwareStatusNotification"
 DSN = "DiagnosticsStatusNotification"
@@ -40,11 +40,22 @@ class Image:
 
 async def file_protocol(case: Case) -> str:
     """The protocol of the transfers: the setting file_protocol, else the first of the
-    station's SupportedFileTransferProtocols the bench serves (§9.4)."""
-    declared_text = (await get_config(case, "SupportedFileTransferProtocols"))[
-        "SupportedFileTransferProtocols"] or ""
-    declared = [p.strip().upper() for p in declared_text.split(",") if p.strip()]
+    station's SupportedFileTransferProtocols the bench serves (§9.4). The key is optional:
+    without it only the setting can say."""
     wanted = str(case.setting("file_protocol") or "").upper()
+    res = await case.station.call("GetConfiguration", {"key": ["SupportedFileTransferProtocols"]})
+    check_answer_ok(case, res, "GetConfiguration")
+    values = {e.get("key"): e.get("value") for e in res.get("configurationKey", []) or []}
+    if "SupportedFileTransferProtocols" not in values:
+        if wanted not in PROTOCOLS:
+            raise RuntimeError(f"{case.id}: the station does not report "
+                               "SupportedFileTransferProtocols (optional, OCPP 1.6 §9.4): set "
+                               f"file_protocol to one of {', '.join(PROTOCOLS)}")
+        case.unverifiable(f"the station transfers files over {wanted}", "it does not report "
+                          "SupportedFileTransferProtocols; the setting file_protocol says so")
+        return wanted
+    declared_text = values["SupportedFileTransferProtocols"] or ""
+    declared = [p.strip().upper() for p in declared_text.split(",") if p.strip()]
     if wanted:
         case.check(wanted in declared, f"SupportedFileTransferProtocols to contain {wanted} "
                    "(setting file_protocol)", f"reports {declared_text!r}")
