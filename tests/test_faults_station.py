@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from test_faults_firmware import CAUGHT_BY as FIRMWARE_CAUGHT_BY
 from test_faults_socket import CAUGHT_BY as CAUGHT_ON_SOCKET_RIG
 from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
@@ -116,7 +117,12 @@ def fault_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     return {name: f.result() for name, f in futures.items()}
 
 
-@pytest.mark.parametrize("fault", sorted(set(FAULTS) - set(CAUGHT_ON_SOCKET_RIG)))
+# the socket rig's and the optional profiles' faults are proven by their own modules
+# (tests/test_faults_socket.py, tests/test_faults_<profile>.py)
+CORE_FAULTS = sorted(set(FAULTS) - set(CAUGHT_ON_SOCKET_RIG) - set(FIRMWARE_CAUGHT_BY))
+
+
+@pytest.mark.parametrize("fault", CORE_FAULTS)
 def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunResult]) -> None:
     assert fault in CAUGHT_BY, f"no case is known to catch the fault {fault}: add its row"
     case, text = CAUGHT_BY[fault]

@@ -192,3 +192,24 @@ def test_public_address_must_be_said_when_listening_everywhere(tmp_path):
     rec.close()
     with pytest.raises(FileServiceError, match="HTTPS needs a certificate"):
         FileService(tmp_path / "f2", rec, FilesConfig()).start(["HTTPS"])
+
+
+def test_a_fault_armed_for_several_transfers_breaks_each(service):
+    url = service.publish("fw-3.bin", IMAGE)["HTTP"]
+    service.arm("HTTP", Fault(FaultMode.REFUSE, times=2))
+    for _ in range(2):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            http_get(service, url)
+        assert refused.value.code == 404
+    assert http_get(service, url) == IMAGE  # the third goes through
+    assert [t["complete"] for t in transfers(service, 3)] == [False, False, True]
+
+
+def test_a_missing_ftp_file_is_recorded_like_http_404(service):
+    ftp, path = ftp_client(service, service.file_url("FTP", "never-published.bin"))
+    with pytest.raises(ftplib.error_perm, match="550"):
+        ftp.retrbinary(f"RETR {path}", BytesIO().write)
+    ftp.quit()
+    [t] = transfers(service, 1)
+    assert (t["direction"], t["complete"], t["detail"]) == ("download", False,
+                                                            "550: no such file")

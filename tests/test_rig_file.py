@@ -206,6 +206,8 @@ DECLARED_MISTAKES = [
     ('[pics]\nfeature_profiles = ["Core", "Smart"]\n',
      ["[pics] feature_profiles", "a list of Core, FirmwareManagement"]),
     ("[pics]\nmessage_timeout_s = 5\n", ["[pics] message_timeout_s", "unknown key"]),
+    ('[pics]\nfirmware_image = "no-such-image.fw"\n',
+     ["[pics] firmware_image = 'no-such-image.fw'", "file not found"]),
     ('[bench]\nrun_dir = "x"\n', ["[bench] run_dir", "unknown key", "runs_dir"]),
 ]
 
@@ -229,6 +231,15 @@ def test_declared_tables_fill_defaults_and_keep_values(tmp_path: Path) -> None:
     assert rig.hardware["connector_lock"] is False and rig.hardware["rfid_readers"] == 1
     assert rig.pics == {"sends_milliseconds": False, "energy_tolerance_pct": 1}  # no defaults
     assert load_rig(write(tmp_path, MINIMAL)).hardware["fixed_cable"] is False
+
+
+def test_firmware_image_is_found_near_the_rig_file(tmp_path: Path) -> None:
+    (tmp_path / "fw").mkdir()
+    (tmp_path / "fw" / "image.fw").write_bytes(b"x")
+    rig = load_rig(write(tmp_path, MINIMAL + '\n[pics]\nfirmware_image = "fw/image.fw"\n'
+                         'firmware_image_version = "v2"\n'))
+    assert rig.pics["firmware_image"] == str(tmp_path / "fw" / "image.fw")
+    assert rig.pics["firmware_image_version"] == "v2"
 
 
 def test_every_declared_key_is_documented_and_listed() -> None:

@@ -10,9 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_station_firmware import FAST as FW_FAST
+from test_station_firmware import IMAGE as FW_IMAGE
+from test_station_firmware import PROFILES as FW_PROFILES
+from test_station_firmware import file_service, now_iso
+from test_station_firmware import statuses as fw_statuses
 from test_station_support import VALID, VALID2, Rig, station_rig, wait_until
 
 from bench.csms import CallErrorReply
+from bench.files import FaultMode, TransferFault
 from sim.station import FAULTS, format_faults
 
 Check = Callable[[Path], Awaitable[None]]
@@ -331,6 +337,103 @@ async def _(tmp: Path) -> None:
         assert res.get("status") == "Unlocked"
         await asyncio.sleep(0.5)
         assert not rig.cs.received("StopTransaction") and rig.sim.connectors[1].tx is not None
+
+# -- Firmware Management and Remote Trigger (with the bench's real file servers) -------------
+
+def corrupt(image: bytes) -> bytes:
+    return image[:-10] + bytes(b ^ 0xFF for b in image[-10:])
+
+
+@check("firmware_version_not_updated")
+async def _(tmp: Path) -> None:
+    with file_service(tmp) as files:
+        url = files.publish("fw.bin", FW_IMAGE)["HTTP"]
+        async with station_rig(tmp, keys=FW_PROFILES, faults={"firmware_version_not_updated"},
+                               station=FW_FAST) as rig:
+            res = await rig.cs.call("UpdateFirmware", {"location": url,
+                                                       "retrieveDate": now_iso()})
+            await fw_statuses(rig, "FirmwareStatusNotification", {"Installing"})
+            boot = await rig.cs.expect("BootNotification", within=10, after=res.sent_mono_ns)
+            assert boot.payload["firmwareVersion"] == rig.sim.cfg.firmware  # the old one
+
+
+@check("download_failure_silent")
+async def _(tmp: Path) -> None:
+    with file_service(tmp) as files:
+        async with station_rig(tmp, keys=FW_PROFILES, faults={"download_failure_silent"}) as rig:
+            await rig.cs.call("UpdateFirmware", {"location": files.file_url("HTTP", "none.bin"),
+                                                 "retrieveDate": now_iso(), "retries": 0})
+            await rig.cs.expect("FirmwareStatusNotification", {"status": "Downloading"}, 5)
+            await wait_until(lambda: files.transfers(), 5, "the download attempt")
+            await asyncio.sleep(0.5)
+            assert not rig.cs.received("FirmwareStatusNotification")
+
+
+@check("image_not_verified")
+async def _(tmp: Path) -> None:
+    with file_service(tmp) as files:
+        url = files.publish("bad.bin", corrupt(FW_IMAGE))["FTP"]
+        async with station_rig(tmp, keys=FW_PROFILES, faults={"image_not_verified"},
+                               station=FW_FAST) as rig:
+            await rig.cs.call("UpdateFirmware", {"location": url, "retrieveDate": now_iso()})
+            assert await fw_statuses(rig, "FirmwareStatusNotification",
+                                     {"Installed", "InstallationFailed"}) == [
+                "Downloading", "Downloaded", "Installing", "Installed"]
+
+
+@check("diagnostics_empty")
+async def _(tmp: Path) -> None:
+    with file_service(tmp) as files:
+        async with station_rig(tmp, keys=FW_PROFILES, faults={"diagnostics_empty"}) as rig:
+            await rig.cs.call("GetDiagnostics", {"location": files.upload_location("HTTP")})
+            await rig.cs.expect("DiagnosticsStatusNotification", {"status": "Uploaded"}, 5)
+        [upload] = files.transfers()
+        assert upload.complete and upload.bytes == 0
+
+
+@check("upload_failure_reported_uploaded")
+async def _(tmp: Path) -> None:
+    with file_service(tmp) as files:
+        files.arm("FTP", TransferFault(FaultMode.REFUSE, times=5))
+        async with station_rig(tmp, keys=FW_PROFILES,
+                               faults={"upload_failure_reported_uploaded"}) as rig:
+            await rig.cs.call("GetDiagnostics", {"location": files.upload_location("FTP"),
+                                                 "retries": 0})
+            await rig.cs.expect("DiagnosticsStatusNotification", {"status": "Uploaded"}, 5)
+        assert [t.complete for t in files.transfers()] == [False]
+
+
+@check("retry_without_interval")
+async def _(tmp: Path) -> None:
+    with file_service(tmp) as files:
+        async with station_rig(tmp, keys=FW_PROFILES, faults={"retry_without_interval"}) as rig:
+            await rig.cs.call("UpdateFirmware", {"location": files.file_url("HTTP", "none.bin"),
+                                                 "retrieveDate": now_iso(), "retries": 1,
+                                                 "retryInterval": 5})
+            await rig.cs.expect("FirmwareStatusNotification", {"status": "DownloadFailed"}, 3)
+        first, second = sorted(files.transfers(), key=lambda t: t.started_mono_ns)
+        assert (second.started_mono_ns - first.ended_mono_ns) / 1e9 < 1.0
+
+
+@check("trigger_status_not_sent")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, keys=FW_PROFILES, faults={"trigger_status_not_sent"}) as rig:
+        await asyncio.sleep(0.3)
+        res = await rig.cs.call("TriggerMessage", {"requestedMessage": "StatusNotification",
+                                                   "connectorId": 1})
+        assert res.get("status") == "Accepted"
+        await asyncio.sleep(1.0)
+        assert not [m for m in rig.cs.received("StatusNotification")
+                    if m.mono_ns > res.sent_mono_ns]
+
+
+@check("trigger_unknown_connector_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, keys=FW_PROFILES,
+                           faults={"trigger_unknown_connector_accepted"}) as rig:
+        res = await rig.cs.call("TriggerMessage", {"requestedMessage": "MeterValues",
+                                                   "connectorId": 3})
+        assert res.get("status") == "Accepted"
 
 
 def test_every_fault_has_a_check_and_is_listed():

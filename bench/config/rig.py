@@ -317,6 +317,11 @@ PICS_KEYS: dict[str, Key] = {
                                        "bench default 1 s, a rig may tighten it)"),
     "sends_milliseconds": Key(bool, doc="the station sends milliseconds in its timestamps; "
                               "true: a timestamp in whole seconds fails the case that reads it"),
+    "firmware_image": Key(str, doc="a firmware image the station installs (TC_044_1; its "
+                          "corrupted copy for TC_044_3): a file, relative to the rig file's "
+                          "folder"),
+    "firmware_image_version": Key(str, doc="the firmwareVersion the station reports in "
+                                  "BootNotification once firmware_image is installed"),
 }
 
 
@@ -432,7 +437,7 @@ def load_rig(path: str | Path) -> Rig:
     return Rig(
         path=path, station=station, csms=csms, simulator=simulator, instruments=instruments,
         cards=cards, hardware=hardware, files=_files(ctx, ctx.table(data, "files"), csms),
-        pics=_declared(ctx, "pics", ctx.table(data, "pics"), PICS_KEYS),
+        pics=_pics(ctx, ctx.table(data, "pics")),
         non_ocpp_config=ctx.table(data, "non_ocpp_config"),
         bench=_declared(ctx, "bench", ctx.table(data, "bench"), BENCH_KEYS),
     )
@@ -458,6 +463,14 @@ def _declared(ctx: _Ctx, table: str, t: dict, keys: dict[str, Key]) -> dict[str,
             raise ctx.fail(table, name, problem.text) from None
         out[name] = value
     return out
+
+
+def _pics(ctx: _Ctx, t: dict) -> dict[str, Any]:
+    """[pics], with firmware_image a file that exists (as an absolute path)."""
+    pics = _declared(ctx, "pics", t, PICS_KEYS)
+    if "firmware_image" in pics:
+        pics["firmware_image"] = str(ctx.file("pics", "firmware_image", pics["firmware_image"]))
+    return pics
 
 
 def _station(ctx: _Ctx, t: dict) -> StationIdentity:

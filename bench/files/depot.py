@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bench.files.model import PROTOCOLS, Transfer, TransferFault, safe_name
@@ -53,7 +54,7 @@ class Depot:
 
     # -- faults --------------------------------------------------------------------------------
     def arm(self, protocol: str, fault: TransferFault | None) -> None:
-        """The next transfer over `protocol` gets `fault` (None disarms)."""
+        """The next `fault.times` transfers over `protocol` get `fault` (None disarms)."""
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol {protocol!r}: one of {', '.join(PROTOCOLS)}")
         with self._lock:
@@ -64,7 +65,10 @@ class Depot:
 
     def take_fault(self, protocol: str) -> TransferFault | None:
         with self._lock:
-            return self._faults.pop(protocol, None)
+            fault = self._faults.pop(protocol, None)
+            if fault is not None and fault.times > 1:
+                self._faults[protocol] = replace(fault, times=fault.times - 1)
+            return fault
 
     # -- the log -------------------------------------------------------------------------------
     def log(self, transfer: Transfer) -> None:

@@ -91,6 +91,10 @@ class _Handler(FTPHandler):
             self.respond("550 No such file (fault armed).")
             self._log(Direction.DOWNLOAD, Path(file).name, 0, False, "550: refused (fault armed)")
             return None
+        if not Path(file).is_file():  # a bad URL: recorded like HTTP's 404
+            self.respond("550 No such file.")
+            self._log(Direction.DOWNLOAD, Path(file).name, 0, False, "550: no such file")
+            return None
         return super().ftp_RETR(file)
 
     def ftp_STOR(self, file: str, mode: str = "w") -> Any:

@@ -28,6 +28,7 @@ class FaultMode(enum.StrEnum):
 class TransferFault:
     mode: FaultMode
     after_bytes: int = 0  # DROP: bytes that still go through before the cut
+    times: int = 1  # how many transfers in a row it breaks (a station retries: every attempt)
 
 
 @dataclass(slots=True)

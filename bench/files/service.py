@@ -112,11 +112,12 @@ class FileService:
         return self.base_url(protocol) + path
 
     def arm(self, protocol: str, fault: TransferFault | None) -> None:
-        """Break the next transfer over `protocol` (refuse it, or drop it half-way)."""
+        """Break the next transfer(s) over `protocol` (refuse it, or drop it half-way)."""
         self.depot.arm(protocol, fault)
         self.record.event("file", "fault-armed", protocol=protocol,
                           fault=None if fault is None else {"mode": str(fault.mode),
-                                                            "after_bytes": fault.after_bytes})
+                                                            "after_bytes": fault.after_bytes,
+                                                            "times": fault.times})
 
     # -- transfers ------------------------------------------------------------------------------
     def _on_transfer(self, transfer: Transfer) -> None:

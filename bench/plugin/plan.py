@@ -64,6 +64,18 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # meterStart/meterStop would be over 10 % of it (the measurement is UNSET, with the reason)
     "energy_min_wh": 10.0,
     "reference_energy_resolution_wh": 0.001,  # the reference meter's energy resolution
+    # Firmware Management (testplans/firmware): retries and retryInterval the bench gives in
+    # UpdateFirmware and GetDiagnostics, how long a download may take (Downloading ->
+    # Downloaded or DownloadFailed), an installation with its reboot (Installing -> Installed),
+    # and a diagnostics upload (GetDiagnostics -> Uploaded or UploadFailed)
+    "firmware_retries": 1,
+    "firmware_retry_interval_s": 10,
+    "firmware_download_timeout_s": 600,
+    "firmware_install_timeout_s": 900,
+    "diagnostics_timeout_s": 300,
+    # the protocol the file-transfer cases use: "" = the first of the station's
+    # SupportedFileTransferProtocols the bench serves
+    "file_protocol": "",
     # the soak plan (testplans/soak): sessions per run, how long each charges, and > 0: as
     # many sessions as fit in this time instead of the count
     "soak_sessions": 20,

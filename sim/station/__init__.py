@@ -24,6 +24,12 @@ Station TOML (overrides of the SmartDC defaults):
     [id_tags]                 # card UID -> the idTag sent for it (default: the UID's hex)
     04A1B2C3D4E5F7 = "BB2TBR09"
 
+Optional profiles, each on only when SupportedFeatureProfiles names it (a station TOML's
+[keys]): FirmwareManagement (firmware.py: UpdateFirmware fetches the image with transfer.py,
+firmware_image.py checks its digest, install, reboot with the new firmwareVersion;
+GetDiagnostics uploads a tar.gz; SupportedFileTransferProtocols says which servers it uses;
+[station] firmware_install_s how long an installation takes) and RemoteTrigger (trigger.py).
+
 Modules: config/keys (what the station is), store (non-volatile memory), cards (readers),
 link/ocppj (the websocket and OCPP-J), txqueue (transaction messages), connector/meter (state,
 status, meter values), outlet (a socket: the cable's station end and its lock), handlers (the

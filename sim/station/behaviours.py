@@ -117,6 +117,30 @@ _BEHAVIOURS = [
         "OCPP 1.6 §4.10: for a transaction ended normally the Reason MAY be omitted and is "
         "then assumed Local",
         ["TC_038_CS"]),
+    # Firmware Management (firmware.py); proven by tests/test_faults_firmware.py
+    Behaviour(
+        "installed_before_reboot",
+        "after installing a firmware image sends FirmwareStatusNotification Installed first, "
+        "then reboots (the default reboots first and reports Installed after the boot)",
+        "OCPP 1.6 §4.5/§5.19 order no reboot against Installed; OCTT TC_044_1 shows one order",
+        ["TC_044_1_CS"]),
+    Behaviour(
+        "reboots_before_installation_failed",
+        "a corrupt firmware image: reboots after Installing (with the old firmware) and "
+        "reports InstallationFailed after the boot",
+        "OCTT TC_044_3: Downloading, Downloaded, Installing, (reboot), InstallationFailed",
+        ["TC_044_3_CS"]),
+    Behaviour(
+        "downloading_per_retry",
+        "sends FirmwareStatusNotification Downloading again before each download retry",
+        "OCPP 1.6 §5.19: the station keeps the CSMS informed during the download; nothing "
+        "forbids a repeated Downloading",
+        ["TC_044_2_CS"]),
+    Behaviour(
+        "diagnostics_zip",
+        "packs its diagnostics as a zip file (fileName ...zip) instead of a tar.gz",
+        "OCPP 1.6 §5.9/§6.23: the format of the diagnostics file is the station's",
+        ["TC_045_1_CS"]),
 ]
 
 BEHAVIOURS: dict[str, Behaviour] = {b.name: b for b in _BEHAVIOURS}

@@ -45,6 +45,7 @@ class StationConfig:
     energy_register_gain: float = 1.05  # fault energy_register_high: the register counts 5 % high
     clock_aligned_late_fraction: float = 0.4  # fault clock_aligned_late: of the interval
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
+    firmware_install_s: float = 2.0  # UpdateFirmware: Installing -> the reboot
     keys: dict[str, KeySpec] = field(default_factory=dict)
     security: StationSecurity = field(default_factory=StationSecurity)  # profile 0 by default
     # card UID (upper-case hex) -> the idTag the station sends for it, as a real station's

@@ -120,6 +120,37 @@ _FAULTS = [
           "after a transaction ends the contactor stays closed and current keeps flowing "
           "until the EV is unplugged",
           ["TC_012_CS"]),
+    # FirmwareManagement (firmware.py)
+    Fault("firmware_version_not_updated",
+          "after installing a firmware image and rebooting, BootNotification still carries "
+          "the old firmwareVersion",
+          ["TC_044_1_CS"]),
+    Fault("download_failure_silent",
+          "a firmware download that fails on every attempt is never reported DownloadFailed",
+          ["TC_044_2_CS"]),
+    Fault("image_not_verified",
+          "installs a firmware image without checking its digest: a corrupt image is "
+          "Installed instead of InstallationFailed",
+          ["TC_044_3_CS"]),
+    Fault("diagnostics_empty",
+          "GetDiagnostics uploads an empty file and reports it Uploaded",
+          ["TC_045_1_CS"]),
+    Fault("upload_failure_reported_uploaded",
+          "a diagnostics upload that failed on every attempt is reported Uploaded",
+          ["TC_045_2_CS"]),
+    Fault("retry_without_interval",
+          "retries a failed firmware download or diagnostics upload at once, without waiting "
+          "the retryInterval of UpdateFirmware / GetDiagnostics",
+          ["TC_044_2_CS", "TC_045_2_CS"]),
+    # RemoteTrigger (trigger.py)
+    Fault("trigger_status_not_sent",
+          "TriggerMessage(StatusNotification) is answered Accepted but no StatusNotification "
+          "follows",
+          ["TC_054_CS"]),
+    Fault("trigger_unknown_connector_accepted",
+          "TriggerMessage for a connectorId the station does not have is Accepted instead of "
+          "Rejected",
+          ["TC_055_CS"]),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

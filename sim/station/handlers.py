@@ -34,13 +34,20 @@ class CsmsCalls:
     async def handle(self, action: str, payload: Any) -> dict | None:
         if self.st.boot_status == "Rejected":
             return None  # a rejected station does not serve the CSMS
-        handler = self._handlers.get(action)
+        handler = self._handlers.get(action) or self._profile_handlers().get(action)
         if handler is None:
             if has_schema(action):
                 raise CallError("NotSupported", f"{action} is not in the Core profile")
             raise CallError("NotImplemented", f"unknown action {action!r}")
         check_payload(action, payload)
         return await handler(payload)
+
+    def _profile_handlers(self) -> dict:
+        """CALLs of the optional profiles the station declares (SupportedFeatureProfiles)."""
+        out = dict(self.st.firmware.handlers()) if self.st.firmware.enabled else {}
+        if self.st.trigger.enabled:
+            out["TriggerMessage"] = self.st.trigger.trigger_message
+        return out
 
     def _connector(self, n: int):
         return self.st.connectors.get(n)

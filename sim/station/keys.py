@@ -124,8 +124,12 @@ def optional_key(name: str) -> KeySpec | None:
 
     WebSocketPingInterval: seconds between the station's WebSocket pings, 0 = none; negative
     values are not allowed (OCPP 1.6 §9.1.34: ChangeConfiguration answers Rejected).
+    SupportedFileTransferProtocols: the protocols the FirmwareManagement profile's transfers
+    use (§9.4), read-only.
     """
-    return {"WebSocketPingInterval": _int("WebSocketPingInterval", 0)}.get(name)
+    return {"WebSocketPingInterval": _int("WebSocketPingInterval", 0),
+            "SupportedFileTransferProtocols": KeySpec("SupportedFileTransferProtocols", "",
+                                                      readonly=True)}.get(name)
 
 
 def cache_key(enabled: bool = True) -> KeySpec:

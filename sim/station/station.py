@@ -22,12 +22,14 @@ from sim.station.cards import CardSource
 from sim.station.config import StationConfig
 from sim.station.connector import ConnectorState, PendingStart, Transaction, derive_status
 from sim.station.faults import check_fault_names
+from sim.station.firmware import Firmware
 from sim.station.handlers import CsmsCalls
 from sim.station.keys import KeySpec
 from sim.station.link import CallTimeout, Link, LinkDown, PeerError
 from sim.station.meter import iso_utc, measurand_list, meter_value, whole_second_timestamps
 from sim.station.security import websocket_logger
 from sim.station.store import PersistentStore
+from sim.station.trigger import Trigger
 from sim.station.txqueue import RetryPolicy, TxMessage, TxQueue
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ class StationSimulator:
             model.set_socket_outlets(not cfg.fixed_cable)
         self.store = store if store is not None else PersistentStore(None)
         self.time_scale = time_scale
+        self.firmware = Firmware(self)  # FirmwareManagement (firmware.py)
+        self.trigger = Trigger(self)  # RemoteTrigger (trigger.py)
         self.calls = CsmsCalls(self)
         self._listeners: list[StatusListener] = []
         # unique across power cycles and processes sharing a store file
@@ -165,6 +169,7 @@ class StationSimulator:
         if self.behaves("no_minimum_status_duration"):
             self.keys.pop("MinimumStatusDuration", None)
         self._key_changed = asyncio.Event()
+        self.firmware.reset_volatile()
         self.connectors = {n: ConnectorState(n) for n in range(1, self.cfg.connectors + 1)}
         self.station_operative = True
         self.station_status_sent: str | None = None
@@ -369,6 +374,7 @@ class StationSimulator:
             await self._boot(link)
             self.boot_accepted = True
             await self._boot_statuses(link)
+            self.spawn(self.firmware.after_boot())  # Installed after a firmware reboot
         self._notices = asyncio.Queue()
         # statuses that changed while offline get sent again by the physics loop
         for c in self.connectors.values():
@@ -386,11 +392,15 @@ class StationSimulator:
             await asyncio.gather(*senders, return_exceptions=True)
             self._notices = None
 
+    def boot_payload(self) -> dict[str, Any]:
+        """BootNotification.req: the firmwareVersion is the last one installed."""
+        return {"chargePointVendor": self.cfg.vendor, "chargePointModel": self.cfg.model,
+                "chargePointSerialNumber": self.cfg.serial_number,
+                "firmwareVersion": self.firmware.version}
+
     async def _boot(self, link: Link) -> None:
         while True:
-            payload = {"chargePointVendor": self.cfg.vendor, "chargePointModel": self.cfg.model,
-                       "chargePointSerialNumber": self.cfg.serial_number,
-                       "firmwareVersion": self.cfg.firmware}
+            payload = self.boot_payload()
             if self.fault("invalid_boot_notification"):
                 payload["chargePointVendor"] = "Flo / AddEnergie Technologies Inc."
             try:
@@ -899,6 +909,10 @@ class StationSimulator:
         # the StatusNotifications of the stop (Finishing) go out before the link closes, not
         # only when the CSMS happened to answer the StopTransaction slowly enough
         await self._statuses_sent(self._s(self.cfg.reset_flush_s))
+        await self.reboot()
+
+    async def reboot(self) -> None:
+        """Close the connection and boot again (volatile state lost, non-volatile kept)."""
         self.reboot_requested = True
         if self.link is not None:
             await self.link.close()
