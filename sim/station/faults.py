@@ -100,6 +100,19 @@ _FAULTS = [
           "after a transaction ends the contactor stays closed and current keeps flowing "
           "until the EV is unplugged",
           ["TC_012_CS"]),
+    # Smart Charging (needs smart_charging = true in the station config)
+    Fault("limit_not_applied",
+          "SetChargingProfile is answered Accepted and GetCompositeSchedule shows the limit, "
+          "but the output keeps the station maximum: the EV draws what it asks for",
+          ["TC_056_CS", "TC_057_CS", "TC_059_CS", "TC_082_CS"]),
+    Fault("composite_ignores_stack_level",
+          "of the profiles of one purpose the first installed that limits prevails, whatever "
+          "its stackLevel (in the composite schedule and the output)",
+          ["TC_072_CS", "TC_066_CS"]),
+    Fault("tx_profile_other_transaction_accepted",
+          "a TxProfile whose transactionId is not the connector's transaction is Accepted "
+          "(and applied to the running one)",
+          ["TC_058_2_CS"]),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}
