@@ -18,6 +18,7 @@ from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
 from bench.record.reader import load_run
 from bench.record.verdict import run_verdict
+from reports.catalog import CORE, OTHER, profile_of
 from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # the runs start in one fixture
@@ -105,7 +106,13 @@ def fault_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     return {name: f.result() for name, f in futures.items()}
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+def core_fault(name: str) -> bool:
+    """A fault an optional profile's case catches is proven by that profile's own module
+    (tests/test_faults_<profile>.py, on a rig declaring the profile)."""
+    return any(profile_of(case) in (CORE, OTHER) for case in FAULTS[name].affects)
+
+
+@pytest.mark.parametrize("fault", sorted(f for f in FAULTS if core_fault(f)))
 def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunResult]) -> None:
     assert fault in CAUGHT_BY, f"no case is known to catch the fault {fault}: add its row"
     case, text = CAUGHT_BY[fault]

@@ -75,6 +75,6 @@ def compare_composite(expected: Composite, schedule: dict[str, Any],
 
 def describe_expected(expected: Composite) -> str:
     """`0 s: 6 A, 100 s: 8 A, ...` for check texts."""
-    return ", ".join(f"{s.start_s:g} s: " + ("no limit" if s.limit is None else
+    return ", ".join(f"{s.start_s:.0f} s: " + ("no limit" if s.limit is None else
                                              f"{s.limit:g} {expected.unit}")
                      for s in expected.steps)

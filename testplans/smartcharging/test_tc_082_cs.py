@@ -1,0 +1,42 @@
+"""TC_082_CS TxDefaultProfile with ongoing transaction (docs/catalogue.md; OCTT).
+
+Charging; SetChargingProfile(TxDefaultProfile on the connector, smart_limit_a) -> Accepted;
+it applies to the running transaction (OCPP 1.6 §3.13.2: TxDefaultProfile is the default for
+transactions without a TxProfile): HIL, the output current settles under the limit within
+[pics] charging_profile_reaction_s; GetCompositeSchedule shows it.
+"""
+
+import time
+
+import pytest
+
+from testplans.smart_charging import (
+    check_composite,
+    follows_limit,
+    installed_profiles,
+    schedule_profile,
+)
+from testplans.states import charging
+
+pytestmark = pytest.mark.octt(
+    "TC_082_CS", "TxDefaultProfile with ongoing transaction",
+    requires=("profile:SmartCharging", "instrument:ev", "instrument:card"),
+    measures=("smart.reaction_time", "smart.limit_error", "smart.schedule_start_offset"))
+
+
+async def test_tc_082_cs(case, station):
+    high = float(case.setting("smart_limit_a"))
+    session = await charging(case)
+    n = session.connector
+    async with installed_profiles(case) as profiles:
+        profiles.in_transaction(session.transaction_id, session.start)
+        with case.step(f"SetChargingProfile(TxDefaultProfile, {high:g} A) during the "
+                       "transaction: Accepted"):
+            sent = time.monotonic_ns()
+            res = await profiles.set(n, schedule_profile(1, "TxDefaultProfile", 0, [(0, high)]))
+        with case.step(f"the running transaction follows it on connector {n}"):
+            await follows_limit(case, profiles, n, since_ns=res.sent_mono_ns or sent,
+                                why="SetChargingProfile(TxDefaultProfile)")
+        with case.step("GetCompositeSchedule shows the TxDefaultProfile"):
+            await check_composite(case, profiles, n, int(case.setting("composite_duration_s")))
+    profiles.measure(case)
