@@ -1,18 +1,25 @@
 """Each Smart Charging fault profile is caught by the case that should catch it, on a rig whose
-simulated station declares SmartCharging, while the conformant station passes those cases
-(built like tests/test_faults_station.py: every run starts in one parallel fixture)."""
+simulated station declares SmartCharging, while the conformant station passes those cases;
+each Smart Charging behaviour profile (conformant but unusual) passes its cases and shows in
+the record (built like tests/test_faults_station.py and tests/test_behaviours_station.py:
+every run starts in one parallel fixture)."""
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_plans_support import FAST_PLAN, REPO, BenchRunResult, bench_run
 
-from bench.record.reader import load_run
+from bench.record.reader import RunData, load_run
 from bench.record.verdict import run_verdict
 from reports.catalog import SMART, profile_of
+from sim.station.behaviours import BEHAVIOURS
 from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -30,6 +37,48 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
 }
 SMART_FAULTS = sorted(f for f in FAULTS
                       if any(profile_of(c) == SMART for c in FAULTS[f].affects))
+SMART_BEHAVIOURS = sorted(b for b in BEHAVIOURS
+                          if any(profile_of(c) == SMART for c in BEHAVIOURS[b].passes))
+
+
+def answers_to(run: RunData, action: str) -> list[dict[str, Any]]:
+    """The station's answers (CALLRESULT or CALLERROR) to the bench's `action` CALLs."""
+    ids = {f["msg_id"] for f in run.frames if f["direction"] == "out" and f["msg_type"] == 2
+           and f["action"] == action}
+    return [f for f in run.frames if f["direction"] == "in" and f["msg_type"] in (3, 4)
+            and f["msg_id"] in ids]
+
+
+def callerrors_for_refusals(run: RunData) -> str | None:
+    for action in ("SetChargingProfile", "RemoteStartTransaction"):
+        if not any(f["msg_type"] == 4 and "PropertyConstraintViolation" in f["raw"]
+                   for f in answers_to(run, action)):
+            return f"no CALLERROR PropertyConstraintViolation to {action}"
+    return None
+
+
+def repeated_limits(run: RunData) -> str | None:
+    for f in answers_to(run, "GetCompositeSchedule"):
+        periods = json.loads(f["raw"])[2].get("chargingSchedule", {}).get(
+            "chargingSchedulePeriod", [])
+        if any(a["limit"] == b["limit"] for a, b in itertools.pairwise(periods)):
+            return None
+    return "no GetCompositeSchedule answer with two periods of the same limit"
+
+
+def under_the_limit_with_margin(run: RunData) -> str | None:
+    errors = [m for m in run.measurements if m.get("name") == "smart.limit_error"]
+    if errors and all((m.get("stats") or {}).get("max", 0.0) < -0.5 for m in errors):
+        return None
+    return "the output was not held clearly under the limit (smart.limit_error max >= -0.5 A)"
+
+
+# behaviour -> what in its run's record shows it happened
+EXERCISED: dict[str, Callable[[RunData], str | None]] = {
+    "smart_refusals_as_callerror": callerrors_for_refusals,
+    "composite_in_minute_slots": repeated_limits,
+    "limit_with_margin": under_the_limit_with_margin,
+}
 
 
 def smart_rig(folder: Path, reaction_s: float = 2.0) -> Path:
@@ -61,9 +110,14 @@ def real_parts(pcscd_binary, vpcd_driver):
 
 @pytest.fixture(scope="module")
 def smart_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
-    """`ok` (the conformant station, every catching case in one run) and `fault:NAME`."""
+    """`ok` (the conformant station, every catching case in one run), `fault:NAME` and
+    `behaviours` (every Smart Charging behaviour on, their cases)."""
     cases = ",".join(sorted({c for c, _ in CAUGHT_BY.values()}))
     jobs = {"ok": ["--cases", cases]}
+    # the behaviours are independent of each other: one run with all of them
+    behaviour_cases = ",".join(sorted({c for b in SMART_BEHAVIOURS for c in BEHAVIOURS[b].passes}))
+    jobs["behaviours"] = ["--cases", behaviour_cases,
+                          *(arg for b in SMART_BEHAVIOURS for arg in ("--behaviour", b))]
     jobs.update({f"fault:{f}": ["--cases", case, "--fault", f]
                  for f, (case, _) in CAUGHT_BY.items()})
     folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
@@ -101,3 +155,17 @@ def test_conformant_station_passes_the_smart_cases(real_parts,
         assert verdicts[case]["verdict"] == "PASS", verdicts[case]["message"]
     assert res.rc == 0, res.stdout + res.stderr
     assert run_verdict(load_run(res.run_dir)).verdict == "PASS"
+
+
+@pytest.mark.parametrize("behaviour", SMART_BEHAVIOURS)
+def test_smart_behaviour_passes_its_cases(behaviour: str, real_parts,
+                                          smart_runs: dict[str, BenchRunResult]) -> None:
+    assert behaviour in EXERCISED, f"behaviour {behaviour} has no EXERCISED row: add one"
+    res = smart_runs["behaviours"]
+    verdicts = res.verdicts()
+    for case in BEHAVIOURS[behaviour].passes:
+        assert verdicts[case]["verdict"] == "PASS", verdicts[case]["message"]
+    run = load_run(res.run_dir)
+    assert behaviour in run.meta["behaviours"]
+    missing = EXERCISED[behaviour](run)
+    assert missing is None, f"{behaviour} did not show: {missing}"

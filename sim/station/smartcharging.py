@@ -21,12 +21,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sim.station.meter import iso_utc
+from sim.station.ocppj import CallError
 
 if TYPE_CHECKING:
     from sim.station.connector import ConnectorState
     from sim.station.station import StationSimulator
 
 _STORE = "charging_profiles"
+_NO_TRANSACTION = "no transaction on the connector"
+_SLOT_S = 60  # behaviour composite_in_minute_slots
 _REPEAT_S = {"Daily": 86_400, "Weekly": 604_800}
 
 
@@ -66,6 +69,9 @@ class SmartCharging:
     async def set_charging_profile(self, p: dict) -> dict:
         n, cs = p["connectorId"], p["csChargingProfiles"]
         verdict = self._refusal(n, cs)
+        if verdict == _NO_TRANSACTION and self.st.behaves("smart_refusals_as_callerror"):
+            raise CallError("PropertyConstraintViolation",
+                            f"TxProfile for connector {n}: no transaction there")
         if verdict:
             return {"status": "Rejected"}
         self.install(n, cs, self._tx_local_id(n) if cs["chargingProfilePurpose"] == "TxProfile"
@@ -82,7 +88,7 @@ class SmartCharging:
         if purpose == "TxProfile":
             c = self.st.connectors.get(n)
             if c is None or c.tx is None or c.tx.stopping:
-                return "no transaction on the connector"  # §5.16: discard, error status
+                return _NO_TRANSACTION  # §5.16: discard, error status
             wanted = cs.get("transactionId")
             if (wanted is not None and wanted != c.tx.id
                     and not self.st.fault("tx_profile_other_transaction_accepted")):
@@ -112,7 +118,11 @@ class SmartCharging:
 
     def remote_start_profile_refused(self, cs: dict | None) -> bool:
         """RemoteStartTransaction.chargingProfile must be a TxProfile (§5.11)."""
-        return cs is not None and cs.get("chargingProfilePurpose") != "TxProfile"
+        refused = cs is not None and cs.get("chargingProfilePurpose") != "TxProfile"
+        if refused and self.st.behaves("smart_refusals_as_callerror"):
+            raise CallError("PropertyConstraintViolation",
+                            "chargingProfile: the purpose must be TxProfile")
+        return refused
 
     def transaction_started(self, c: ConnectorState, cs: dict | None) -> None:
         """A RemoteStart's TxProfile applies to the transaction it started."""
@@ -141,7 +151,8 @@ class SmartCharging:
             limit = self.limit(n, start + timedelta(seconds=second), unit, relative_start=start,
                                items=items)
             value = round(limit if limit is not None else self._station_max(n, unit), 1)
-            if not periods or periods[-1]["limit"] != value:
+            slot = self.st.behaves("composite_in_minute_slots") and second % _SLOT_S == 0
+            if not periods or periods[-1]["limit"] != value or slot:
                 periods.append({"startPeriod": second, "limit": value})
         return {"status": "Accepted", "connectorId": n, "scheduleStart": iso_utc(start),
                 "chargingSchedule": {"duration": duration, "startSchedule": iso_utc(start),
@@ -156,6 +167,8 @@ class SmartCharging:
         if self.st.fault("limit_not_applied") or not self.st.store.get(_STORE):
             return station_max_a
         limit = self.limit(c.number, self.st.clock(), "A", volts=phys.target_voltage_v)
+        if limit is not None and self.st.behaves("limit_with_margin"):
+            limit *= 0.9
         return station_max_a if limit is None else max(0.0, min(station_max_a, limit))
 
     def limit(self, n: int, at: datetime, unit: str, volts: float | None = None,
