@@ -25,7 +25,7 @@ from bench.smartcharging import ChargingProfile, composite_schedule
 from bench.smartcharging.compare import compare_composite, describe_expected
 from bench.smartcharging.composite import applicable, limit_at
 from testplans.ocpp import bench_utc_at, check_answer, station_time
-from testplans.states import output_current
+from testplans.states import instrument_on
 
 
 def utc_text(t: dt.datetime) -> str:
@@ -112,11 +112,12 @@ class Profiles:
         self.transaction_start = station_time(start_msg.payload.get("timestamp", "")) \
             or bench_utc_at(start_msg.mono_ns)
 
-    def limit_now(self, connector: int, at: dt.datetime | None = None) -> float | None:
-        """The limit in force (A) by the bench's own reckoning."""
+    def limit_now(self, connector: int, unit: str = "A",
+                  at: dt.datetime | None = None) -> float | None:
+        """The limit in force (in `unit`) by the bench's own reckoning."""
         at = at or dt.datetime.now(dt.UTC)
         chosen = applicable(self.items, connector, self.transaction_id)
-        return limit_at(chosen, at, self.transaction_start or at, "A",
+        return limit_at(chosen, at, self.transaction_start or at, unit,
                         float(self.case.setting("ev_voltage_v")))
 
 
@@ -140,59 +141,98 @@ def reaction_s(case: Case) -> float:
                          "of the output to a limit cannot be judged") from None
 
 
+@dataclass(frozen=True)
+class Output:
+    """One reading of connector n's DC output and how far it lies above a limit, in A."""
+
+    current_a: float
+    power_w: float
+    source: str
+
+    def excess_a(self, limit: float, unit: str) -> float:
+        """Reading - limit in A; a limit in W through the measured voltage (I = P / U)."""
+        if unit == "A":
+            return self.current_a - limit
+        volts = self.power_w / self.current_a if self.current_a > 0 else 0.0
+        return (self.power_w - limit) / volts if volts > 0 else -limit
+
+    def shown(self, unit: str) -> str:
+        return f"{self.current_a:.2f} A" if unit == "A" else \
+            f"{self.power_w:.0f} W ({self.current_a:.2f} A)"
+
+
+async def read_output(case: Case, n: int) -> Output:
+    """Connector n's output: the reference meter's if one sits there (it measures the DC
+    output), else the EV emulator's measured voltage and current."""
+    meter = instrument_on(case, "meter", n)
+    if meter is not None:
+        r = await case.bench.meter_read(n)
+        return Output(r.current_a, r.power_w, f"reference meter {meter!r}")
+    ev = instrument_on(case, "ev", n)
+    s = await case.bench.ev_state(n)
+    return Output(s.measured_current_a, s.measured_voltage_v * s.measured_current_a,
+                  f"EV emulator {ev!r}")
+
+
 async def follows_limit(case: Case, profiles: Profiles, n: int, *, since_ns: int, why: str,
-                        extra_s: float = 0.0) -> float:
-    """The output current on connector n falls to at most the limit in force (+ the
-    `limit_tolerance_a` setting) within the declared reaction time of `since_ns` (+ extra_s),
-    still delivers energy, then stays under it for `limit_hold_s`. Records the reaction time
-    and the limit errors; returns the limit it judged."""
-    limit = profiles.limit_now(n)
+                        extra_s: float = 0.0, unit: str = "A") -> float:
+    """The output on connector n falls to at most the limit in force (+ the
+    `limit_tolerance_a` setting; a limit in W compared as power, its excess in A through the
+    measured voltage) within the declared reaction time of `since_ns` (+ extra_s), still
+    delivers energy, then stays under it for `limit_hold_s`. Records the reaction time and
+    the limit errors; returns the limit it judged."""
+    limit = profiles.limit_now(n, unit)
     if limit is None:
         raise BenchFault(f"{why}: no installed profile limits connector {n} now")
     tolerance = float(case.setting("limit_tolerance_a"))
     poll_s = float(case.setting("current_poll_s"))
     within = reaction_s(case) + extra_s
     deadline = since_ns + int(within * 1e9)
-    current, source = float("nan"), "no reading"
+    reading = Output(float("nan"), float("nan"), "no reading")
     settled_ns = None
-    with case.waiting(f"output current at most {limit:g} A on connector {n}", within):
+    with case.waiting(f"output at most {limit:g} {unit} on connector {n}", within):
         while True:
-            current, source = await output_current(case, n)
+            reading = await read_output(case, n)
             stamp = time.monotonic_ns()
-            if current <= limit + tolerance:
+            if reading.excess_a(limit, unit) <= tolerance:
                 settled_ns = stamp
                 break
             if stamp >= deadline:
                 break
             await asyncio.sleep(poll_s)
+    what = "current" if unit == "A" else "power"
     case.check(settled_ns is not None,
-               f"output current at most {limit:g} A (+{tolerance:g} A) on connector {n} "
-               f"({source}) within {within:g} s of {why}",
-               f"delivered {current:.2f} A {(time.monotonic_ns() - since_ns) / 1e9:.1f} s after it")
+               f"output {what} at most {limit:g} {unit} (+{tolerance:g} A) on connector {n} "
+               f"({reading.source}) within {within:g} s of {why}",
+               f"delivered {reading.shown(unit)} "
+               f"{(time.monotonic_ns() - since_ns) / 1e9:.1f} s after it")
     assert settled_ns is not None
     profiles.reactions.times_s.append(max(0.0, (settled_ns - since_ns) / 1e9))
-    profiles.reactions.evidence.append(f"{why}: {limit:g} A")
-    await hold_under(case, profiles, n, limit, source)
+    profiles.reactions.evidence.append(f"{why}: {limit:g} {unit}")
+    await hold_under(case, profiles, n, limit, unit, reading.source)
     return limit
 
 
-async def hold_under(case: Case, profiles: Profiles, n: int, limit: float, source: str) -> None:
+async def hold_under(case: Case, profiles: Profiles, n: int, limit: float, unit: str,
+                     source: str) -> None:
     """Sample the limit error for `limit_hold_s`; energy must still flow (inference: the EV
     asks for more than the limit, so a station that follows it delivers the limit, not
     nothing; OCPP 1.6 calls the limit a maximum)."""
     hold = float(case.setting("limit_hold_s"))
     poll_s = float(case.setting("current_poll_s"))
     end = time.monotonic() + hold
-    readings = []
+    readings: list[Output] = []
     while time.monotonic() < end:
-        readings.append((await output_current(case, n))[0])
+        readings.append(await read_output(case, n))
         await asyncio.sleep(poll_s)
-    profiles.reactions.errors_a.extend(r - limit for r in readings)
+    profiles.reactions.errors_a.extend(r.excess_a(limit, unit) for r in readings)
     threshold = float(case.setting("current_threshold_a"))
-    case.check(max(readings) > threshold,
-               f"energy to keep flowing under the {limit:g} A limit on connector {n} ({source}) "
-               f"(inference: the EV asks for {float(case.setting('ev_current_a')):g} A)",
-               f"delivered at most {max(readings):.2f} A over {hold:g} s")
+    most = max(r.current_a for r in readings)
+    case.check(most > threshold,
+               f"energy to keep flowing under the {limit:g} {unit} limit on connector {n} "
+               f"({source}) (inference: the EV asks for "
+               f"{float(case.setting('ev_current_a')):g} A)",
+               f"delivered at most {most:.2f} A over {hold:g} s")
 
 
 async def follows_boundary(case: Case, profiles: Profiles, n: int, boundary: dt.datetime,
@@ -208,14 +248,15 @@ async def follows_boundary(case: Case, profiles: Profiles, n: int, boundary: dt.
                                extra_s=float(case.setting("max_time_deviation_s")))
 
 
-async def check_composite(case: Case, profiles: Profiles, n: int, duration_s: int) -> Any:
-    """GetCompositeSchedule(n, duration, A) -> Accepted, for connector n, the duration asked,
-    scheduleStart at the request time (± max time deviation), and the periods the bench
+async def check_composite(case: Case, profiles: Profiles, n: int, duration_s: int,
+                          unit: str = "A") -> Any:
+    """GetCompositeSchedule(n, duration, unit) -> Accepted, for connector n, the duration
+    asked, scheduleStart at the request time (± max time deviation), and the periods the bench
     computes from the profiles it installed."""
     sent_utc = dt.datetime.now(dt.UTC)
     res = await case.station.call("GetCompositeSchedule", {"connectorId": n,
                                                            "duration": duration_s,
-                                                           "chargingRateUnit": "A"})
+                                                           "chargingRateUnit": unit})
     check_answer(case, res, "Accepted", "GetCompositeSchedule")
     schedule = res.get("chargingSchedule") or {}
     case.check(res.get("connectorId") == n, f"GetCompositeSchedule.conf connectorId {n}",
@@ -232,7 +273,7 @@ async def check_composite(case: Case, profiles: Profiles, n: int, duration_s: in
     assert start is not None
     profiles.reactions.start_offsets_s.append(abs((start - sent_utc).total_seconds()))
     profiles.reactions.start_evidence.extend(res.frame_seqs)
-    expected = composite_schedule(profiles.items, n, start, duration_s, "A",
+    expected = composite_schedule(profiles.items, n, start, duration_s, unit,
                                   transaction_id=profiles.transaction_id,
                                   transaction_start=profiles.transaction_start,
                                   volts=float(case.setting("ev_voltage_v")))

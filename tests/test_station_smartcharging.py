@@ -117,3 +117,15 @@ async def test_remote_start_takes_a_tx_profile_only(tmp_path: Path) -> None:
         assert res.get("status") == "Accepted"
         await rig.cs.expect("StartTransaction", {"connectorId": 1}, 5)
         await wait_until(lambda: rig.model.connector(1).current_a == 8.0, 3, "8 A")
+
+
+async def test_a_limit_in_watts_becomes_a_current_through_the_dc_voltage(tmp_path: Path) -> None:
+    async with station_rig(tmp_path, station=SMART) as rig:
+        await rig.charging(1)  # the EV asks for 100 A at 400 V
+        cs = profile(1, "TxDefaultProfile", 0, [(0, 8000)])
+        cs["chargingSchedule"]["chargingRateUnit"] = "W"
+        assert await set_profile(rig, 1, cs) == "Accepted"
+        await wait_until(lambda: rig.model.connector(1).current_a == 20.0, 2, "8000 W / 400 V")
+        res = await rig.cs.call("GetCompositeSchedule", {"connectorId": 1, "duration": 5,
+                                                         "chargingRateUnit": "A"})
+        assert res.get("chargingSchedule")["chargingSchedulePeriod"][0]["limit"] == 20.0
