@@ -18,7 +18,7 @@ from testplans.smart_charging import (
     installed_profiles,
     schedule_profile,
 )
-from testplans.states import charging
+from testplans.states import charging, check_current_flows
 
 pytestmark = pytest.mark.octt(
     "TC_056_CS", "Central Smart Charging – TxDefaultProfile",
@@ -39,6 +39,7 @@ async def test_tc_056_cs(case, station):
         session = await charging(case)
         profiles.in_transaction(session.transaction_id, session.start)
         with case.step(f"the output current settles under the limit on connector {n}"):
+            await check_current_flows(case, n, "of StartTransaction")
             await follows_limit(case, profiles, n, since_ns=session.start.mono_ns,
                                 why="StartTransaction under the TxDefaultProfile")
         with case.step("GetCompositeSchedule shows the TxDefaultProfile's limits"):

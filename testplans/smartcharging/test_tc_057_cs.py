@@ -19,7 +19,7 @@ from testplans.smart_charging import (
     installed_profiles,
     schedule_profile,
 )
-from testplans.states import charging
+from testplans.states import charging, check_current_flows
 
 pytestmark = pytest.mark.octt(
     "TC_057_CS", "Central Smart Charging – TxProfile",
@@ -32,6 +32,8 @@ async def test_tc_057_cs(case, station):
     period = float(case.setting("schedule_period_s"))
     session = await charging(case)
     n = session.connector
+    with case.step(f"energy flows on connector {n}"):
+        await check_current_flows(case, n, "of StatusNotification(Charging)")
     async with installed_profiles(case) as profiles:
         profiles.in_transaction(session.transaction_id, session.start)
         with case.step(f"SetChargingProfile(TxProfile, transaction {session.transaction_id}, "

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from testplans.smart_charging import check_refused, installed_profiles, schedule_profile
-from testplans.states import charging, output_current
+from testplans.states import charging, check_current_flows, output_current
 
 pytestmark = pytest.mark.octt(
     "TC_058_2_CS", "Central Smart Charging – Wrong transactionId",
@@ -24,6 +24,8 @@ async def test_tc_058_2_cs(case, station):
     tolerance = float(case.setting("limit_tolerance_a"))
     session = await charging(case)
     n, other = session.connector, session.transaction_id + 1
+    with case.step(f"energy flows on connector {n}"):
+        await check_current_flows(case, n, "of StatusNotification(Charging)")
     async with installed_profiles(case):
         with case.step(f"SetChargingProfile(TxProfile, transaction {other}) while "
                        f"{session.transaction_id} runs: refused"):

@@ -15,7 +15,7 @@ from testplans.smart_charging import (
     installed_profiles,
     schedule_profile,
 )
-from testplans.states import plugged_preparing, started
+from testplans.states import check_current_flows, plugged_preparing, started
 
 pytestmark = pytest.mark.octt(
     "TC_059_CS", "Remote Start Transaction with Charging Profile",
@@ -38,6 +38,7 @@ async def test_tc_059_cs(case, station):
         profiles.note(n, cs)
         profiles.in_transaction(session.transaction_id, session.start)
         with case.step(f"the output current settles under the limit on connector {n}"):
+            await check_current_flows(case, n, "of StartTransaction")
             await follows_limit(case, profiles, n, since_ns=session.start.mono_ns,
                                 why="StartTransaction under the RemoteStart's TxProfile")
         with case.step("GetCompositeSchedule shows the TxProfile"):

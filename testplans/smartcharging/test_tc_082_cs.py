@@ -20,7 +20,7 @@ from testplans.smart_charging import (
     installed_profiles,
     schedule_profile,
 )
-from testplans.states import charging
+from testplans.states import charging, check_current_flows
 
 pytestmark = pytest.mark.octt(
     "TC_082_CS", "TxDefaultProfile with ongoing transaction",
@@ -38,6 +38,8 @@ async def test_tc_082_cs(case, station):
         limit *= float(case.setting("ev_voltage_v"))
     session = await charging(case)
     n = session.connector
+    with case.step(f"energy flows on connector {n}"):
+        await check_current_flows(case, n, "of StatusNotification(Charging)")
     async with installed_profiles(case) as profiles:
         profiles.in_transaction(session.transaction_id, session.start)
         with case.step(f"SetChargingProfile(TxDefaultProfile, {limit:g} {unit}) during the "
