@@ -129,3 +129,45 @@ async def test_a_limit_in_watts_becomes_a_current_through_the_dc_voltage(tmp_pat
         res = await rig.cs.call("GetCompositeSchedule", {"connectorId": 1, "duration": 5,
                                                          "chargingRateUnit": "A"})
         assert res.get("chargingSchedule")["chargingSchedulePeriod"][0]["limit"] == 20.0
+
+
+def _scenarios() -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """Installed profiles (connector, csChargingProfiles) exercising what the cases do not:
+    validity bounds, Recurring, a cap from connector 0, mixed stack levels."""
+    def with_validity(cs: dict[str, Any], start: float | None, end: float | None) -> dict:
+        if start is not None:
+            cs["validFrom"] = now_iso(start)
+        if end is not None:
+            cs["validTo"] = now_iso(end)
+        return cs
+
+    day_ago = now_iso(-86400 - 30)
+    recurring = profile(1, "TxDefaultProfile", 0, [(0, 6), (60, 14)])
+    recurring["chargingProfileKind"], recurring["recurrencyKind"] = "Recurring", "Daily"
+    recurring["chargingSchedule"]["startSchedule"] = day_ago
+    return {
+        "validity": [(1, profile(1, "TxDefaultProfile", 0, [(0, 16)])),
+                     (1, with_validity(profile(2, "TxDefaultProfile", 1, [(0, 8)]), 20, 50))],
+        "recurring": [(1, recurring)],
+        "cap and stacks": [(0, profile(1, "ChargePointMaxProfile", 0, [(0, 12), (40, 9)])),
+                           (1, profile(2, "TxDefaultProfile", 0, [(0, 20), (70, 7)])),
+                           (0, profile(3, "TxDefaultProfile", 2, [(0, 10)], 30))],
+    }
+
+
+async def test_station_and_bench_agree_on_composites(tmp_path: Path) -> None:
+    """Two independent implementations: the station's sampled composite against the
+    bench's breakpoint one, on the same installed profiles."""
+    from bench.smartcharging import ChargingProfile, compare_composite, composite_schedule
+
+    for name, items in _scenarios().items():
+        async with station_rig(tmp_path / name.replace(" ", "-"), station=SMART) as rig:
+            for n, cs in items:
+                assert await set_profile(rig, n, cs) == "Accepted", name
+            res = await rig.cs.call("GetCompositeSchedule", {"connectorId": 1, "duration": 120,
+                                                             "chargingRateUnit": "A"})
+            start = dt.datetime.fromisoformat(res.get("scheduleStart").replace("Z", "+00:00"))
+            parsed = [ChargingProfile.from_ocpp(cs, n) for n, cs in items]
+            expected = composite_schedule(parsed, 1, start, 120, "A")
+            result = compare_composite(expected, res.get("chargingSchedule"), 1.0)
+            assert result.ok and not result.unlimited, (name, result, res.payload)
