@@ -149,12 +149,13 @@ class Output:
     power_w: float
     source: str
 
-    def excess_a(self, limit: float, unit: str) -> float:
-        """Reading - limit in A; a limit in W through the measured voltage (I = P / U)."""
+    def excess_a(self, limit: float, unit: str, nominal_v: float) -> float:
+        """Reading - limit in A; a limit in W through the measured voltage (I = P / U), or
+        `nominal_v` while nothing flows (no voltage to measure)."""
         if unit == "A":
             return self.current_a - limit
         volts = self.power_w / self.current_a if self.current_a > 0 else 0.0
-        return (self.power_w - limit) / volts if volts > 0 else -limit
+        return (self.power_w - limit) / (volts if volts > 0 else nominal_v)
 
     def shown(self, unit: str) -> str:
         return f"{self.current_a:.2f} A" if unit == "A" else \
@@ -186,6 +187,7 @@ async def follows_limit(case: Case, profiles: Profiles, n: int, *, since_ns: int
         raise BenchFault(f"{why}: no installed profile limits connector {n} now")
     tolerance = float(case.setting("limit_tolerance_a"))
     poll_s = float(case.setting("current_poll_s"))
+    nominal_v = float(case.setting("ev_voltage_v"))
     within = reaction_s(case) + extra_s
     deadline = since_ns + int(within * 1e9)
     reading = Output(float("nan"), float("nan"), "no reading")
@@ -194,7 +196,7 @@ async def follows_limit(case: Case, profiles: Profiles, n: int, *, since_ns: int
         while True:
             reading = await read_output(case, n)
             stamp = time.monotonic_ns()
-            if reading.excess_a(limit, unit) <= tolerance:
+            if reading.excess_a(limit, unit, nominal_v) <= tolerance:
                 settled_ns = stamp
                 break
             if stamp >= deadline:
@@ -225,7 +227,8 @@ async def hold_under(case: Case, profiles: Profiles, n: int, limit: float, unit:
     while time.monotonic() < end:
         readings.append(await read_output(case, n))
         await asyncio.sleep(poll_s)
-    profiles.reactions.errors_a.extend(r.excess_a(limit, unit) for r in readings)
+    nominal_v = float(case.setting("ev_voltage_v"))
+    profiles.reactions.errors_a.extend(r.excess_a(limit, unit, nominal_v) for r in readings)
     threshold = float(case.setting("current_threshold_a"))
     most = max(r.current_a for r in readings)
     case.check(most > threshold,

@@ -145,3 +145,13 @@ def test_comparison_catches_ignored_stack_levels():
     assert result.mismatches[0] == "at 0 s limit 6 A, expected 5"
     wrong_unit = compare_composite(c, answer([(0, 5)], unit="W"), 1.0)
     assert wrong_unit.mismatches == ["chargingRateUnit 'W', expected 'A'"]
+
+
+def test_output_excess_over_a_limit_in_amperes_and_watts():
+    from testplans.smart_charging import Output
+
+    reading = Output(current_a=20.0, power_w=16000.0, source="meter")  # 800 V
+    assert reading.excess_a(16.0, "A", 400.0) == pytest.approx(4.0)
+    assert reading.excess_a(12800.0, "W", 400.0) == pytest.approx(4.0)  # through the 800 V
+    idle = Output(current_a=0.0, power_w=0.0, source="meter")
+    assert idle.excess_a(12800.0, "W", 400.0) == pytest.approx(-32.0)  # the nominal voltage
