@@ -16,6 +16,8 @@ output current (numberPhases has no meaning on DC and is ignored).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,9 +32,11 @@ if TYPE_CHECKING:
 _STORE = "charging_profiles"
 _NO_TRANSACTION = "no transaction on the connector"
 _SLOT_S = 60  # behaviour composite_in_minute_slots
+_YIELD_EVERY_S = 3600  # composite seconds computed between two yields to the event loop
 _REPEAT_S = {"Daily": 86_400, "Weekly": 604_800}
 
 
+@functools.lru_cache(maxsize=256)  # a composite reads the same few stamps every second
 def _when(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -148,6 +152,8 @@ class SmartCharging:
         start, items = self.st.clock(), self._installed()
         periods: list[dict[str, Any]] = []
         for second in range(duration):
+            if second and second % _YIELD_EVERY_S == 0:
+                await asyncio.sleep(0)  # a day-long composite must not stall the station
             limit = self.limit(n, start + timedelta(seconds=second), unit, relative_start=start,
                                items=items)
             value = round(limit if limit is not None else self._station_max(n, unit), 1)
