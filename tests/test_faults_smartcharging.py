@@ -34,7 +34,18 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "tx_profile_other_transaction_accepted": (
         "TC_058_2_CS", "SetChargingProfile.conf status Rejected; the station answered "
                        "status='Accepted'"),
+    "tx_profile_without_transaction_accepted": (
+        "TC_058_1_CS", "SetChargingProfile.conf status Rejected; the station answered "
+                       "status='Accepted'"),
+    "remote_start_any_profile_accepted": (
+        "TC_060_CS", "RemoteStartTransaction.conf status Rejected; the station answered "
+                     "status='Accepted'"),
+    "clear_profile_kept": ("TC_067_CS", "step 'GetCompositeSchedule shows 16 A again'"),
 }
+# faults of separate code paths (a refusal, a refusal, a deletion) whose cases leave nothing
+# behind for the others: they share one run, each failing its own case with its own text
+SHARED_RUN = ("tx_profile_without_transaction_accepted", "remote_start_any_profile_accepted",
+              "clear_profile_kept")
 SMART_FAULTS = sorted(f for f in FAULTS
                       if any(profile_of(c) == SMART for c in FAULTS[f].affects))
 SMART_BEHAVIOURS = sorted(b for b in BEHAVIOURS
@@ -110,8 +121,9 @@ def real_parts(pcscd_binary, vpcd_driver):
 
 @pytest.fixture(scope="module")
 def smart_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
-    """`ok` (the conformant station, every catching case in one run), `fault:NAME` and
-    `behaviours` (every Smart Charging behaviour on, their cases)."""
+    """`ok` (the conformant station, every catching case in one run), `fault:NAME`,
+    `faults:shared` (SHARED_RUN) and `behaviours` (every Smart Charging behaviour on, their
+    cases)."""
     cases = ",".join(sorted({c for c, _ in CAUGHT_BY.values()}))
     jobs = {"ok": ["--cases", cases]}
     # the behaviours are independent of each other: one run with all of them
@@ -119,7 +131,9 @@ def smart_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     jobs["behaviours"] = ["--cases", behaviour_cases,
                           *(arg for b in SMART_BEHAVIOURS for arg in ("--behaviour", b))]
     jobs.update({f"fault:{f}": ["--cases", case, "--fault", f]
-                 for f, (case, _) in CAUGHT_BY.items()})
+                 for f, (case, _) in CAUGHT_BY.items() if f not in SHARED_RUN})
+    jobs["faults:shared"] = ["--cases", ",".join(sorted(CAUGHT_BY[f][0] for f in SHARED_RUN)),
+                             *(arg for f in SHARED_RUN for arg in ("--fault", f))]
     folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
 
     def run(name: str) -> BenchRunResult:
@@ -138,7 +152,7 @@ def test_smart_fault_is_caught(fault: str, real_parts,
     assert fault in CAUGHT_BY, f"no case is known to catch the fault {fault}: add its row"
     case, text = CAUGHT_BY[fault]
     assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
-    res = smart_runs[f"fault:{fault}"]
+    res = smart_runs["faults:shared" if fault in SHARED_RUN else f"fault:{fault}"]
     v = res.verdicts()[case]
     assert v["verdict"] == "FAIL", v
     assert text in v["message"], v["message"]

@@ -323,6 +323,37 @@ async def _(tmp: Path) -> None:
         assert res.get("status") == "Accepted"
 
 
+@check("tx_profile_without_transaction_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"tx_profile_without_transaction_accepted"},
+                           station={"smart_charging": True}) as rig:
+        res = await rig.cs.call("SetChargingProfile", {
+            "connectorId": 1, "csChargingProfiles": _limit_profile(
+                1, 0, 6, purpose="TxProfile", transactionId=1)})
+        assert res.get("status") == "Accepted"
+
+
+@check("remote_start_any_profile_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"remote_start_any_profile_accepted"},
+                           station={"smart_charging": True}) as rig:
+        res = await rig.cs.call("RemoteStartTransaction", {
+            "connectorId": 1, "idTag": VALID, "chargingProfile": _limit_profile(1, 0, 6)})
+        assert res.get("status") == "Accepted"
+
+
+@check("clear_profile_kept")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"clear_profile_kept"},
+                           station={"smart_charging": True}) as rig:
+        await rig.cs.call("SetChargingProfile", {
+            "connectorId": 1, "csChargingProfiles": _limit_profile(1, 0, 6)})
+        res = await rig.cs.call("ClearChargingProfile", {"id": 1})
+        assert res.get("status") == "Accepted"
+        res = await rig.cs.call("GetCompositeSchedule", {"connectorId": 1, "duration": 5})
+        assert res.get("chargingSchedule")["chargingSchedulePeriod"][0]["limit"] == 6
+
+
 def test_every_fault_has_a_check_and_is_listed():
     assert set(CHECKS) == set(FAULTS)
     assert len(FAULTS) >= 10

@@ -113,6 +113,15 @@ _FAULTS = [
           "a TxProfile whose transactionId is not the connector's transaction is Accepted "
           "(and applied to the running one)",
           ["TC_058_2_CS"]),
+    Fault("tx_profile_without_transaction_accepted",
+          "a TxProfile for a connector without a transaction is Accepted (and kept for none)",
+          ["TC_058_1_CS"]),
+    Fault("remote_start_any_profile_accepted",
+          "RemoteStartTransaction with a chargingProfile of any purpose is Accepted and starts",
+          ["TC_060_CS"]),
+    Fault("clear_profile_kept",
+          "ClearChargingProfile is answered Accepted but the profile stays installed",
+          ["TC_067_CS"]),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

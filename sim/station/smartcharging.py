@@ -91,10 +91,11 @@ class SmartCharging:
             return "ChargePointMaxProfile only on connector 0"
         if purpose == "TxProfile":
             c = self.st.connectors.get(n)
-            if c is None or c.tx is None or c.tx.stopping:
+            if c is None or ((c.tx is None or c.tx.stopping)
+                             and not self.st.fault("tx_profile_without_transaction_accepted")):
                 return _NO_TRANSACTION  # §5.16: discard, error status
             wanted = cs.get("transactionId")
-            if (wanted is not None and wanted != c.tx.id
+            if (wanted is not None and c.tx is not None and wanted != c.tx.id
                     and not self.st.fault("tx_profile_other_transaction_accepted")):
                 return "another transaction"
         if cs["stackLevel"] > self.st.key_int("ChargeProfileMaxStackLevel"):
@@ -122,7 +123,8 @@ class SmartCharging:
 
     def remote_start_profile_refused(self, cs: dict | None) -> bool:
         """RemoteStartTransaction.chargingProfile must be a TxProfile (§5.11)."""
-        refused = cs is not None and cs.get("chargingProfilePurpose") != "TxProfile"
+        refused = (cs is not None and cs.get("chargingProfilePurpose") != "TxProfile"
+                   and not self.st.fault("remote_start_any_profile_accepted"))
         if refused and self.st.behaves("smart_refusals_as_callerror"):
             raise CallError("PropertyConstraintViolation",
                             "chargingProfile: the purpose must be TxProfile")
@@ -141,7 +143,8 @@ class SmartCharging:
             hit = [i for i in items if _clear_matches(i, p)]
         if not hit:
             return {"status": "Unknown"}
-        self.st.store.put(_STORE, [i for i in items if i not in hit])
+        if not self.st.fault("clear_profile_kept"):
+            self.st.store.put(_STORE, [i for i in items if i not in hit])
         return {"status": "Accepted"}
 
     async def get_composite_schedule(self, p: dict) -> dict:
@@ -200,8 +203,13 @@ class SmartCharging:
         """The highest stackLevel of the purpose that limits at `at` (a profile on connector
         n beats one on connector 0 at the same level). Fault composite_ignores_stack_level:
         the first installed of the purpose that limits, whatever its level."""
-        candidates = [i for i in items if i["profile"]["chargingProfilePurpose"] == purpose
-                      and (i["connector"] == n or (i["connector"] == 0 and purpose != "TxProfile"))]
+        if purpose == "TxProfile":  # only the one of the running transaction
+            tx = self._tx_local_id(n)
+            candidates = [i for i in items if i["profile"]["chargingProfilePurpose"] == purpose
+                          and i["connector"] == n and tx is not None and i["tx"] == tx]
+        else:
+            candidates = [i for i in items if i["profile"]["chargingProfilePurpose"] == purpose
+                          and i["connector"] in (0, n)]
         if not self.st.fault("composite_ignores_stack_level"):
             candidates.sort(key=lambda i: (i["profile"]["stackLevel"], i["connector"] == n),
                             reverse=True)
