@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_faults_firmware import CAUGHT_BY as FIRMWARE_CAUGHT_BY
 from test_faults_socket import CAUGHT_BY as CAUGHT_ON_SOCKET_RIG
 from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
 from bench.record.reader import load_run
 from bench.record.verdict import run_verdict
+from reports.catalog import CORE, OTHER, profile_of
 from sim.station.faults import FAULTS
 
 # the runs start in one fixture: about 2 min on an idle 2-core machine, more when it is shared
@@ -117,12 +117,15 @@ def fault_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     return {name: f.result() for name, f in futures.items()}
 
 
-# the socket rig's and the optional profiles' faults are proven by their own modules
-# (tests/test_faults_socket.py, tests/test_faults_<profile>.py)
-CORE_FAULTS = sorted(set(FAULTS) - set(CAUGHT_ON_SOCKET_RIG) - set(FIRMWARE_CAUGHT_BY))
+def core_fault(name: str) -> bool:
+    """A fault an optional profile's case catches is proven by that profile's own module
+    (tests/test_faults_<profile>.py, on a rig declaring the profile); the socket rig's faults
+    by tests/test_faults_socket.py."""
+    return name not in CAUGHT_ON_SOCKET_RIG and any(
+        profile_of(case) in (CORE, OTHER) for case in FAULTS[name].affects)
 
 
-@pytest.mark.parametrize("fault", CORE_FAULTS)
+@pytest.mark.parametrize("fault", sorted(f for f in FAULTS if core_fault(f)))
 def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunResult]) -> None:
     assert fault in CAUGHT_BY, f"no case is known to catch the fault {fault}: add its row"
     case, text = CAUGHT_BY[fault]

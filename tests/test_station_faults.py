@@ -436,6 +436,81 @@ async def _(tmp: Path) -> None:
         assert res.get("status") == "Accepted"
 
 
+def _limit_profile(pid: int, stack: int, limit: float, **extra) -> dict:
+    start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {"chargingProfileId": pid, "stackLevel": stack,
+            "chargingProfilePurpose": extra.pop("purpose", "TxDefaultProfile"),
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {"chargingRateUnit": "A", "startSchedule": start,
+                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]},
+            **extra}
+
+
+@check("limit_not_applied")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"limit_not_applied"},
+                           station={"smart_charging": True}) as rig:
+        await rig.charging(1)
+        res = await rig.cs.call("SetChargingProfile", {
+            "connectorId": 1, "csChargingProfiles": _limit_profile(1, 0, 10)})
+        assert res.get("status") == "Accepted"
+        await asyncio.sleep(0.5)
+        assert rig.model.connector(1).current_a == 100.0  # the EV's request, not 10 A
+
+
+@check("composite_ignores_stack_level")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"composite_ignores_stack_level"},
+                           station={"smart_charging": True}) as rig:
+        for pid, stack, limit in ((1, 0, 6), (2, 1, 5)):
+            await rig.cs.call("SetChargingProfile", {
+                "connectorId": 1, "csChargingProfiles": _limit_profile(pid, stack, limit)})
+        res = await rig.cs.call("GetCompositeSchedule", {"connectorId": 1, "duration": 10})
+        assert res.get("chargingSchedule")["chargingSchedulePeriod"][0]["limit"] == 6
+
+
+@check("tx_profile_other_transaction_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"tx_profile_other_transaction_accepted"},
+                           station={"smart_charging": True}) as rig:
+        tx_id = await rig.charging(1)
+        res = await rig.cs.call("SetChargingProfile", {
+            "connectorId": 1, "csChargingProfiles": _limit_profile(
+                1, 0, 6, purpose="TxProfile", transactionId=tx_id + 1)})
+        assert res.get("status") == "Accepted"
+
+
+@check("tx_profile_without_transaction_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"tx_profile_without_transaction_accepted"},
+                           station={"smart_charging": True}) as rig:
+        res = await rig.cs.call("SetChargingProfile", {
+            "connectorId": 1, "csChargingProfiles": _limit_profile(
+                1, 0, 6, purpose="TxProfile", transactionId=1)})
+        assert res.get("status") == "Accepted"
+
+
+@check("remote_start_any_profile_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"remote_start_any_profile_accepted"},
+                           station={"smart_charging": True}) as rig:
+        res = await rig.cs.call("RemoteStartTransaction", {
+            "connectorId": 1, "idTag": VALID, "chargingProfile": _limit_profile(1, 0, 6)})
+        assert res.get("status") == "Accepted"
+
+
+@check("clear_profile_kept")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"clear_profile_kept"},
+                           station={"smart_charging": True}) as rig:
+        await rig.cs.call("SetChargingProfile", {
+            "connectorId": 1, "csChargingProfiles": _limit_profile(1, 0, 6)})
+        res = await rig.cs.call("ClearChargingProfile", {"id": 1})
+        assert res.get("status") == "Accepted"
+        res = await rig.cs.call("GetCompositeSchedule", {"connectorId": 1, "duration": 5})
+        assert res.get("chargingSchedule")["chargingSchedulePeriod"][0]["limit"] == 6
+
+
 def test_every_fault_has_a_check_and_is_listed():
     assert set(CHECKS) == set(FAULTS)
     assert len(FAULTS) >= 10

@@ -315,6 +315,10 @@ PICS_KEYS: dict[str, Key] = {
     "clock_alignment_tolerance_s": Key(_NUMBER, positive=True, doc="how close a Sample.Clock "
                                        "timestamp must sit to the aligned instant (TC_071; "
                                        "bench default 1 s, a rig may tighten it)"),
+    "charging_profile_reaction_s": Key(_NUMBER, positive=True, doc="Smart Charging: the "
+                                       "longest the station takes to bring its output current "
+                                       "under a new limit (SetChargingProfile sent, or a period "
+                                       "boundary of the schedule in force)"),
     "sends_milliseconds": Key(bool, doc="the station sends milliseconds in its timestamps; "
                               "true: a timestamp in whole seconds fails the case that reads it"),
     "firmware_image": Key(str, doc="a firmware image the station installs (TC_044_1; its "

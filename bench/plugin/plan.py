@@ -76,6 +76,21 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # the protocol the file-transfer cases use: "" = the first of the station's
     # SupportedFileTransferProtocols the bench serves
     "file_protocol": "",
+    # Smart Charging (testplans/smartcharging): the limits the cases install, below
+    # ev_current_a so that the EV asks for more than they allow (a limit the EV never reaches
+    # shows nothing); a period's length in the schedules whose boundary the output must follow
+    "smart_limit_a": 16.0,
+    "smart_limit_low_a": 10.0,
+    "schedule_period_s": 10.0,
+    # how far above the limit a settled output reading may lie (meter accuracy, regulation)
+    "limit_tolerance_a": 0.5,
+    # after the output settled under a limit, the limit error is sampled this long
+    "limit_hold_s": 1.0,
+    # the GetCompositeSchedule duration of TC_066/TC_072 (OCTT: 400 s)
+    "composite_duration_s": 400,
+    # how far apart a breakpoint of the station's composite schedule may sit from the bench's
+    # (startPeriod is whole seconds, counted from the station's own request time)
+    "schedule_period_tolerance_s": 1.0,
     # the soak plan (testplans/soak): sessions per run, how long each charges, and > 0: as
     # many sessions as fit in this time instead of the count
     "soak_sessions": 20,

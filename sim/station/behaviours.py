@@ -141,6 +141,28 @@ _BEHAVIOURS = [
         "packs its diagnostics as a zip file (fileName ...zip) instead of a tar.gz",
         "OCPP 1.6 §5.9/§6.23: the format of the diagnostics file is the station's",
         ["TC_045_1_CS"]),
+    # Smart Charging (needs smart_charging = true in the station config)
+    Behaviour(
+        "smart_refusals_as_callerror",
+        "answers a TxProfile without a transaction on its connector, and a "
+        "RemoteStartTransaction whose chargingProfile is not a TxProfile, with CALLERROR "
+        "PropertyConstraintViolation instead of Rejected",
+        "OCTT TC_058_1 and TC_060 accept Rejected or CALLERROR PropertyConstraintViolation; "
+        "OCPP-J 1.6 §4.2.3: PropertyConstraintViolation for a field with an invalid value",
+        ["TC_058_1_CS", "TC_060_CS"]),
+    Behaviour(
+        "composite_in_minute_slots",
+        "reports GetCompositeSchedule in periods of at most 60 s: a long stretch of one limit "
+        "comes as several periods of the same limit",
+        "OCPP 1.6 §7.13: chargingSchedulePeriod is a list of periods, each in force until the "
+        "next; nothing asks for the fewest",
+        ["TC_066_CS", "TC_072_CS"]),
+    Behaviour(
+        "limit_with_margin",
+        "regulates its output to 90 % of the limit in force (a safety margin)",
+        "OCPP 1.6 §3.13: a charging schedule sets limits, the maximum the Charge Point may "
+        "draw; drawing less is allowed",
+        ["TC_082_CS"]),
 ]
 
 BEHAVIOURS: dict[str, Behaviour] = {b.name: b for b in _BEHAVIOURS}

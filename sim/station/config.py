@@ -6,7 +6,15 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from sim.station.keys import KeySpec, cache_key, optional_key, smartdc_keys, spec_from_toml
+from sim.station.keys import (
+    KeySpec,
+    cache_key,
+    optional_key,
+    smart_charging_keys,
+    smartdc_keys,
+    spec_from_toml,
+    with_feature_profile,
+)
 from sim.station.security import StationSecurity
 
 # not settable from [station] of a station TOML: the security settings come from the rig
@@ -33,6 +41,11 @@ class StationConfig:
     authorization_cache: bool = False  # SmartDC: AuthorizationCacheEnabled "NA"
     backup_power: bool = False  # True = stop transactions (PowerLoss) before going down
     max_current_a: float = 200.0  # offered while charging
+    # the Smart Charging profile (sim/station/smartcharging.py): its keys, its CALLs and
+    # SmartCharging in SupportedFeatureProfiles; off on the SmartDC (Core only)
+    smart_charging: bool = False
+    # W <-> A of a composite schedule when no EV sets the DC voltage (I = P / U)
+    nominal_dc_voltage_v: float = 400.0
     boot_retry_s: float = 10.0  # when BootNotification.conf interval is 0
     call_timeout_s: float = 30.0  # how long the station waits for a CSMS answer
     reconnect_min_s: float = 1.0
@@ -93,6 +106,9 @@ class StationConfig:
             cfg.keys["AuthorizationCacheEnabled"] = cache_key(True)
         if not cfg.authorization_cache:
             cfg.keys.pop("AuthorizationCacheEnabled", None)
+        if cfg.smart_charging:
+            cfg.keys = smart_charging_keys() | cfg.keys
+            cfg.keys = with_feature_profile(cfg.keys, "SmartCharging")
         for name, raw in data.get("keys", {}).items():
             cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name) or optional_key(name))
         cfg.id_tags = {**self.id_tags, **_id_tags(data.get("id_tags", {}), origin)}

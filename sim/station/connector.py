@@ -43,6 +43,7 @@ class PendingStart:
     parent_id_tag: str | None
     since_mono: float
     remote: bool = False
+    charging_profile: dict[str, Any] | None = None  # RemoteStart's TxProfile (Smart Charging)
 
 
 @dataclass(slots=True)

@@ -151,6 +151,28 @@ _FAULTS = [
           "TriggerMessage for a connectorId the station does not have is Accepted instead of "
           "Rejected",
           ["TC_055_CS"]),
+    # Smart Charging (needs smart_charging = true in the station config)
+    Fault("limit_not_applied",
+          "SetChargingProfile is answered Accepted and GetCompositeSchedule shows the limit, "
+          "but the output keeps the station maximum: the EV draws what it asks for",
+          ["TC_056_CS", "TC_057_CS", "TC_059_CS", "TC_082_CS"]),
+    Fault("composite_ignores_stack_level",
+          "of the profiles of one purpose the first installed that limits prevails, whatever "
+          "its stackLevel (in the composite schedule and the output)",
+          ["TC_072_CS", "TC_066_CS"]),
+    Fault("tx_profile_other_transaction_accepted",
+          "a TxProfile whose transactionId is not the connector's transaction is Accepted "
+          "(and applied to the running one)",
+          ["TC_058_2_CS"]),
+    Fault("tx_profile_without_transaction_accepted",
+          "a TxProfile for a connector without a transaction is Accepted (and kept for none)",
+          ["TC_058_1_CS"]),
+    Fault("remote_start_any_profile_accepted",
+          "RemoteStartTransaction with a chargingProfile of any purpose is Accepted and starts",
+          ["TC_060_CS"]),
+    Fault("clear_profile_kept",
+          "ClearChargingProfile is answered Accepted but the profile stays installed",
+          ["TC_067_CS"]),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

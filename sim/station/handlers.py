@@ -30,6 +30,8 @@ class CsmsCalls:
             "Reset": self.reset,
             "UnlockConnector": self.unlock_connector,
         }
+        if station.cfg.smart_charging:
+            self._handlers.update(station.smart.handlers())
 
     async def handle(self, action: str, payload: Any) -> dict | None:
         if self.st.boot_status == "Rejected":
@@ -131,14 +133,17 @@ class CsmsCalls:
             target = self._connector(n)  # 0 or unknown -> None -> Rejected (TC_027)
         if target is None:
             return {"status": "Rejected"}
+        profile = p.get("chargingProfile") if self.st.cfg.smart_charging else None
+        if self.st.smart.remote_start_profile_refused(profile):
+            return {"status": "Rejected"}  # §5.11: only a TxProfile (TC_060)
         busy = not self.st.is_free(target)
         if busy and not self.st.fault("remote_start_busy_accepted"):
             return {"status": "Rejected"}
         if not busy:
-            self.st.spawn(self._remote_start_flow(target, p["idTag"]))
+            self.st.spawn(self._remote_start_flow(target, p["idTag"], profile))
         return {"status": "Accepted"}
 
-    async def _remote_start_flow(self, target, id_tag: str) -> None:
+    async def _remote_start_flow(self, target, id_tag: str, profile: dict | None = None) -> None:
         from sim.station.connector import PendingStart
 
         await asyncio.sleep(0)  # let the answer go out first
@@ -155,7 +160,8 @@ class CsmsCalls:
             # judges the idTag from StartTransaction)
             parent = (await self.st.authorize(id_tag)).get("parentIdTag")
         if self.st.is_free(target):
-            target.pending = PendingStart(id_tag, parent, self.st._now(), remote=True)
+            target.pending = PendingStart(id_tag, parent, self.st._now(), remote=True,
+                                          charging_profile=profile)
 
     async def remote_stop(self, p: dict) -> dict:
         for c in self.st.connectors.values():

@@ -119,6 +119,25 @@ def smartdc_keys(connectors: int) -> dict[str, KeySpec]:
     return {k.name: k for k in keys}
 
 
+def smart_charging_keys() -> dict[str, KeySpec]:
+    """The Smart Charging profile's keys (OCPP 1.6 §9.4), read-only as the station's
+    capabilities: enough for TC_066 (3 profiles, 5 periods)."""
+    keys = [_int("ChargeProfileMaxStackLevel", 8, ro=True),
+            KeySpec("ChargingScheduleAllowedChargingRateUnit", "Current,Power", readonly=True),
+            _int("ChargingScheduleMaxPeriods", 10, ro=True),
+            _int("MaxChargingProfilesInstalled", 8, ro=True)]
+    return {k.name: k for k in keys}
+
+
+def with_feature_profile(keys: dict[str, KeySpec], profile: str) -> dict[str, KeySpec]:
+    """`keys` with `profile` added to SupportedFeatureProfiles (once)."""
+    spec = keys["SupportedFeatureProfiles"]
+    names = [n for n in spec.value.split(",") if n]
+    if profile not in names:
+        names.append(profile)
+    return keys | {spec.name: spec.with_value(",".join(names))}
+
+
 def optional_key(name: str) -> KeySpec | None:
     """Type and limits of an optional OCPP key the SmartDC lacks, for a station TOML adding it.
 

@@ -28,6 +28,7 @@ from sim.station.keys import KeySpec
 from sim.station.link import CallTimeout, Link, LinkDown, PeerError
 from sim.station.meter import iso_utc, measurand_list, meter_value, whole_second_timestamps
 from sim.station.security import websocket_logger
+from sim.station.smartcharging import SmartCharging
 from sim.station.store import PersistentStore
 from sim.station.trigger import Trigger
 from sim.station.txqueue import RetryPolicy, TxMessage, TxQueue
@@ -69,6 +70,7 @@ class StationSimulator:
         self.time_scale = time_scale
         self.firmware = Firmware(self)  # FirmwareManagement (firmware.py)
         self.trigger = Trigger(self)  # RemoteTrigger (trigger.py)
+        self.smart = SmartCharging(self)
         self.calls = CsmsCalls(self)
         self._listeners: list[StatusListener] = []
         # unique across power cycles and processes sharing a store file
@@ -600,7 +602,8 @@ class StationSimulator:
     def _drive_outputs(self, c: ConnectorState, phys: Any) -> None:
         live = c.tx is not None and not c.tx.deauthorized and not c.tx.stopping
         want_contactor = live and phys.plugged and str(phys.cp_state)[:1] in "CD"
-        want_current = self.cfg.max_current_a if live else 0.0
+        want_current = (self.smart.offered_a(c, phys, self.cfg.max_current_a) if live
+                        else 0.0)
         if (not live and phys.plugged and phys.contactor_closed
                 and self.fault("contactor_stays_closed")):
             want_contactor, want_current = True, phys.offered_current_a  # power not cut
@@ -731,7 +734,9 @@ class StationSimulator:
         tx = Transaction(next(self._local_ids), c.number, c.pending.id_tag,
                          round(self.register_wh(phys)), iso_utc(self.clock()), self._now(),
                          c.pending.parent_id_tag)
+        profile = c.pending.charging_profile
         c.tx, c.pending, c.finishing = tx, None, False
+        self.smart.transaction_started(c, profile)
         self._persist_open_transactions()
         self._queue_after_status(c, TxMessage("StartTransaction", self._start_payload(tx), tx))
         self.spawn(self._sampled_loop(c, tx))
