@@ -75,7 +75,8 @@ class Csms:
         self._link_settings: LinkSettings | None = None
         self._links: set[WsLink] = set()  # every connection not closed yet
         self._handlers: set[asyncio.Task[Any]] = set()
-        self.scrubber = KeyScrubber(settings.keys())
+        self._scrubber = KeyScrubber(settings.keys())
+        self._scrubbed_keys = tuple(settings.keys())
         self.inbox_budget = InboxBudget(reclaim=self._reclaim_inboxes)
         self.let_go: Counter[str] = Counter()  # sessions, station snapshots not kept
         self._snapshot_names: set[str] = set()
@@ -84,6 +85,14 @@ class Csms:
         # whose BootNotification is snapshots/station.json: the first configured station, or
         # (no station configured) the first one that boots
         self._main_station: str | None = next(iter(settings.stations), None)
+
+    @property
+    def scrubber(self) -> KeyScrubber:
+        """Hides every key configured so far (a password update adds one at run time)."""
+        keys = tuple(self.settings.keys())
+        if keys != self._scrubbed_keys:
+            self._scrubber, self._scrubbed_keys = KeyScrubber(keys), keys
+        return self._scrubber
 
     @classmethod
     def from_rig(cls, rig: Any, record: RunRecord, **overrides: Any) -> Csms:
@@ -342,6 +351,9 @@ class Csms:
             name = "accepted" if status == 101 else "refused"
             reason = visible(body.strip().splitlines()[0] if body.strip() else f"HTTP {status}")
             detail["refused_by"] = "websockets"
+        known = self.stations.get(station) if station else None
+        if known is not None and name == "refused":  # a case may ask why it did not get in
+            known.refusals.append((time.monotonic_ns(), status, self.scrubber.text(reason)))
         self.record.event("handshake", name, station=self.scrubber.text(station or "") or None,
                           peer=connection.peer, status=status,
                           reason=self.scrubber.text(reason), **self.scrubber.scrub(detail))

@@ -22,6 +22,7 @@ from bench.csms.matching import describe_pattern, short_payload
 from bench.csms.messages import CALL, CallResult, Received
 from bench.csms.protocol import OcppVersion, ParsedFrame
 from bench.csms.responders import Responder, Responders
+from bench.csms.secrets import REDACTED
 from bench.csms.session import (
     Booted,
     ResponseSample,
@@ -57,6 +58,13 @@ class PendingCall:
         return not self.future.done()
 
 
+def _without_credential(action: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with a new AuthorizationKey hidden (the record never holds a key); else itself."""
+    if action == "ChangeConfiguration" and body.get("key") == "AuthorizationKey":
+        return {**body, "value": REDACTED}
+    return body
+
+
 class Station:
     """Session of one charge point identity."""
 
@@ -87,6 +95,8 @@ class Station:
         self.connected_mono_ns: int | None = None
         self.disconnected_mono_ns: int | None = None
         self.close_reason: str | None = None
+        # refused opening handshakes of this identity: (monotonic ns, HTTP status, reason)
+        self.refusals: deque[tuple[int, int | None, str]] = deque(maxlen=RECENT_FRAMES)
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -170,6 +180,12 @@ class Station:
                 f"station {self.id} disconnected while {p.action} (msg id {p.msg_id}) "
                 f"awaited its answer ({reason})"))
         self._notify()
+
+    def use_authorization_key(self, key: bytes) -> None:
+        """From now on this identity must present `key` (its old key is refused)."""
+        self.settings.replace_key(self.id, key)
+        self.record.event("connection", "authorization-key-replaced", station=self.id,
+                          key_bytes=len(key))
 
     def refused_for_s(self) -> float | None:
         """Seconds left of a refuse window set by disconnect(refuse_for=...)."""
@@ -268,6 +284,8 @@ class Station:
                 raise StationGone(f"station {self.id} is not connected; cannot send {action}")
             msg_id = str(uuid.uuid4())
             raw = self.ocpp.call_frame(msg_id, action, body)
+            shown = _without_credential(action, body)  # what the record and messages keep
+            recorded = raw if shown is body else self.ocpp.call_frame(msg_id, action, shown)
             case = self.record.current_case
             pending = PendingCall(msg_id, action, link,
                                   asyncio.get_running_loop().create_future(), case,
@@ -277,8 +295,9 @@ class Station:
                 sent_ns = await self._hand_over(link, raw, action, msg_id, timeout)
                 pending.sent_ns = sent_ns
                 pending.sent_seq = sent_seq = self.record.frame(FrameRecord(
-                    sent_ns, self.id, Direction.OUT, raw, CALL, msg_id, action, verdict))
-                self.note_frame("out", CALL, action, body)
+                    sent_ns, self.id, Direction.OUT, recorded, CALL, msg_id, action, verdict,
+                    note=None if recorded is raw else "value redacted: a credential"))
+                self.note_frame("out", CALL, action, shown)
                 try:
                     async with asyncio.timeout(timeout):
                         frame, answered_ns, answer_seq, answer_verdict = await pending.future

@@ -66,6 +66,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "soak_sessions": 20,
     "soak_session_s": 60,
     "soak_duration_s": 0,
+    # Security whitepaper: how long a station may take to come back after a password change
+    # (TC_073): it drops the connection and reconnects; the whitepaper sets no time
+    "security_reconnect_s": 60,
 }
 
 _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "sim_settings",

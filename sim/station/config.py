@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sim.station.keys import KeySpec, cache_key, optional_key, smartdc_keys, spec_from_toml
 from sim.station.security import StationSecurity
+from sim.station.whitepaper import whitepaper_keys
 
 # not settable from [station] of a station TOML: the security settings come from the rig
 # file (a secret); keys and id_tags have tables of their own
@@ -44,6 +45,7 @@ class StationConfig:
     energy_register_gain: float = 1.05  # fault energy_register_high: the register counts 5 % high
     clock_aligned_late_fraction: float = 0.4  # fault clock_aligned_late: of the interval
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
+    security_whitepaper: bool = False  # OCPP 1.6 Security whitepaper (sim/station/whitepaper.py)
     keys: dict[str, KeySpec] = field(default_factory=dict)
     security: StationSecurity = field(default_factory=StationSecurity)  # profile 0 by default
     # card UID (upper-case hex) -> the idTag the station sends for it, as a real station's
@@ -91,6 +93,8 @@ class StationConfig:
             cfg.keys["AuthorizationCacheEnabled"] = cache_key(True)
         if not cfg.authorization_cache:
             cfg.keys.pop("AuthorizationCacheEnabled", None)
+        if cfg.security_whitepaper:
+            cfg.keys = whitepaper_keys() | cfg.keys
         for name, raw in data.get("keys", {}).items():
             cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name) or optional_key(name))
         cfg.id_tags = {**self.id_tags, **_id_tags(data.get("id_tags", {}), origin)}

@@ -28,6 +28,7 @@ from sim.station.meter import iso_utc, measurand_list, meter_value, whole_second
 from sim.station.security import websocket_logger
 from sim.station.store import PersistentStore
 from sim.station.txqueue import RetryPolicy, TxMessage, TxQueue
+from sim.station.whitepaper import Whitepaper
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class StationSimulator:
                              f"{model_connectors}")
         self.store = store if store is not None else PersistentStore(None)
         self.time_scale = time_scale
+        self.whitepaper = Whitepaper(self) if cfg.security_whitepaper else None
         self.calls = CsmsCalls(self)
         self._listeners: list[StatusListener] = []
         # unique across power cycles and processes sharing a store file
@@ -220,6 +222,8 @@ class StationSimulator:
         self.store.put("stop_reason_at_boot", None)
         self._persist_open_transactions()
         self.store.put("tx_journal", [])
+        if self.whitepaper is not None:
+            self.whitepaper.restore()
 
     def _transaction_from_store(self, data: dict[str, Any],
                                 known: dict[int, Transaction]) -> Transaction:
@@ -366,6 +370,8 @@ class StationSimulator:
             await self._boot(link)
             self.boot_accepted = True
             await self._boot_statuses(link)
+            if self.whitepaper is not None:
+                await self.whitepaper.after_boot(link)
         self._notices = asyncio.Queue()
         # statuses that changed while offline get sent again by the physics loop
         for c in self.connectors.values():
@@ -375,6 +381,8 @@ class StationSimulator:
         senders = [asyncio.create_task(self.txq.run(link)),
                    asyncio.create_task(self._notice_sender(link)),
                    asyncio.create_task(self._heartbeat_loop(link))]
+        if self.whitepaper is not None:
+            senders.append(asyncio.create_task(self.whitepaper.deliver_events(link)))
         try:
             await asyncio.gather(*senders)
         finally:
