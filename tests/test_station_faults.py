@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_station_support import VALID, VALID2, Rig, station_rig, wait_until
+from test_station_support import STATION_ID, VALID, VALID2, Rig, station_rig, wait_until
 
 from bench.csms import CallErrorReply
 from sim.station import FAULTS, format_faults
@@ -277,6 +277,122 @@ async def _(tmp: Path) -> None:
         tx_id = await rig.charging(1)
         mv = await rig.cs.expect("MeterValues", {"transactionId": tx_id}, 5)
         assert stamp(mv).timestamp() % 2 == pytest.approx(0.8, abs=0.01)  # 40 % of 2 s late
+
+
+# --- Security whitepaper (station config security_whitepaper = true) ---------------------
+WHITEPAPER = {"security_whitepaper": True}
+KEY_1, KEY_2 = b"bench-key-one-0001", b"bench-key-two-0002"
+
+
+@check("password_not_applied")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"password_not_applied"}, station=WHITEPAPER,
+                           basic_auth_key=KEY_1) as rig:
+        generation = rig.cs.generation
+        res = await rig.cs.call("ChangeConfiguration",
+                                {"key": "AuthorizationKey", "value": KEY_2.hex()})
+        assert res.get("status") == "Accepted"
+        rig.cs.use_authorization_key(KEY_2)
+        await wait_until(lambda: len(rig.cs.refusals) >= 1, 5, "a refused reconnect")
+        assert rig.cs.refusals[-1][1] == 401 and rig.cs.generation == generation
+        rig.cs.use_authorization_key(KEY_1)  # let it in again for a clean power-off
+        await rig.new_connection(generation)
+
+
+@check("csr_short_key")
+async def _(tmp: Path) -> None:
+    from cryptography import x509
+
+    async with station_rig(tmp, faults={"csr_short_key"}, station=WHITEPAPER) as rig:
+        await rig.cs.call("ExtendedTriggerMessage",
+                          {"requestedMessage": "SignChargePointCertificate"})
+        msg = await rig.cs.expect("SignCertificate", within=5)
+        assert x509.load_pem_x509_csr(msg.payload["csr"].encode()).public_key().key_size == 1024
+
+
+@check("invalid_certificate_accepted")
+async def _(tmp: Path) -> None:
+    from bench.pki import BenchPki, pem_of
+
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"invalid_certificate_accepted"},
+                           station=WHITEPAPER) as rig:
+        expired = pki.foreign_certificate("expired CA", ca=True, expired=True)
+        res = await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate", "certificate": pem_of(expired)})
+        assert res.get("status") == "Accepted"
+        res = await rig.cs.call("CertificateSigned", {
+            "certificateChain": pem_of(pki.foreign_certificate(STATION_ID))})
+        assert res.get("status") == "Accepted"
+
+
+@check("delete_sha256_only")
+async def _(tmp: Path) -> None:
+    from bench.pki import BenchPki, pem_of
+
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"delete_sha256_only"}, station=WHITEPAPER) as rig:
+        root = pki.extra_root("to delete")
+        await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate", "certificate": pem_of(root)})
+        res = await rig.cs.call("DeleteCertificate",
+                                {"certificateHashData": pki.hash_data(root, "SHA384")})
+        assert res.get("status") == "NotFound"
+
+
+@check("security_log_not_uploaded")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"security_log_not_uploaded"}, station=WHITEPAPER) as rig:
+        # nobody listens there: a conformant station reports UploadFailure
+        res = await rig.cs.call("GetLog", {"logType": "SecurityLog", "requestId": 5,
+                                           "log": {"remoteLocation": "http://127.0.0.1:9/up/"}})
+        assert res.get("status") == "Accepted"
+        await rig.cs.expect("LogStatusNotification", {"status": "Uploading"}, 5)
+        await rig.cs.expect("LogStatusNotification", {"status": "Uploaded"}, 5)
+
+
+@check("bad_signature_installed")
+async def _(tmp: Path) -> None:
+    from bench.files import FileService
+    from bench.files.model import FilesConfig
+    from bench.pki import BenchPki
+
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"bad_signature_installed"}, station=WHITEPAPER) as rig:
+        files = FileService(tmp / "files", rig.csms.record, FilesConfig())
+        files.start(["HTTP"])
+        try:
+            url = files.publish("fw.bin", b"image")["HTTP"]
+            await rig.cs.call("InstallCertificate", {
+                "certificateType": "ManufacturerRootCertificate",
+                "certificate": pki.pem("manufacturer_root")})
+            res = await rig.cs.call("SignedUpdateFirmware", {"requestId": 1, "firmware": {
+                "location": url, "retrieveDateTime": "2026-01-01T00:00:00Z",
+                "signingCertificate": pki.pem("firmware_signer"),
+                "signature": pki.sign_firmware(b"other bytes")}})
+            assert res.get("status") == "Accepted"
+            await rig.cs.expect("SignedFirmwareStatusNotification",
+                                {"status": "SignatureVerified"}, 5)
+        finally:
+            files.stop()
+
+
+@check("no_security_events")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"no_security_events"}, station=WHITEPAPER) as rig:
+        res = await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate", "certificate": "not a PEM"})
+        assert res.get("status") == "Rejected"
+        await asyncio.sleep(0.5)
+        assert not rig.cs.received("SecurityEventNotification")
+
+
+@check("accepts_lower_profile")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"accepts_lower_profile"}, station=WHITEPAPER,
+                           basic_auth_key=KEY_1) as rig:
+        res = await rig.cs.call("ChangeConfiguration", {"key": "SecurityProfile", "value": "0"})
+        assert res.get("status") == "Accepted"
 
 
 def test_every_fault_has_a_check_and_is_listed():

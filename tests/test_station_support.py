@@ -14,6 +14,7 @@ from bench.csms import CardInfo, Csms, CsmsSettings, Station
 from bench.record import RunRecord
 from sim.model import RigModel
 from sim.station import ManualCardSource, PersistentStore, StationConfig, StationSimulator
+from sim.station.security import StationSecurity
 
 STATION_ID = "SMARTDC-TEST"
 VALID = "04A1B2C3D4E5F6"
@@ -106,13 +107,17 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
                       heartbeat_s: int = 60, boot: bool = True,
                       store: PersistentStore | None = None,
                       overrides: dict[str, Any] | None = None,
-                      allowed_findings: frozenset[str] = frozenset()) -> AsyncIterator[Rig]:
+                      allowed_findings: frozenset[str] = frozenset(),
+                      basic_auth_key: bytes | None = None) -> AsyncIterator[Rig]:
     """A booted station on the bench's CSMS. On exit, any finding of the CSMS about the
-    station (a schema-invalid frame, a broken answer...) fails the test unless allowed."""
+    station (a schema-invalid frame, a broken answer...) fails the test unless allowed.
+    basic_auth_key: both sides at security profile 1 with that AuthorizationKey."""
     record = RunRecord.create(tmp_path / "runs", "station-test")
     settings = CsmsSettings(port=0, any_station=True, cards=dict(CARDS),
                             heartbeat_interval_s=heartbeat_s, response_timeout_s=5.0,
                             ping_interval_s=None)
+    if basic_auth_key is not None:
+        settings.security_profile, settings.stations = 1, {STATION_ID: basic_auth_key}
     csms = Csms(settings, record)
     await csms.start()
     model = RigModel(connectors=2)
@@ -125,6 +130,8 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
     ticker = asyncio.create_task(tick())
     cfg = StationConfig.smartdc().with_overrides(
         {"station": {**FAST_STATION, **(station or {})}, "keys": {**FAST_KEYS, **(keys or {})}})
+    if basic_auth_key is not None:
+        cfg.security = StationSecurity(1, basic_auth_key)
     cards = ManualCardSource()
     store = store if store is not None else PersistentStore(None)
     sim = StationSimulator(cfg, model, cards, f"{csms.url}/{STATION_ID}", faults or set(), store)

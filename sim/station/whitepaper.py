@@ -176,9 +176,9 @@ class Whitepaper:
             return {"status": "Rejected"}
         if not 16 <= len(key) <= 20:
             return {"status": "Rejected"}
-        self.st.store.put("authorization_key_hex", key.hex())
         self.event("ReconfigurationOfSecurityParameters", "AuthorizationKey changed")
-        if not self.st.fault("password_not_applied"):
+        if not self.st.fault("password_not_applied"):  # the fault: answered, then forgotten
+            self.st.store.put("authorization_key_hex", key.hex())
             self._use_key(key)
         self.st.spawn(self._reconnect_soon())
         return {"status": "Accepted"}

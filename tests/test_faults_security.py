@@ -1,0 +1,141 @@
+"""Each Security-whitepaper fault of the station simulator FAILs the case that must catch it,
+with a message naming the non-conformance; the conformant station passes every case of the
+security plan (rigs/sim-security.toml).
+
+Three `bench run`s in one parallel fixture: the conformant station over the whole plan, and
+two runs with faults armed. The faults of the first fault run each break one case family only
+(the password, the CSR, deletion by hash, the log upload, the firmware signature, certificate
+checks, the profile fall-back), so one run proves them all, each case failing with its own
+message; no_security_events also silences what the other cases need, so it runs alone.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from test_plans_support import REPO, BenchRunResult, bench_run
+
+from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
+from sim.station.faults import FAULTS
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+RIG = REPO / "rigs" / "sim-security.toml"
+
+# fault -> (the case that catches it, text its FAIL message must contain)
+CAUGHT_BY: dict[str, tuple[str, str]] = {
+    "password_not_applied": ("TC_073_CS", "the endpoint refused HTTP 401: wrong password"),
+    "csr_short_key": ("TC_074_CS", "the station sent a 1024-bit RSA key"),
+    "delete_sha256_only": ("TC_076_CS", "DeleteCertificate(SHA384 hash data).conf status "
+                                        "Accepted; the station answered status='NotFound'"),
+    "invalid_certificate_accepted": ("TC_077_CS", "CertificateSigned.conf status Rejected; "
+                                                  "the station answered status='Accepted'"),
+    "security_log_not_uploaded": ("TC_079_CS", "reported Uploaded"),
+    "bad_signature_installed": ("TC_081_CS", "the station sent SignatureVerified"),
+    "accepts_lower_profile": ("TC_084_CS", "status Rejected; the station answered "
+                                           "status='Accepted'"),
+    "no_security_events": ("TC_078_CS", "SecurityEventNotification (type="
+                                        "'InvalidCentralSystemCertificate')"),
+}
+ALONE = ("no_security_events",)
+
+FAST_SECURITY_PLAN = """
+name = "security-fast"
+suites = ["security"]
+[sim_settings]
+message_timeout_s = 3
+boot_timeout_s = 20
+security_reconnect_s = 4
+watch_s = 1
+power_off_s = 1
+max_time_deviation_s = 1
+"""
+
+
+def _runs() -> dict[str, list[str]]:
+    together = [f for f in CAUGHT_BY if f not in ALONE]
+    runs = {"ok": [],
+            "faults": ["--cases", ",".join(CAUGHT_BY[f][0] for f in together),
+                       *[a for f in together for a in ("--fault", f)]]}
+    for f in ALONE:
+        runs[f"fault:{f}"] = ["--cases", CAUGHT_BY[f][0], "--fault", f]
+    return runs
+
+
+def _run_of(fault: str) -> str:
+    return f"fault:{fault}" if fault in ALONE else "faults"
+
+
+@pytest.fixture(scope="module")
+def security_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
+    jobs = _runs()
+    folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
+
+    def run(name: str) -> BenchRunResult:
+        plan = Path(folders[name]) / "security-fast.toml"
+        plan.write_text(FAST_SECURITY_PLAN, "utf-8")
+        return bench_run(folders[name], "--plan", str(plan), "--rig", str(RIG), *jobs[name],
+                         "--no-reports", timeout=240)
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        futures = {name: pool.submit(run, name) for name in jobs}
+    return {name: f.result() for name, f in futures.items()}
+
+
+@pytest.fixture
+def real_parts(pcscd_binary, vpcd_driver):
+    return pcscd_binary, vpcd_driver
+
+
+def test_every_security_fault_has_its_row() -> None:
+    mine = {n for n, f in FAULTS.items() if any(c in CASES for c in f.affects)}
+    assert mine == set(CAUGHT_BY), "a Security fault without its row here (or a stale row)"
+
+
+CASES = {p.stem.removeprefix("test_").upper() for p in
+         (REPO / "testplans" / "security").glob("test_tc_*.py")}
+
+
+@pytest.mark.parametrize("fault", sorted(CAUGHT_BY))
+def test_security_fault_is_caught(fault: str, real_parts,
+                                  security_runs: dict[str, BenchRunResult]) -> None:
+    case, text = CAUGHT_BY[fault]
+    assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
+    res = security_runs[_run_of(fault)]
+    v = res.verdicts()[case]
+    assert v["verdict"] == "FAIL", v
+    assert text in v["message"], v["message"]
+    assert res.rc == 1, res.stdout + res.stderr
+    judged = run_verdict(load_run(res.run_dir))
+    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert judged.case(case).verdict == "FAIL"
+
+
+def test_conformant_station_passes_the_security_plan(
+        real_parts, security_runs: dict[str, BenchRunResult]) -> None:
+    res = security_runs["ok"]
+    verdicts = res.verdicts()
+    assert set(verdicts) == CASES, sorted(verdicts)
+    assert {c: v["verdict"] for c, v in verdicts.items() if v["verdict"] != "PASS"} == {}
+    assert res.rc == 0, res.stdout + res.stderr
+    assert run_verdict(load_run(res.run_dir)).verdict == "PASS"
+
+
+def test_no_key_in_the_record(real_parts, security_runs: dict[str, BenchRunResult]) -> None:
+    """TC_073 sends two keys over the wire: neither (in any spelling) is in the record, and
+    the PKI's private keys stay in private/."""
+    from bench.config.rig import load_rig
+    from bench.csms.secrets import key_spellings
+
+    run_dir = security_runs["ok"].run_dir
+    keys = [b"OCA_OCTT_admin_test", load_rig(RIG).station.authorization_key]
+    spellings = {s for k in keys for s in key_spellings(k)}
+    for path in run_dir.rglob("*"):
+        if path.is_file() and "private" not in path.relative_to(run_dir).parts:
+            text = path.read_bytes().decode("latin-1")
+            assert not [s for s in spellings if s in text], path
+            assert "PRIVATE KEY" not in text, path
+    assert list((run_dir / "private" / "pki").glob("*.key"))
