@@ -97,8 +97,7 @@ async def wait_new_connection(case: Case, since_generation: int, within: float,
     with case.waiting(what, within):
         while not (station.connected and station.generation > since_generation):
             if time.monotonic() >= deadline:
-                refused = [f"HTTP {status}: {reason}" for t, status, reason in station.refusals
-                           if t >= started]
+                refused = [f"HTTP {h.status}: {h.reason}" for h in station.refusals(started)]
                 case.check(False, what + f" within {within:g} s",
                            "did not get in; the endpoint refused "
                            + ("; ".join(refused[-3:]) + f" ({len(refused)} refusal(s))"

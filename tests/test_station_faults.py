@@ -293,8 +293,8 @@ async def _(tmp: Path) -> None:
                                 {"key": "AuthorizationKey", "value": KEY_2.hex()})
         assert res.get("status") == "Accepted"
         rig.cs.use_authorization_key(KEY_2)
-        await wait_until(lambda: len(rig.cs.refusals) >= 1, 5, "a refused reconnect")
-        assert rig.cs.refusals[-1][1] == 401 and rig.cs.generation == generation
+        await wait_until(lambda: len(rig.cs.refusals()) >= 1, 5, "a refused reconnect")
+        assert rig.cs.refusals()[-1].status == 401 and rig.cs.generation == generation
         rig.cs.use_authorization_key(KEY_1)  # let it in again for a clean power-off
         await rig.new_connection(generation)
 

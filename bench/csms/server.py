@@ -14,6 +14,7 @@ import socket
 import ssl
 import time
 from collections import Counter, deque
+from pathlib import Path
 from typing import Any
 
 from websockets.http11 import Request, Response
@@ -28,7 +29,7 @@ from bench.csms.responders import DefaultAnswers
 from bench.csms.secrets import KeyScrubber
 from bench.csms.session import Booted
 from bench.csms.settings import CsmsSettings, settings_from_rig
-from bench.csms.station import Station
+from bench.csms.station import HandshakeSeen, Station
 from bench.csms.transport import StampedTransport
 from bench.csms.versions import SUBPROTOCOLS, SUPPORTED
 from bench.csms.windows import InboxBudget
@@ -72,6 +73,7 @@ class Csms:
         self._port: int | None = None
         self._serving = False
         self._tls: ssl.SSLContext | None = None
+        self._tls_beside_plain: ssl.SSLContext | None = None  # serve_tls_too()
         self._link_settings: LinkSettings | None = None
         self._links: set[WsLink] = set()  # every connection not closed yet
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -266,10 +268,53 @@ class Csms:
         return list(self.latency or ())
 
     # -- connections (LinkObserver) ----------------------------------------------------------
+    def serve_tls_too(self, cert: Path, key: Path) -> None:
+        """Take TLS connections beside plain ones on the same port (a station raised to
+        profile 2 at run time comes back over wss:// to the same address): the first byte
+        of a connection tells (0x16 opens a TLS handshake)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(cert), str(key))
+        self._tls_beside_plain = ctx
+        self.record.event("connection", "tls-beside-plain", url=self.url, certificate=str(cert))
+
     def _accept(self, sock: socket.socket) -> None:
+        if self._tls is None and self._tls_beside_plain is not None:
+            self._sniff(sock)
+            return
+        self._open_link(sock, self._tls)
+
+    def _sniff(self, sock: socket.socket) -> None:
+        """Wait (up to the opening timeout) for the first byte, then open plain or TLS."""
+        loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        fd = sock.fileno()
+
+        def give_up() -> None:
+            loop.remove_reader(fd)
+            sock.close()
+
+        def readable() -> None:
+            try:
+                first = sock.recv(1, socket.MSG_PEEK)
+            except BlockingIOError:
+                return
+            except OSError:
+                first = b""
+            loop.remove_reader(fd)
+            timer.cancel()
+            if not first:
+                sock.close()
+                return
+            self._open_link(sock, self._tls_beside_plain if first == b"\x16" else None)
+
+        timer = loop.call_later(OPEN_TIMEOUT_S, give_up)
+        loop.add_reader(fd, readable)
+
+    def _open_link(self, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
         assert self._link_settings is not None
         try:
-            transport = StampedTransport(sock, tls=self._tls, tls_timeout_s=OPEN_TIMEOUT_S)
+            transport = StampedTransport(sock, tls=tls, tls_timeout_s=OPEN_TIMEOUT_S)
         except OSError:  # reset before it could be set up: nothing was exchanged
             sock.close()
             return
@@ -286,9 +331,11 @@ class Csms:
         identity = handshake.identity_from_path(request.path, s.path_prefix)
         known = self.stations.get(identity) if identity else None
         refused = known.refused_for_s() if known else None
-        peer_cert = link.transport.peer_certificate() if s.security_profile == 3 else None
+        tls = link.transport.ssl_object is not None
+        profile = s.profile_for(identity) if identity else s.security_profile
+        peer_cert = link.transport.peer_certificate() if profile == 3 and tls else None
         decision = handshake.decide(s, request.path, request.headers, peer_cert, refused,
-                                    self.scrubber)
+                                    self.scrubber, tls=tls)
         link.bench_decision = decision  # recorded once the response is sent
         if decision.accepted:
             return None
@@ -352,8 +399,10 @@ class Csms:
             reason = visible(body.strip().splitlines()[0] if body.strip() else f"HTTP {status}")
             detail["refused_by"] = "websockets"
         known = self.stations.get(station) if station else None
-        if known is not None and name == "refused":  # a case may ask why it did not get in
-            known.refusals.append((time.monotonic_ns(), status, self.scrubber.text(reason)))
+        if known is not None:  # a case may ask how it came and why it did not get in
+            known.handshakes.append(HandshakeSeen(
+                time.monotonic_ns(), status, self.scrubber.text(reason),
+                connection.transport.ssl_object is not None))
         self.record.event("handshake", name, station=self.scrubber.text(station or "") or None,
                           peer=connection.peer, status=status,
                           reason=self.scrubber.text(reason), **self.scrubber.scrub(detail))

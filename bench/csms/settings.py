@@ -50,6 +50,9 @@ class CsmsSettings:
     # keys replaced at run time (a station's password update): never accepted again, still
     # scrubbed from everything recorded
     retired_keys: list[bytes] = field(default_factory=list, repr=False)
+    # identity -> the security profile it was raised to at run time (SecurityProfile upgrade,
+    # Security whitepaper); the others stay at security_profile
+    station_profiles: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.security_profile not in (0, 1, 2, 3):
@@ -93,6 +96,9 @@ class CsmsSettings:
         """Every configured key (what must never reach the record)."""
         keys = [*self.stations.values(), self.any_station_key, *self.retired_keys]
         return [k for k in dict.fromkeys(keys) if k is not None]
+
+    def profile_for(self, identity: str) -> int:
+        return self.station_profiles.get(identity, self.security_profile)
 
     def replace_key(self, identity: str, key: bytes) -> None:
         """`identity` authenticates with `key` from now on (OCPP 1.6 Security whitepaper:

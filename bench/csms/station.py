@@ -40,6 +40,20 @@ TIMED_OUT_MEMORY = 64
 FINDINGS_KEPT = 500
 
 
+@dataclass(frozen=True, slots=True)
+class HandshakeSeen:
+    """One opening handshake of an identity as the endpoint answered it."""
+
+    mono_ns: int
+    status: int | None  # 101 accepted, else the refusal's HTTP status (None: none sent)
+    reason: str  # holds no key (scrubbed)
+    tls: bool
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 101
+
+
 @dataclass(slots=True, eq=False)
 class PendingCall:
     """A CALL of the bench, while awaited and (briefly) after its timeout."""
@@ -95,8 +109,8 @@ class Station:
         self.connected_mono_ns: int | None = None
         self.disconnected_mono_ns: int | None = None
         self.close_reason: str | None = None
-        # refused opening handshakes of this identity: (monotonic ns, HTTP status, reason)
-        self.refusals: deque[tuple[int, int | None, str]] = deque(maxlen=RECENT_FRAMES)
+        # the latest opening handshakes of this identity, accepted or refused
+        self.handshakes: deque[HandshakeSeen] = deque(maxlen=RECENT_FRAMES * 4)
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -186,6 +200,16 @@ class Station:
         self.settings.replace_key(self.id, key)
         self.record.event("connection", "authorization-key-replaced", station=self.id,
                           key_bytes=len(key))
+
+    def refusals(self, since_ns: int = 0) -> list[HandshakeSeen]:
+        return [h for h in self.handshakes if not h.accepted and h.mono_ns >= since_ns]
+
+    def raise_security_profile(self, profile: int) -> None:
+        """From now on this identity must connect at `profile` (a plain connection is refused
+        from profile 2 on): the CSMS's side of a SecurityProfile upgrade."""
+        self.settings.station_profiles[self.id] = profile
+        self.record.event("connection", "security-profile-raised", station=self.id,
+                          profile=profile)
 
     def refused_for_s(self) -> float | None:
         """Seconds left of a refuse window set by disconnect(refuse_for=...)."""
