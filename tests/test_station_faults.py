@@ -395,6 +395,29 @@ async def _(tmp: Path) -> None:
         assert res.get("status") == "Accepted"
 
 
+@check("falls_back_to_lower_profile")
+async def _(tmp: Path) -> None:
+    from bench.pki import BenchPki
+
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"falls_back_to_lower_profile"}, station=WHITEPAPER,
+                           basic_auth_key=KEY_1) as rig:
+        rig.csms.serve_tls_too(pki.public_dir / "csms_server.pem",
+                               pki.private_dir / "csms_server.key")
+        await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate",
+            "certificate": pki.pem("central_system_root")})
+        res = await rig.cs.call("ChangeConfiguration", {"key": "SecurityProfile", "value": "2"})
+        assert res.get("status") == "Accepted"
+        rig.cs.raise_security_profile(2)
+        generation = rig.cs.generation
+        await rig.cs.call("Reset", {"type": "Hard"})
+        await rig.new_connection(generation)
+        assert rig.cs.handshakes[-1].tls  # raised to profile 2: back over TLS
+        await rig.cs.disconnect(refuse_for=1.0)
+        await wait_until(lambda: any(not h.tls for h in rig.cs.handshakes), 5,
+                         "a plain connection attempt")
+
 def test_every_fault_has_a_check_and_is_listed():
     assert set(CHECKS) == set(FAULTS)
     assert len(FAULTS) >= 10

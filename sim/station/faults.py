@@ -126,6 +126,10 @@ _FAULTS = [
     Fault("no_security_events",
           "security events are logged but no SecurityEventNotification is ever sent",
           ["TC_077_CS", "TC_078_CS", "TC_081_CS"]),
+    Fault("falls_back_to_lower_profile",
+          "raised to security profile 2, it goes back to its plain profile-1 connection when a "
+          "TLS connection fails",
+          ["TC_083_CS"]),
     Fault("accepts_lower_profile",
           "ChangeConfiguration(SecurityProfile) to a lower profile is Accepted",
           ["TC_084_CS"]),

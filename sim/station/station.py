@@ -312,6 +312,8 @@ class StationSimulator:
                 log.log(logging.WARNING if refused else logging.INFO,
                         "station: CSMS %s %s (%s); retry in %.1f s", self.url,
                         "refused the connection" if refused else "not reachable", exc, backoff)
+                if self.whitepaper is not None:
+                    self.whitepaper.connect_failed()
                 await self.sleep(backoff)
                 backoff = min(backoff * 2, self.cfg.reconnect_max_s)
                 continue

@@ -16,6 +16,7 @@ import base64
 import datetime as dt
 import ftplib
 import logging
+import ssl
 import urllib.request
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,7 @@ class Whitepaper:
         self.firmware_status = "Idle"
         self.log_status = "Idle"
         self._event_wakeup = asyncio.Event()
+        self._plain: tuple[str, Any] | None = None  # profile 1's URL and TLS, once raised
 
     # --- hooks of station.py / handlers.py -----------------------------------------------
     def handlers(self) -> dict[str, Any]:
@@ -120,7 +122,27 @@ class Whitepaper:
         key_hex = self.st.store.get("authorization_key_hex")
         if key_hex:
             self._use_key(bytes.fromhex(key_hex))
+        if profile == 2 and self.st.url.startswith("ws://"):
+            self._use_tls()
         self.event("StartupOfTheDevice", "power-up or reboot")
+
+    def _use_tls(self) -> None:
+        """Raised to profile 2: the same CSMS address over wss://, the CSMS verified against
+        the installed Central System roots, HTTP Basic as before."""
+        self._plain = (self.st.url, self.st._ssl)  # what a station that falls back goes to
+        url = self.st.url.replace("ws://", "wss://", 1)
+        roots = "".join(c["pem"] for c in self._installed("CentralSystemRootCertificate"))
+        ctx = ssl.create_default_context(cadata=roots)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.st.url, self.st._ssl = url, ctx  # the Basic header stays as it is
+
+    def connect_failed(self) -> None:
+        """A connection attempt failed: the conformant station stays at its profile; the
+        fault falls_back_to_lower_profile returns to the plain connection of profile 1."""
+        plain = self._plain
+        if plain is not None and self.st.fault("falls_back_to_lower_profile"):
+            self.st.url, self.st._ssl = plain
+            self.event("ReconfigurationOfSecurityParameters", "fell back to profile 1")
 
     def change_configuration(self, name: str, value: str) -> dict | None:
         """The whitepaper's keys; None: not one of them (the Core handler goes on)."""
@@ -204,8 +226,8 @@ class Whitepaper:
             return {"status": "Rejected"}  # upgrade only (whitepaper §9, SecurityProfile)
         if wanted >= 2 and not self._installed("CentralSystemRootCertificate"):
             return {"status": "Rejected"}  # nothing to verify the CSMS with
-        if wanted == 3 and not self.st.store.get("station_certificate"):
-            return {"status": "Rejected"}
+        if wanted == 3:  # the simulator connects with a client certificate from its config
+            return {"status": "Rejected"}  # only, not from the one the CSMS signed
         self.st.store.put("security_profile_pending", wanted)
         self.event("ReconfigurationOfSecurityParameters", f"SecurityProfile {current} -> "
                    f"{wanted} after the next reboot")
