@@ -11,14 +11,17 @@ message; the second holds the two that would spoil the cases after them (SECOND_
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from test_plans_support import REPO, BenchRunResult, bench_run
 
-from bench.record.reader import load_run
+from bench.record.reader import RunData, load_run
 from bench.record.verdict import run_verdict
+from sim.station.behaviours import BEHAVIOURS
 from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -66,9 +69,36 @@ def _fault_run(faults: list[str]) -> list[str]:
             *[a for f in faults for a in ("--fault", f)]]
 
 
+# conformant but unusual (sim/station/behaviours.py): behaviour -> check of its run's record
+# (None, or what did not show); all of them in one run, over the cases they must pass
+def _listed_sha512(run: RunData) -> str | None:
+    answers = [json.loads(f["raw"])[2] for f in run.frames
+               if f["direction"] == "in" and f["msg_type"] == 3]
+    algs = {h.get("hashAlgorithm") for a in answers if isinstance(a, dict)
+            for h in a.get("certificateHashData", [])}
+    return None if algs == {"SHA512"} else f"hash algorithms listed: {sorted(algs)}"
+
+
+def _no_install_rebooting(run: RunData) -> str | None:
+    statuses = [json.loads(f["raw"])[3].get("status") for f in run.frames
+                if f["direction"] == "in" and f["action"] == "SignedFirmwareStatusNotification"]
+    if "Installed" not in statuses:
+        return f"no Installed ({statuses})"
+    return "sent InstallRebooting" if "InstallRebooting" in statuses else None
+
+
+SHOWN_BY: dict[str, Callable[[RunData], str | None]] = {
+    "hash_data_sha512": _listed_sha512,
+    "firmware_without_install_rebooting": _no_install_rebooting,
+}
+
+
 def _runs() -> dict[str, list[str]]:
+    cases = sorted({c for b in SHOWN_BY for c in BEHAVIOURS[b].passes})
     return {"ok": [], "faults": _fault_run([f for f in CAUGHT_BY if f not in SECOND_RUN]),
-            "faults-2": _fault_run(list(SECOND_RUN))}
+            "faults-2": _fault_run(list(SECOND_RUN)),
+            "behaviours": ["--cases", ",".join(cases),
+                           *[a for b in SHOWN_BY for a in ("--behaviour", b)]]}
 
 
 def _run_of(fault: str) -> str:
@@ -145,3 +175,22 @@ def test_no_key_in_the_record(real_parts, security_runs: dict[str, BenchRunResul
             assert not [s for s in spellings if s in text], path
             assert "PRIVATE KEY" not in text, path
     assert list((run_dir / "private" / "pki").glob("*.key"))
+
+
+def test_every_security_behaviour_is_shown() -> None:
+    mine = {n for n, b in BEHAVIOURS.items() if any(c in CASES for c in b.passes)}
+    assert mine == set(SHOWN_BY)
+
+
+@pytest.mark.parametrize("behaviour", sorted(SHOWN_BY))
+def test_security_behaviour_passes(behaviour: str, real_parts,
+                                   security_runs: dict[str, BenchRunResult]) -> None:
+    res = security_runs["behaviours"]
+    verdicts = res.verdicts()
+    for case in BEHAVIOURS[behaviour].passes:
+        assert verdicts[case]["verdict"] == "PASS", verdicts[case]["message"]
+    assert res.rc == 0, res.stdout + res.stderr
+    run = load_run(res.run_dir)
+    assert behaviour in run.meta["behaviours"]
+    missing = SHOWN_BY[behaviour](run)
+    assert missing is None, f"{behaviour} did not show: {missing}"

@@ -269,10 +269,11 @@ class Whitepaper:
 
     async def get_installed_ids(self, p: dict) -> dict:
         certs = self._installed_certs(p["certificateType"])
+        algorithm = "SHA512" if self.st.behaves("hash_data_sha512") else "SHA256"
         if not certs:
             return {"status": "NotFound"}
         return {"status": "Accepted",
-                "certificateHashData": [self._hash_data(c, "SHA256") for c in certs]}
+                "certificateHashData": [self._hash_data(c, algorithm) for c in certs]}
 
     async def delete_certificate(self, p: dict) -> dict:
         wanted = p["certificateHashData"]
@@ -484,7 +485,8 @@ class Whitepaper:
         await self._fw_status("Installing", request_id)
         await self.st.sleep(0.2)
         self.st.store.put("firmware_installed_request", request_id)
-        await self._fw_status("InstallRebooting", request_id)
+        if not self.st.behaves("firmware_without_install_rebooting"):
+            await self._fw_status("InstallRebooting", request_id)
         await self.st.reset("Hard")
 
     async def after_boot(self, link: Link) -> None:
