@@ -399,6 +399,8 @@ class Csms:
             reason = visible(body.strip().splitlines()[0] if body.strip() else f"HTTP {status}")
             detail["refused_by"] = "websockets"
         known = self.stations.get(station) if station else None
+        if known is None and station in self.settings.stations:  # its first handshake
+            known = self.station(station)
         if known is not None:  # a case may ask how it came and why it did not get in
             known.handshakes.append(HandshakeSeen(
                 time.monotonic_ns(), status, self.scrubber.text(reason),
