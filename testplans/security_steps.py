@@ -101,7 +101,9 @@ async def wait_new_connection(case: Case, since_generation: int, within: float,
                 case.check(False, what + f" within {within:g} s",
                            "did not get in; the endpoint refused "
                            + ("; ".join(refused[-3:]) + f" ({len(refused)} refusal(s))"
-                              if refused else "nothing (no attempt reached it)"))
+                              if refused else "nothing: no attempt reached the HTTP "
+                              "handshake (a refused TLS handshake is the record's handshake "
+                              "event tls-refused)"))
             await asyncio.sleep(0.05)
     return int(station.connected_mono_ns or time.monotonic_ns())
 

@@ -2,11 +2,11 @@
 with a message naming the non-conformance; the conformant station passes every case of the
 security plan (rigs/sim-security.toml).
 
-Three `bench run`s in one parallel fixture: the conformant station over the whole plan, and
-two runs with faults armed. The faults of the first fault run each break one case family only
-(the password, the CSR, deletion by hash, the log upload, the firmware signature, certificate
-checks, the profile going down), so one run proves them all, each case failing with its own
-message; the second holds the two that would spoil the cases after them (SECOND_RUN).
+Four `bench run`s in one parallel fixture (_runs): the conformant station at profile 1 over the
+whole plan and at profile 3 (the renewed certificate, the behaviour profiles), and the faults
+at both profiles. Each fault breaks one case family only (the password, the CSR, deletion by
+hash, the log upload, the firmware signature, certificate checks, the profile fall-back...),
+so one run proves several, each case failing with its own message.
 """
 
 from __future__ import annotations
@@ -44,10 +44,15 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
                                         "'InvalidCentralSystemCertificate')"),
     "falls_back_to_lower_profile": ("TC_083_CS", "no plain (profile 1) connection attempt "
                                                  "after the cut"),
+    "keeps_old_certificate": ("TC_074_CS", "expected the TLS client certificate to be the one "
+                                           "the bench signed"),
 }
-# a second fault run: no_security_events silences what other cases need, and a station
-# fallen back to profile 1 gets in no more (the cases after TC_083 would fail for that)
-SECOND_RUN = ("no_security_events", "falls_back_to_lower_profile")
+# at security profile 3 (profile3_rig), where TC_074 judges the renewed certificate's use
+AT_PROFILE_3 = ("keeps_old_certificate",)
+# the faults armed in a run at security profile 3 (profile3_rig): keeps_old_certificate
+# shows only there; the other two would spoil cases of the profile-1 run after theirs (a
+# silent station fails every event check, a lowered profile every later case)
+AT_PROFILE_3 = ("keeps_old_certificate", "no_security_events", "accepts_lower_profile")
 
 FAST_SECURITY_PLAN = """
 name = "security-fast"
@@ -64,13 +69,37 @@ max_time_deviation_s = 1
 """
 
 
+def profile3_rig(folder: Path) -> Path:
+    """rigs/sim-security.toml at security profile 3: TLS with client certificates made for
+    the test (tests/pki_support.py); TC_074 then judges the renewed certificate's use."""
+    from pki_support import make_pki
+
+    pki = make_pki(folder / "tls", {"csms": ("127.0.0.1", "127.0.0.1"),
+                                    "station": ("SMARTDC-SIM-01", None)})
+    text = RIG.read_text("utf-8")
+    text = text.replace("security_profile = 1", "security_profile = 3", 1)
+    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("authorization_key_hex"))
+    text = text.replace("[csms]\n", f"[csms]\ntls_cert = {str(pki['csms'])!r}\n"
+                        f"tls_key = {str(pki['csms_key'])!r}\ntls_ca = {str(pki['ca'])!r}\n", 1)
+    head, sep, rest = text.partition("\n[simulator]")
+    line, nl, rest = rest.partition("\n")
+    text = (head + sep + line + nl + f"csms_ca = {str(pki['ca'])!r}\n"
+            f"client_cert = {str(pki['station'])!r}\n"
+            f"client_key = {str(pki['station_key'])!r}\n" + rest)
+    text = text.replace('station_config = "sim-security-station.toml"',
+                        f"station_config = {str(RIG.parent / 'sim-security-station.toml')!r}")
+    rig = folder / "sim-security-tls.toml"
+    rig.write_text(text, "utf-8")
+    return rig
+
+
 def _fault_run(faults: list[str]) -> list[str]:
     return ["--cases", ",".join(CAUGHT_BY[f][0] for f in faults),
             *[a for f in faults for a in ("--fault", f)]]
 
 
 # conformant but unusual (sim/station/behaviours.py): behaviour -> check of its run's record
-# (None, or what did not show); all of them in one run, over the cases they must pass
+# (None, or what did not show); all of them in the conformant run at profile 3
 def _listed_sha512(run: RunData) -> str | None:
     answers = [json.loads(f["raw"])[2] for f in run.frames
                if f["direction"] == "in" and f["msg_type"] == 3]
@@ -94,15 +123,18 @@ SHOWN_BY: dict[str, Callable[[RunData], str | None]] = {
 
 
 def _runs() -> dict[str, list[str]]:
-    cases = sorted({c for b in SHOWN_BY for c in BEHAVIOURS[b].passes})
-    return {"ok": [], "faults": _fault_run([f for f in CAUGHT_BY if f not in SECOND_RUN]),
-            "faults-2": _fault_run(list(SECOND_RUN)),
-            "behaviours": ["--cases", ",".join(cases),
-                           *[a for b in SHOWN_BY for a in ("--behaviour", b)]]}
+    """Four runs: the conformant station at profile 1 (every case) and at profile 3 (TC_074
+    and the behaviours' cases), the faults at profile 1 and at profile 3."""
+    cases = sorted({"TC_074_CS", *(c for b in SHOWN_BY for c in BEHAVIOURS[b].passes)})
+    return {"ok": [],
+            "p3-ok": ["--cases", ",".join(cases),
+                      *[a for b in SHOWN_BY for a in ("--behaviour", b)]],
+            "faults": _fault_run([f for f in CAUGHT_BY if f not in AT_PROFILE_3]),
+            "p3-faults": _fault_run(list(AT_PROFILE_3))}
 
 
 def _run_of(fault: str) -> str:
-    return "faults-2" if fault in SECOND_RUN else "faults"
+    return "p3-faults" if fault in AT_PROFILE_3 else "faults"
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +145,8 @@ def security_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     def run(name: str) -> BenchRunResult:
         plan = Path(folders[name]) / "security-fast.toml"
         plan.write_text(FAST_SECURITY_PLAN, "utf-8")
-        return bench_run(folders[name], "--plan", str(plan), "--rig", str(RIG), *jobs[name],
+        rig = profile3_rig(folders[name]) if name.startswith("p3-") else RIG
+        return bench_run(folders[name], "--plan", str(plan), "--rig", str(rig), *jobs[name],
                          "--no-reports", timeout=240)
 
     with ThreadPoolExecutor(len(jobs)) as pool:
@@ -160,6 +193,15 @@ def test_conformant_station_passes_the_security_plan(
     assert run_verdict(load_run(res.run_dir)).verdict == "PASS"
 
 
+def test_renewed_certificate_is_used_at_profile_3(
+        real_parts, security_runs: dict[str, BenchRunResult]) -> None:
+    res = security_runs["p3-ok"]
+    v = res.verdicts()["TC_074_CS"]
+    assert v["verdict"] == "PASS", v["message"]
+    assert "ok: the TLS client certificate to be the one the bench signed" in v["checks"]
+    assert res.rc == 0, res.stdout + res.stderr
+
+
 def test_no_key_in_the_record(real_parts, security_runs: dict[str, BenchRunResult]) -> None:
     """TC_073 sends two keys over the wire: neither (in any spelling) is in the record, and
     the PKI's private keys stay in private/."""
@@ -185,7 +227,7 @@ def test_every_security_behaviour_is_shown() -> None:
 @pytest.mark.parametrize("behaviour", sorted(SHOWN_BY))
 def test_security_behaviour_passes(behaviour: str, real_parts,
                                    security_runs: dict[str, BenchRunResult]) -> None:
-    res = security_runs["behaviours"]
+    res = security_runs["p3-ok"]
     verdicts = res.verdicts()
     for case in BEHAVIOURS[behaviour].passes:
         assert verdicts[case]["verdict"] == "PASS", verdicts[case]["message"]

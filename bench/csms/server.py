@@ -278,6 +278,13 @@ class Csms:
         self._tls_beside_plain = ctx
         self.record.event("connection", "tls-beside-plain", url=self.url, certificate=str(cert))
 
+    def trust_station_ca(self, pem: str) -> None:
+        """Profile 3: client certificates that chain to these certificates (PEM, the bench's
+        station CA and its root) are taken from now on."""
+        if self._tls is not None and self.settings.security_profile == 3:
+            self._tls.load_verify_locations(cadata=pem)
+            self.record.event("connection", "station-ca-trusted", url=self.url)
+
     def _accept(self, sock: socket.socket) -> None:
         if self._tls is None and self._tls_beside_plain is not None:
             self._sniff(sock)

@@ -108,6 +108,10 @@ _FAULTS = [
     Fault("csr_short_key",
           "the CSR of SignCertificate carries a 1024-bit RSA key (below 2048)",
           ["TC_074_CS"]),
+    Fault("keeps_old_certificate",
+          "at profile 3, accepts CertificateSigned and reconnects, but with its old client "
+          "certificate",
+          ["TC_074_CS"]),
     Fault("invalid_certificate_accepted",
           "InstallCertificate and CertificateSigned accept an invalid certificate (foreign, "
           "expired, not a CA) without a SecurityEventNotification",

@@ -124,6 +124,9 @@ class Whitepaper:
             self._use_key(bytes.fromhex(key_hex))
         if profile == 2 and self.st.url.startswith("ws://"):
             self._use_tls()
+        if (profile == 3 and self.st.store.get("station_certificate")
+                and not self.st.fault("keeps_old_certificate")):
+            self._use_station_certificate()
         self.event("StartupOfTheDevice", "power-up or reboot")
 
     def _use_tls(self) -> None:
@@ -352,7 +355,26 @@ class Whitepaper:
             self.st.store.put("station_key_pem", pending)
             self.st.store.delete("station_key_pending_pem")
         self.st.store.put("station_certificate", p["certificateChain"])
+        if self.st.key_int("SecurityProfile") == 3:  # the new certificate from the next
+            if not self.st.fault("keeps_old_certificate"):  # connection on: reconnect
+                self._use_station_certificate()
+            self.st.spawn(self._reconnect_soon())
         return {"status": "Accepted"}
+
+    def _use_station_certificate(self) -> None:
+        """Profile 3: TLS with the certificate the CSMS signed (files in a private folder:
+        the ssl module loads a key from a file only)."""
+        import tempfile
+        from pathlib import Path
+
+        folder = Path(tempfile.mkdtemp(prefix="station-cert-"))
+        folder.chmod(0o700)
+        cert, key = folder / "station.pem", folder / "station.key"
+        cert.write_text(self.st.store.get("station_certificate"), "ascii")
+        key.write_text(self.st.store.get("station_key_pem"), "ascii")
+        key.chmod(0o600)
+        security = replace(self.st.cfg.security, client_cert=cert, client_key=key)
+        self.st._ssl = security.ssl_context(self.st.url)
 
     def _check_signed(self, chain_text: str) -> str | None:
         """Why the station must refuse this certificate chain (None: it is good)."""

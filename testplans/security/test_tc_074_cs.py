@@ -3,17 +3,19 @@
 ExtendedTriggerMessage(SignChargePointCertificate) -> Accepted; SignCertificate(CSR): a valid
 PKCS#10 request signed by its key, the key at least 2048 bits (RSA/DSA) or 224 bits (EC), the
 subject's CN the charge point identity and O the CpoName; the bench's station CA signs it;
-CertificateSigned -> Accepted. The use of the new certificate on a TLS connection is judged
-by the endpoint at profile 3 (docs/security.md).
+CertificateSigned -> Accepted. At profile 3 the station must then reconnect with the new
+certificate (the endpoint verifies it under the bench's station CA, the CN = the identity):
+the TLS client certificate of the new connection must be the one the bench signed.
 """
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from bench.pki import public_key_bits
 from testplans.ocpp import check_answer, expect, get_config, triggered
-from testplans.security_steps import CENTRAL_SYSTEM_ROOT, ensure_root
+from testplans.security_steps import CENTRAL_SYSTEM_ROOT, ensure_root, wait_new_connection
 
 pytestmark = pytest.mark.octt("TC_074_CS", "Update Charge Point Certificate by request of "
                               "Central System", requires=("profile:Security",),
@@ -27,7 +29,7 @@ def _attr(name: x509.Name, oid) -> str | None:
     return str(found[0].value) if found else None
 
 
-async def test_tc_074_cs(case, station, pki):
+async def test_tc_074_cs(case, station, pki, rig, bench_ctx):
     with case.step("pre-state: the bench's Central System root installed"):
         await ensure_root(case, pki, CENTRAL_SYSTEM_ROOT)
         cpo = (await get_config(case, "CpoName"))["CpoName"]
@@ -62,8 +64,25 @@ async def test_tc_074_cs(case, station, pki):
                    f"sent CN {cn!r}", at=msg.mono_ns)
         case.check(org == cpo, f"CSR organizationName {cpo!r} (CpoName)", f"sent O {org!r}",
                    at=msg.mono_ns)
+    profile3 = rig.station.security_profile == 3
+    if profile3:  # the endpoint must know the CA before the station shows the certificate
+        bench_ctx.csms.trust_station_ca(pki.pem("station_ca") + pki.pem("central_system_root"))
+    generation = station.generation
     with case.step("CertificateSigned(the signed chain): Accepted"):
         cert = pki.sign_csr(csr)
         signed = await station.call("CertificateSigned",
                                     {"certificateChain": pki.chain_pem(cert)})
         check_answer(case, signed, "Accepted", "CertificateSigned")
+    if not profile3:
+        case.passed("the new certificate's use on a TLS connection is judged at profile 3 "
+                    f"only (the rig is at profile {rig.station.security_profile})")
+        return
+    with case.step("the station reconnects at profile 3 with the new certificate"):
+        await wait_new_connection(case, generation, case.setting("security_reconnect_s"),
+                                  "a connection with the certificate the bench signed")
+        shown = station.link.transport.ssl_object.getpeercert(binary_form=True)
+        case.check(shown == cert.public_bytes(serialization.Encoding.DER),
+                   "the TLS client certificate to be the one the bench signed",
+                   "showed another (serial "
+                   f"{x509.load_der_x509_certificate(shown).serial_number:x})" if shown
+                   else "showed none")
