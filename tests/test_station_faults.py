@@ -418,6 +418,35 @@ async def _(tmp: Path) -> None:
         await wait_until(lambda: any(not h.tls for h in rig.cs.handshakes), 5,
                          "a plain connection attempt")
 
+@check("keeps_old_certificate")
+async def _(tmp: Path) -> None:
+    from cryptography import x509
+    from pki_support import make_pki
+
+    from bench.pki import BenchPki
+
+    tls = make_pki(tmp / "tls", {"csms": ("127.0.0.1", "127.0.0.1"),
+                                 "station": (STATION_ID, None)})
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"keeps_old_certificate"}, station=WHITEPAPER,
+                           client_tls=tls) as rig:
+        rig.csms.trust_station_ca(pki.pem("station_ca") + pki.pem("central_system_root"))
+        await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate",
+            "certificate": pki.pem("central_system_root")})
+        await rig.cs.call("ExtendedTriggerMessage",
+                          {"requestedMessage": "SignChargePointCertificate"})
+        csr = x509.load_pem_x509_csr((await rig.cs.expect("SignCertificate", within=5))
+                                     .payload["csr"].encode())
+        generation = rig.cs.generation
+        res = await rig.cs.call("CertificateSigned",
+                                {"certificateChain": pki.chain_pem(pki.sign_csr(csr))})
+        assert res.get("status") == "Accepted"
+        await rig.new_connection(generation)
+        shown = x509.load_der_x509_certificate(
+            rig.cs.link.transport.ssl_object.getpeercert(binary_form=True))
+        assert shown.issuer != pki.cert("station_ca").subject  # the old one, from the rig
+
 def test_every_fault_has_a_check_and_is_listed():
     assert set(CHECKS) == set(FAULTS)
     assert len(FAULTS) >= 10

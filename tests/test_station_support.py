@@ -108,16 +108,21 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
                       store: PersistentStore | None = None,
                       overrides: dict[str, Any] | None = None,
                       allowed_findings: frozenset[str] = frozenset(),
-                      basic_auth_key: bytes | None = None) -> AsyncIterator[Rig]:
+                      basic_auth_key: bytes | None = None,
+                      client_tls: dict[str, Path] | None = None) -> AsyncIterator[Rig]:
     """A booted station on the bench's CSMS. On exit, any finding of the CSMS about the
     station (a schema-invalid frame, a broken answer...) fails the test unless allowed.
-    basic_auth_key: both sides at security profile 1 with that AuthorizationKey."""
+    basic_auth_key: both sides at security profile 1 with that AuthorizationKey; client_tls
+    (tests/pki_support.make_pki with leaves "csms" and "station"): both at profile 3."""
     record = RunRecord.create(tmp_path / "runs", "station-test")
     settings = CsmsSettings(port=0, any_station=True, cards=dict(CARDS),
                             heartbeat_interval_s=heartbeat_s, response_timeout_s=5.0,
                             ping_interval_s=None)
     if basic_auth_key is not None:
         settings.security_profile, settings.stations = 1, {STATION_ID: basic_auth_key}
+    if client_tls is not None:
+        settings.security_profile, settings.tls_ca = 3, client_tls["ca"]
+        settings.tls_cert, settings.tls_key = client_tls["csms"], client_tls["csms_key"]
     csms = Csms(settings, record)
     await csms.start()
     model = RigModel(connectors=2)
@@ -132,6 +137,9 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
         {"station": {**FAST_STATION, **(station or {})}, "keys": {**FAST_KEYS, **(keys or {})}})
     if basic_auth_key is not None:
         cfg.security = StationSecurity(1, basic_auth_key)
+    if client_tls is not None:
+        cfg.security = StationSecurity(3, None, client_tls["ca"], client_tls["station"],
+                                       client_tls["station_key"])
     cards = ManualCardSource()
     store = store if store is not None else PersistentStore(None)
     sim = StationSimulator(cfg, model, cards, f"{csms.url}/{STATION_ID}", faults or set(), store)

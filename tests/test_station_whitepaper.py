@@ -133,3 +133,27 @@ async def test_deleted_by_any_algorithm(tmp_path: Path, pki: BenchPki) -> None:
         res = await rig.cs.call("GetInstalledCertificateIds",
                                 {"certificateType": "ManufacturerRootCertificate"})
         assert res.get("status") == "NotFound"
+
+
+async def test_renewed_certificate_used_at_profile_3(tmp_path: Path, pki: BenchPki) -> None:
+    from cryptography import x509
+    from pki_support import make_pki
+
+    tls = make_pki(tmp_path / "tls", {"csms": ("127.0.0.1", "127.0.0.1"),
+                                      "station": (STATION_ID, None)})
+    async with station_rig(tmp_path, station=WHITEPAPER, client_tls=tls) as rig:
+        rig.csms.trust_station_ca(pki.pem("station_ca") + pki.pem("central_system_root"))
+        await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate",
+            "certificate": pki.pem("central_system_root")})
+        await rig.cs.call("ExtendedTriggerMessage",
+                          {"requestedMessage": "SignChargePointCertificate"})
+        csr = x509.load_pem_x509_csr((await rig.cs.expect("SignCertificate", within=5))
+                                     .payload["csr"].encode())
+        cert = pki.sign_csr(csr)
+        generation = rig.cs.generation
+        res = await rig.cs.call("CertificateSigned", {"certificateChain": pki.chain_pem(cert)})
+        assert res.get("status") == "Accepted"
+        await rig.new_connection(generation)
+        shown = rig.cs.link.transport.ssl_object.getpeercert(binary_form=True)
+        assert x509.load_der_x509_certificate(shown) == cert
