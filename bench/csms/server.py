@@ -74,6 +74,7 @@ class Csms:
         self._serving = False
         self._tls: ssl.SSLContext | None = None
         self._tls_beside_plain: ssl.SSLContext | None = None  # serve_tls_too()
+        self._sniffing: dict[socket.socket, asyncio.TimerHandle] = {}  # first byte awaited
         self._link_settings: LinkSettings | None = None
         self._links: set[WsLink] = set()  # every connection not closed yet
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -126,6 +127,11 @@ class Csms:
             return
         self._serving = False
         self._listener.close()
+        for sock, timer in list(self._sniffing.items()):  # nothing said yet: just close
+            timer.cancel()
+            asyncio.get_running_loop().remove_reader(sock.fileno())
+            sock.close()
+        self._sniffing.clear()
         for link in list(self._links):
             if link.state is CONNECTING:  # a slow or silent opener must not hold stop()
                 link.abort_opening()
@@ -298,6 +304,7 @@ class Csms:
         fd = sock.fileno()
 
         def give_up() -> None:
+            self._sniffing.pop(sock, None)
             loop.remove_reader(fd)
             sock.close()
 
@@ -310,6 +317,7 @@ class Csms:
                 first = b""
             loop.remove_reader(fd)
             timer.cancel()
+            self._sniffing.pop(sock, None)
             if not first:
                 sock.close()
                 return
@@ -317,6 +325,7 @@ class Csms:
 
         timer = loop.call_later(OPEN_TIMEOUT_S, give_up)
         loop.add_reader(fd, readable)
+        self._sniffing[sock] = timer
 
     def _open_link(self, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
         assert self._link_settings is not None

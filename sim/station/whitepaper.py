@@ -80,6 +80,12 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+def _same_hex(a: object, b: object, number: bool) -> bool:
+    """Hex text equal without case; a number (the serial) also without leading zeros."""
+    x, y = str(a).lower(), str(b).lower()
+    return (x.lstrip("0") or "0") == (y.lstrip("0") or "0") if number else x == y
+
+
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     if cert.issuer != issuer.subject:
         return False
@@ -287,8 +293,7 @@ class Whitepaper:
         for entry in self._installed():
             cert = x509.load_pem_x509_certificate(entry["pem"].encode())
             mine = self._hash_data(cert, algorithm)
-            if all(mine[k].lower() == str(wanted[k]).lower().lstrip("0") or
-                   mine[k].lower().lstrip("0") == str(wanted[k]).lower().lstrip("0")
+            if all(_same_hex(mine[k], wanted[k], k == "serialNumber")
                    for k in ("issuerNameHash", "issuerKeyHash", "serialNumber")):
                 found = True
                 continue
