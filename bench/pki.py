@@ -134,11 +134,13 @@ class BenchPki:
         self.parties, self.public_dir, self.private_dir = parties, public_dir, private_dir
 
     @classmethod
-    def create(cls, run_dir: Path, csms_host: str = "127.0.0.1") -> BenchPki:
+    def create(cls, run_dir: Path, csms_hosts: str | list[str] = "127.0.0.1") -> BenchPki:
+        """csms_hosts: the addresses (or names) the station reaches the CSMS at, all in the
+        server certificate's subjectAltName; the first is its CN."""
+        hosts = [csms_hosts] if isinstance(csms_hosts, str) else list(csms_hosts)
         cs_root = _party("central_system_root", "Bench Central System Root", None, ca=True)
         mf_root = _party("manufacturer_root", "Bench Manufacturer Root", None, ca=True)
-        san = _san(csms_host)
-        server = _party("csms_server", csms_host, cs_root, ca=False, san=san,
+        server = _party("csms_server", hosts[0], cs_root, ca=False, san=_san(hosts),
                         usage=x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]))
         station_ca = _party("station_ca", "Bench Charge Point Signing CA", cs_root, ca=True)
         fw = _party("firmware_signer", "Bench Firmware Signer", mf_root, ca=False,
@@ -212,13 +214,16 @@ class BenchPki:
         return certificate_hash_data(cert, issuer_public_key(cert, issuers), algorithm)
 
 
-def _san(host: str) -> x509.SubjectAlternativeName:
+def _san(hosts: list[str]) -> x509.SubjectAlternativeName:
     import ipaddress
 
-    try:
-        return x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))])
-    except ValueError:
-        return x509.SubjectAlternativeName([x509.DNSName(host)])
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return x509.SubjectAlternativeName(names)
 
 
 def verify_signature(public_key, signature: bytes, data: bytes) -> bool:

@@ -71,6 +71,17 @@ def test_hash_data_is_the_ocsp_cert_id(pki: BenchPki, algorithm: str) -> None:
     assert int(data["serialNumber"], 16) == req.serial_number
 
 
+def test_server_certificate_names_every_address(tmp_path: Path) -> None:
+    import ipaddress
+
+    pki = BenchPki.create(tmp_path, ["192.0.2.7", "127.0.0.1", "csms.lab"])
+    san = pki.cert("csms_server").extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("192.0.2.7"),
+                                                       ipaddress.ip_address("127.0.0.1")]
+    assert san.get_values_for_type(x509.DNSName) == ["csms.lab"]
+
+
 def test_firmware_signature_verifies_only_for_its_bytes(pki: BenchPki) -> None:
     signature = base64.b64decode(pki.sign_firmware(b"image"))
     key = pki.cert("firmware_signer").public_key()

@@ -108,8 +108,11 @@ class BenchContext:
         are the snapshot `pki`, its private keys stay in <run dir>/private/."""
         if self._pki is None:
             from bench.pki import BenchPki
+            from bench.plugin.stationurl import WILDCARDS, interface_addresses
 
-            self._pki = BenchPki.create(self.record.path, self.rig.csms.host)
+            host = self.rig.csms.host  # listening on all: every address a station may use
+            hosts = [*interface_addresses(), "127.0.0.1"] if host in WILDCARDS else [host]
+            self._pki = BenchPki.create(self.record.path, list(dict.fromkeys(hosts)))
             self.record.snapshot("pki", self._pki.public_snapshot())
         return self._pki
 
