@@ -105,6 +105,7 @@ class Whitepaper:
         self.log_status = "Idle"
         self._event_wakeup = asyncio.Event()
         self._plain: tuple[str, Any] | None = None  # profile 1's URL and TLS, once raised
+        self._cert_dir: Any = None  # tempfile.TemporaryDirectory of a renewed certificate
 
     # --- hooks of station.py / handlers.py -----------------------------------------------
     def handlers(self) -> dict[str, Any]:
@@ -372,7 +373,9 @@ class Whitepaper:
         import tempfile
         from pathlib import Path
 
-        folder = Path(tempfile.mkdtemp(prefix="station-cert-"))
+        if self._cert_dir is None:  # removed when the station object goes (or at exit)
+            self._cert_dir = tempfile.TemporaryDirectory(prefix="station-cert-")
+        folder = Path(self._cert_dir.name)
         folder.chmod(0o700)
         cert, key = folder / "station.pem", folder / "station.key"
         cert.write_text(self.st.store.get("station_certificate"), "ascii")
