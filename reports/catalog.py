@@ -155,6 +155,16 @@ CASE_NAMES = {
     "TC_082_CS": "TxDefaultProfile with ongoing transaction",
     "TC_073_CS": "Update Charge Point Password for HTTP Basic Authentication",
     "TC_083_CS": "Upgrade security profile",
+    "TC_074_CS": "Update Charge Point Certificate by request of Central System",
+    "TC_075_1_CS": "Install a certificate – ManufacturerRootCertificate",
+    "TC_075_2_CS": "Install a certificate – CentralSystemRootCertificate",
+    "TC_076_CS": "Delete a specific certificate",
+    "TC_077_CS": "Invalid ChargePointCertificate Security Event",
+    "TC_078_CS": "Invalid CentralSystemCertificate Security Event",
+    "TC_079_CS": "Get Security Log",
+    "TC_080_CS": "Secure Firmware Update",
+    "TC_081_CS": "Secure Firmware Update – Invalid Signature",
+    "TC_084_CS": "Security profile – no fall back to a lower profile",
     "TC_085_CS": "Basic Authentication – valid username/password",
 }
 

@@ -57,12 +57,17 @@ async def test_callerror_codes(tmp_path, frame, code, finding):
         assert inbound[1]["schema"] == "ok"
 
 
-async def test_not_supported_extension_action(tmp_path):
+async def test_security_whitepaper_actions_are_answered(tmp_path):
+    """The endpoint takes the Security whitepaper's station actions (docs/security.md)."""
     async with running_csms(tmp_path) as csms, station_connect(csms) as ws:
         answer = await exchange(ws, [2, "s1", "SecurityEventNotification",
                                      {"type": "FirmwareUpdated",
                                       "timestamp": "2026-11-23T10:00:00Z"}])
-        assert answer[:3] == [4, "s1", "NotSupported"]
+        assert answer == [3, "s1", {}]
+        answer = await exchange(ws, [2, "s2", "SignCertificate", {"csr": "-----BEGIN"}])
+        assert answer == [3, "s2", {"status": "Accepted"}]
+        answer = await exchange(ws, [2, "s3", "LogStatusNotification", {"status": "Bogus"}])
+        assert answer[:3] == [4, "s3", "PropertyConstraintViolation"]
 
 
 async def test_unanswerable_frames_are_recorded_and_not_fatal(tmp_path):

@@ -15,7 +15,7 @@ from test_station_firmware import IMAGE as FW_IMAGE
 from test_station_firmware import PROFILES as FW_PROFILES
 from test_station_firmware import file_service, now_iso
 from test_station_firmware import statuses as fw_statuses
-from test_station_support import VALID, VALID2, Rig, station_rig, wait_until
+from test_station_support import STATION_ID, VALID, VALID2, Rig, station_rig, wait_until
 
 from bench.csms import CallErrorReply
 from bench.files import FaultMode, TransferFault
@@ -510,6 +510,173 @@ async def _(tmp: Path) -> None:
         res = await rig.cs.call("GetCompositeSchedule", {"connectorId": 1, "duration": 5})
         assert res.get("chargingSchedule")["chargingSchedulePeriod"][0]["limit"] == 6
 
+# --- Security whitepaper (station config security_whitepaper = true) ---------------------
+WHITEPAPER = {"security_whitepaper": True}
+KEY_1, KEY_2 = b"bench-key-one-0001", b"bench-key-two-0002"
+
+
+@check("password_not_applied")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"password_not_applied"}, station=WHITEPAPER,
+                           basic_auth_key=KEY_1) as rig:
+        generation = rig.cs.generation
+        res = await rig.cs.call("ChangeConfiguration",
+                                {"key": "AuthorizationKey", "value": KEY_2.hex()})
+        assert res.get("status") == "Accepted"
+        rig.cs.use_authorization_key(KEY_2)
+        await wait_until(lambda: len(rig.cs.refusals()) >= 1, 5, "a refused reconnect")
+        assert rig.cs.refusals()[-1].status == 401 and rig.cs.generation == generation
+        rig.cs.use_authorization_key(KEY_1)  # let it in again for a clean power-off
+        await rig.new_connection(generation)
+
+
+@check("csr_short_key")
+async def _(tmp: Path) -> None:
+    from cryptography import x509
+
+    async with station_rig(tmp, faults={"csr_short_key"}, station=WHITEPAPER) as rig:
+        await rig.cs.call("ExtendedTriggerMessage",
+                          {"requestedMessage": "SignChargePointCertificate"})
+        msg = await rig.cs.expect("SignCertificate", within=5)
+        assert x509.load_pem_x509_csr(msg.payload["csr"].encode()).public_key().key_size == 1024
+
+
+@check("invalid_certificate_accepted")
+async def _(tmp: Path) -> None:
+    from bench.pki import BenchPki, pem_of
+
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"invalid_certificate_accepted"},
+                           station=WHITEPAPER) as rig:
+        expired = pki.foreign_certificate("expired CA", ca=True, expired=True)
+        res = await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate", "certificate": pem_of(expired)})
+        assert res.get("status") == "Accepted"
+        res = await rig.cs.call("CertificateSigned", {
+            "certificateChain": pem_of(pki.foreign_certificate(STATION_ID))})
+        assert res.get("status") == "Accepted"
+
+
+@check("delete_sha256_only")
+async def _(tmp: Path) -> None:
+    from bench.pki import BenchPki, pem_of
+
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"delete_sha256_only"}, station=WHITEPAPER) as rig:
+        root = pki.extra_root("to delete")
+        await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate", "certificate": pem_of(root)})
+        res = await rig.cs.call("DeleteCertificate",
+                                {"certificateHashData": pki.hash_data(root, "SHA384")})
+        assert res.get("status") == "NotFound"
+
+
+@check("security_log_not_uploaded")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"security_log_not_uploaded"}, station=WHITEPAPER) as rig:
+        # nobody listens there: a conformant station reports UploadFailure
+        res = await rig.cs.call("GetLog", {"logType": "SecurityLog", "requestId": 5,
+                                           "log": {"remoteLocation": "http://127.0.0.1:9/up/"}})
+        assert res.get("status") == "Accepted"
+        await rig.cs.expect("LogStatusNotification", {"status": "Uploading"}, 5)
+        await rig.cs.expect("LogStatusNotification", {"status": "Uploaded"}, 5)
+
+
+@check("bad_signature_installed")
+async def _(tmp: Path) -> None:
+    from bench.files import FileService
+    from bench.files.model import FilesConfig
+    from bench.pki import BenchPki
+
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"bad_signature_installed"}, station=WHITEPAPER) as rig:
+        files = FileService(tmp / "files", rig.csms.record, FilesConfig())
+        files.start(["HTTP"])
+        try:
+            url = files.publish("fw.bin", b"image")["HTTP"]
+            await rig.cs.call("InstallCertificate", {
+                "certificateType": "ManufacturerRootCertificate",
+                "certificate": pki.pem("manufacturer_root")})
+            res = await rig.cs.call("SignedUpdateFirmware", {"requestId": 1, "firmware": {
+                "location": url, "retrieveDateTime": "2026-01-01T00:00:00Z",
+                "signingCertificate": pki.pem("firmware_signer"),
+                "signature": pki.sign_firmware(b"other bytes")}})
+            assert res.get("status") == "Accepted"
+            await rig.cs.expect("SignedFirmwareStatusNotification",
+                                {"status": "SignatureVerified"}, 5)
+        finally:
+            files.stop()
+
+
+@check("no_security_events")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"no_security_events"}, station=WHITEPAPER) as rig:
+        res = await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate", "certificate": "not a PEM"})
+        assert res.get("status") == "Rejected"
+        await asyncio.sleep(0.5)
+        assert not rig.cs.received("SecurityEventNotification")
+
+
+@check("accepts_lower_profile")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"accepts_lower_profile"}, station=WHITEPAPER,
+                           basic_auth_key=KEY_1) as rig:
+        res = await rig.cs.call("ChangeConfiguration", {"key": "SecurityProfile", "value": "0"})
+        assert res.get("status") == "Accepted"
+
+
+@check("falls_back_to_lower_profile")
+async def _(tmp: Path) -> None:
+    from bench.pki import BenchPki
+
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"falls_back_to_lower_profile"}, station=WHITEPAPER,
+                           basic_auth_key=KEY_1) as rig:
+        rig.csms.serve_tls_too(pki.public_dir / "csms_server.pem",
+                               pki.private_dir / "csms_server.key")
+        await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate",
+            "certificate": pki.pem("central_system_root")})
+        res = await rig.cs.call("ChangeConfiguration", {"key": "SecurityProfile", "value": "2"})
+        assert res.get("status") == "Accepted"
+        rig.cs.raise_security_profile(2)
+        generation = rig.cs.generation
+        await rig.cs.call("Reset", {"type": "Hard"})
+        await rig.new_connection(generation)
+        assert rig.cs.handshakes[-1].tls  # raised to profile 2: back over TLS
+        await rig.cs.disconnect(refuse_for=1.0)
+        await wait_until(lambda: any(not h.tls for h in rig.cs.handshakes), 5,
+                         "a plain connection attempt")
+
+@check("keeps_old_certificate")
+async def _(tmp: Path) -> None:
+    from cryptography import x509
+    from pki_support import make_pki
+
+    from bench.pki import BenchPki
+
+    tls = make_pki(tmp / "tls", {"csms": ("127.0.0.1", "127.0.0.1"),
+                                 "station": (STATION_ID, None)})
+    pki = BenchPki.create(tmp / "pki")
+    async with station_rig(tmp, faults={"keeps_old_certificate"}, station=WHITEPAPER,
+                           client_tls=tls) as rig:
+        rig.csms.trust_station_ca(pki.pem("station_ca") + pki.pem("central_system_root"))
+        await rig.cs.call("InstallCertificate", {
+            "certificateType": "CentralSystemRootCertificate",
+            "certificate": pki.pem("central_system_root")})
+        await rig.cs.call("ExtendedTriggerMessage",
+                          {"requestedMessage": "SignChargePointCertificate"})
+        csr = x509.load_pem_x509_csr((await rig.cs.expect("SignCertificate", within=5))
+                                     .payload["csr"].encode())
+        generation = rig.cs.generation
+        res = await rig.cs.call("CertificateSigned",
+                                {"certificateChain": pki.chain_pem(pki.sign_csr(csr))})
+        assert res.get("status") == "Accepted"
+        await rig.new_connection(generation)
+        shown = x509.load_der_x509_certificate(
+            rig.cs.link.transport.ssl_object.getpeercert(binary_form=True))
+        assert shown.issuer != pki.cert("station_ca").subject  # the old one, from the rig
 
 def test_every_fault_has_a_check_and_is_listed():
     assert set(CHECKS) == set(FAULTS)

@@ -14,6 +14,7 @@ from bench.csms import CardInfo, Csms, CsmsSettings, Station
 from bench.record import RunRecord
 from sim.model import RigModel
 from sim.station import ManualCardSource, PersistentStore, StationConfig, StationSimulator
+from sim.station.security import StationSecurity
 
 STATION_ID = "SMARTDC-TEST"
 VALID = "04A1B2C3D4E5F6"
@@ -108,13 +109,22 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
                       heartbeat_s: int = 60, boot: bool = True,
                       store: PersistentStore | None = None,
                       overrides: dict[str, Any] | None = None,
-                      allowed_findings: frozenset[str] = frozenset()) -> AsyncIterator[Rig]:
+                      allowed_findings: frozenset[str] = frozenset(),
+                      basic_auth_key: bytes | None = None,
+                      client_tls: dict[str, Path] | None = None) -> AsyncIterator[Rig]:
     """A booted station on the bench's CSMS. On exit, any finding of the CSMS about the
-    station (a schema-invalid frame, a broken answer...) fails the test unless allowed."""
+    station (a schema-invalid frame, a broken answer...) fails the test unless allowed.
+    basic_auth_key: both sides at security profile 1 with that AuthorizationKey; client_tls
+    (tests/pki_support.make_pki with leaves "csms" and "station"): both at profile 3."""
     record = RunRecord.create(tmp_path / "runs", "station-test")
     settings = CsmsSettings(port=0, any_station=True, cards=dict(CARDS),
                             heartbeat_interval_s=heartbeat_s, response_timeout_s=5.0,
                             ping_interval_s=None)
+    if basic_auth_key is not None:
+        settings.security_profile, settings.stations = 1, {STATION_ID: basic_auth_key}
+    if client_tls is not None:
+        settings.security_profile, settings.tls_ca = 3, client_tls["ca"]
+        settings.tls_cert, settings.tls_key = client_tls["csms"], client_tls["csms_key"]
     csms = Csms(settings, record)
     await csms.start()
     model = RigModel(connectors=2)
@@ -127,6 +137,11 @@ async def station_rig(tmp_path: Path, keys: dict[str, Any] | None = None,
     ticker = asyncio.create_task(tick())
     cfg = StationConfig.smartdc().with_overrides(
         {"station": {**FAST_STATION, **(station or {})}, "keys": {**FAST_KEYS, **(keys or {})}})
+    if basic_auth_key is not None:
+        cfg.security = StationSecurity(1, basic_auth_key)
+    if client_tls is not None:
+        cfg.security = StationSecurity(3, None, client_tls["ca"], client_tls["station"],
+                                       client_tls["station_key"])
     cards = ManualCardSource()
     store = store if store is not None else PersistentStore(None)
     sim = StationSimulator(cfg, model, cards, f"{csms.url}/{STATION_ID}", faults or set(), store)

@@ -250,7 +250,8 @@ def _plain(value: Any) -> Any:
 # explains them and `bench check --list-keys` prints them; nothing else may be in the table.
 
 FEATURE_PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation",
-                    "SmartCharging", "RemoteTrigger")
+                    "SmartCharging", "RemoteTrigger",
+                    "Security")  # the Security whitepaper: a certification profile of its own
 _NUMBER = (int, float)
 
 BENCH_KEYS: dict[str, Key] = {

@@ -99,7 +99,7 @@ class Mutator:
             "action-not-string": (1, self._action_not_string),
             "unknown-action": (1, self._unknown_action),
             "wrong-direction": (1, self._wrong_direction),
-            "not-taken": (1, self._not_taken),
+            "security-event": (1, self._security_event),
             "payload-not-object": (1, self._payload_not_object),
             "schema-missing": (1, self._schema_missing),
             "schema-type": (1, self._schema_type),
@@ -269,9 +269,9 @@ class Mutator:
                                            ("RemoteStartTransaction", {"idTag": "04A1"})])
         return self._call("wrong-direction", mid, action, payload, "NotSupported")
 
-    def _not_taken(self, mid: str) -> FuzzFrame:  # a station action the bench does not take
-        return self._call("not-taken", mid, "SecurityEventNotification",
-                          {"type": "FirmwareUpdated", "timestamp": STAMP}, "NotSupported")
+    def _security_event(self, mid: str) -> FuzzFrame:  # the whitepaper's actions are taken too
+        return self._call("security-event", mid, "SecurityEventNotification",
+                          {"type": "FirmwareUpdated", "timestamp": STAMP})
 
     def _payload_not_object(self, mid: str) -> FuzzFrame:
         payload = self.rng.choice([[], "x", 1, None, [{}]])

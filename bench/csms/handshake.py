@@ -77,17 +77,19 @@ def decide(
     peer_cert: dict[str, Any] | None = None,
     refused_for_s: float | None = None,
     scrubber: KeyScrubber | None = None,
+    tls: bool | None = None,
 ) -> Decision:
     """The verdict on one upgrade request. `refused_for_s`: the identity is cut for that long.
 
     Its reason (the HTTP body) and detail (the record) hold no spelling of a configured key."""
     scrubber = scrubber or KeyScrubber(settings.keys())
-    d = _decide(settings, path, headers, peer_cert, refused_for_s, scrubber)
+    d = _decide(settings, path, headers, peer_cert, refused_for_s, scrubber, tls)
     return Decision(d.identity, d.status, scrubber.text(d.reason), scrubber.scrub(d.detail))
 
 
 def _decide(settings: CsmsSettings, path: str, headers: Any, peer_cert: dict[str, Any] | None,
-            refused_for_s: float | None, scrubber: KeyScrubber) -> Decision:
+            refused_for_s: float | None, scrubber: KeyScrubber,
+            tls: bool | None = None) -> Decision:
     offered = [visible(p) for p in offered_subprotocols(headers)]
     detail: dict[str, Any] = {"path": visible(path), "subprotocols": offered,
                               "security_profile": settings.security_profile}
@@ -105,7 +107,12 @@ def _decide(settings: CsmsSettings, path: str, headers: Any, peer_cert: dict[str
         return Decision(identity, 503,
                         f"reconnects refused for another {refused_for_s:.1f} s (network cut)",
                         detail)
-    profile = settings.security_profile
+    profile = settings.profile_for(identity)
+    if profile != settings.security_profile:
+        detail["security_profile"] = profile  # raised for this station at run time
+    if profile >= 2 and tls is False:  # tls None: the caller's listener decides
+        return Decision(identity, 403, f"a plain connection; {identity!r} is at security "
+                        f"profile {profile}, which needs TLS", detail)
     has_auth_header = bool(headers.get_all("Authorization"))
     if profile == 0:
         if has_auth_header:
@@ -121,13 +128,12 @@ def _decide(settings: CsmsSettings, path: str, headers: Any, peer_cert: dict[str
                             f"client certificate CN {visible(cn)!r} differs from identity "
                             f"{identity!r}", detail)
         return Decision(identity, None, "accepted (profile 3, client certificate)", detail)
-    return _basic(settings, identity, headers, detail, scrubber)
+    return _basic(settings, identity, headers, detail, scrubber, profile)
 
 
 def _basic(settings: CsmsSettings, identity: str, headers: Any, detail: dict[str, Any],
-           scrubber: KeyScrubber) -> Decision:
+           scrubber: KeyScrubber, profile: int) -> Decision:
     """Profiles 1 and 2: the Basic user must be the identity, the password its key."""
-    profile = settings.security_profile
     key = settings.key_for(identity)
     if key is None:  # CsmsSettings refuses such a configuration; never accept unchecked
         return Decision(identity, 403, f"no AuthorizationKey for {identity!r} at profile "

@@ -50,6 +50,12 @@ class DefaultAnswers:
             "DataTransfer": lambda p: {"status": "UnknownVendorId"},
             "FirmwareStatusNotification": lambda p: {},
             "DiagnosticsStatusNotification": lambda p: {},
+            # Security whitepaper: a CSR is accepted for signing; the case signs it and sends
+            # CertificateSigned (testplans/security_steps.py)
+            "SignCertificate": lambda p: {"status": "Accepted"},
+            "SecurityEventNotification": lambda p: {},
+            "LogStatusNotification": lambda p: {},
+            "SignedFirmwareStatusNotification": lambda p: {},
         }
 
 

@@ -14,6 +14,7 @@ import socket
 import ssl
 import time
 from collections import Counter, deque
+from pathlib import Path
 from typing import Any
 
 from websockets.http11 import Request, Response
@@ -28,7 +29,7 @@ from bench.csms.responders import DefaultAnswers
 from bench.csms.secrets import KeyScrubber
 from bench.csms.session import Booted
 from bench.csms.settings import CsmsSettings, settings_from_rig
-from bench.csms.station import Station
+from bench.csms.station import HandshakeSeen, Station
 from bench.csms.transport import StampedTransport
 from bench.csms.versions import SUBPROTOCOLS, SUPPORTED
 from bench.csms.windows import InboxBudget
@@ -72,10 +73,13 @@ class Csms:
         self._port: int | None = None
         self._serving = False
         self._tls: ssl.SSLContext | None = None
+        self._tls_beside_plain: ssl.SSLContext | None = None  # serve_tls_too()
+        self._sniffing: dict[socket.socket, asyncio.TimerHandle] = {}  # first byte awaited
         self._link_settings: LinkSettings | None = None
         self._links: set[WsLink] = set()  # every connection not closed yet
         self._handlers: set[asyncio.Task[Any]] = set()
-        self.scrubber = KeyScrubber(settings.keys())
+        self._scrubber = KeyScrubber(settings.keys())
+        self._scrubbed_keys = tuple(settings.keys())
         self.inbox_budget = InboxBudget(reclaim=self._reclaim_inboxes)
         self.let_go: Counter[str] = Counter()  # sessions, station snapshots not kept
         self._snapshot_names: set[str] = set()
@@ -84,6 +88,14 @@ class Csms:
         # whose BootNotification is snapshots/station.json: the first configured station, or
         # (no station configured) the first one that boots
         self._main_station: str | None = next(iter(settings.stations), None)
+
+    @property
+    def scrubber(self) -> KeyScrubber:
+        """Hides every key configured so far (a password update adds one at run time)."""
+        keys = tuple(self.settings.keys())
+        if keys != self._scrubbed_keys:
+            self._scrubber, self._scrubbed_keys = KeyScrubber(keys), keys
+        return self._scrubber
 
     @classmethod
     def from_rig(cls, rig: Any, record: RunRecord, **overrides: Any) -> Csms:
@@ -115,6 +127,11 @@ class Csms:
             return
         self._serving = False
         self._listener.close()
+        for sock, timer in list(self._sniffing.items()):  # nothing said yet: just close
+            timer.cancel()
+            asyncio.get_running_loop().remove_reader(sock.fileno())
+            sock.close()
+        self._sniffing.clear()
         for link in list(self._links):
             if link.state is CONNECTING:  # a slow or silent opener must not hold stop()
                 link.abort_opening()
@@ -257,10 +274,63 @@ class Csms:
         return list(self.latency or ())
 
     # -- connections (LinkObserver) ----------------------------------------------------------
+    def serve_tls_too(self, cert: Path, key: Path) -> None:
+        """Take TLS connections beside plain ones on the same port (a station raised to
+        profile 2 at run time comes back over wss:// to the same address): the first byte
+        of a connection tells (0x16 opens a TLS handshake)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(cert), str(key))
+        self._tls_beside_plain = ctx
+        self.record.event("connection", "tls-beside-plain", url=self.url, certificate=str(cert))
+
+    def trust_station_ca(self, pem: str) -> None:
+        """Profile 3: client certificates that chain to these certificates (PEM, the bench's
+        station CA and its root) are taken from now on."""
+        if self._tls is not None and self.settings.security_profile == 3:
+            self._tls.load_verify_locations(cadata=pem)
+            self.record.event("connection", "station-ca-trusted", url=self.url)
+
     def _accept(self, sock: socket.socket) -> None:
+        if self._tls is None and self._tls_beside_plain is not None:
+            self._sniff(sock)
+            return
+        self._open_link(sock, self._tls)
+
+    def _sniff(self, sock: socket.socket) -> None:
+        """Wait (up to the opening timeout) for the first byte, then open plain or TLS."""
+        loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        fd = sock.fileno()
+
+        def give_up() -> None:
+            self._sniffing.pop(sock, None)
+            loop.remove_reader(fd)
+            sock.close()
+
+        def readable() -> None:
+            try:
+                first = sock.recv(1, socket.MSG_PEEK)
+            except BlockingIOError:
+                return
+            except OSError:
+                first = b""
+            loop.remove_reader(fd)
+            timer.cancel()
+            self._sniffing.pop(sock, None)
+            if not first:
+                sock.close()
+                return
+            self._open_link(sock, self._tls_beside_plain if first == b"\x16" else None)
+
+        timer = loop.call_later(OPEN_TIMEOUT_S, give_up)
+        loop.add_reader(fd, readable)
+        self._sniffing[sock] = timer
+
+    def _open_link(self, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
         assert self._link_settings is not None
         try:
-            transport = StampedTransport(sock, tls=self._tls, tls_timeout_s=OPEN_TIMEOUT_S)
+            transport = StampedTransport(sock, tls=tls, tls_timeout_s=OPEN_TIMEOUT_S)
         except OSError:  # reset before it could be set up: nothing was exchanged
             sock.close()
             return
@@ -277,9 +347,11 @@ class Csms:
         identity = handshake.identity_from_path(request.path, s.path_prefix)
         known = self.stations.get(identity) if identity else None
         refused = known.refused_for_s() if known else None
-        peer_cert = link.transport.peer_certificate() if s.security_profile == 3 else None
+        tls = link.transport.ssl_object is not None
+        profile = s.profile_for(identity) if identity else s.security_profile
+        peer_cert = link.transport.peer_certificate() if profile == 3 and tls else None
         decision = handshake.decide(s, request.path, request.headers, peer_cert, refused,
-                                    self.scrubber)
+                                    self.scrubber, tls=tls)
         link.bench_decision = decision  # recorded once the response is sent
         if decision.accepted:
             return None
@@ -342,6 +414,13 @@ class Csms:
             name = "accepted" if status == 101 else "refused"
             reason = visible(body.strip().splitlines()[0] if body.strip() else f"HTTP {status}")
             detail["refused_by"] = "websockets"
+        known = self.stations.get(station) if station else None
+        if known is None and station in self.settings.stations:  # its first handshake
+            known = self.station(station)
+        if known is not None:  # a case may ask how it came and why it did not get in
+            known.handshakes.append(HandshakeSeen(
+                time.monotonic_ns(), status, self.scrubber.text(reason),
+                connection.transport.ssl_object is not None))
         self.record.event("handshake", name, station=self.scrubber.text(station or "") or None,
                           peer=connection.peer, status=status,
                           reason=self.scrubber.text(reason), **self.scrubber.scrub(detail))

@@ -47,6 +47,12 @@ class CsmsSettings:
     ping_interval_s: float | None = 20.0
     latency_probe: bool = False  # keep (arrival_ns, handed_ns) of answered station CALLs
     latency_probe_size: int = 200_000
+    # keys replaced at run time (a station's password update): never accepted again, still
+    # scrubbed from everything recorded
+    retired_keys: list[bytes] = field(default_factory=list, repr=False)
+    # identity -> the security profile it was raised to at run time (SecurityProfile upgrade,
+    # Security whitepaper); the others stay at security_profile
+    station_profiles: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.security_profile not in (0, 1, 2, 3):
@@ -88,8 +94,22 @@ class CsmsSettings:
 
     def keys(self) -> list[bytes]:
         """Every configured key (what must never reach the record)."""
-        keys = [*self.stations.values(), self.any_station_key]
+        keys = [*self.stations.values(), self.any_station_key, *self.retired_keys]
         return [k for k in dict.fromkeys(keys) if k is not None]
+
+    def profile_for(self, identity: str) -> int:
+        return self.station_profiles.get(identity, self.security_profile)
+
+    def replace_key(self, identity: str, key: bytes) -> None:
+        """`identity` authenticates with `key` from now on (OCPP 1.6 Security whitepaper:
+        the AuthorizationKey the station accepted); its previous key is refused."""
+        if not 16 <= len(key) <= 20:
+            raise ValueError(f"station {identity!r}: AuthorizationKey has {len(key)} bytes, "
+                             "must be 16 to 20")
+        old = self.key_for(identity)
+        if old is not None and old != key:
+            self.retired_keys.append(old)
+        self.stations[identity] = key
 
     @property
     def uses_tls(self) -> bool:

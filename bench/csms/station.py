@@ -22,6 +22,7 @@ from bench.csms.matching import describe_pattern, short_payload
 from bench.csms.messages import CALL, CallResult, Received
 from bench.csms.protocol import OcppVersion, ParsedFrame
 from bench.csms.responders import Responder, Responders
+from bench.csms.secrets import REDACTED
 from bench.csms.session import (
     Booted,
     ResponseSample,
@@ -37,6 +38,20 @@ TIMED_OUT_MEMORY = 64
 # A session keeps a bounded picture of its station; the run record keeps everything. What is
 # let go is counted in Station.let_go (recorded with every disconnect).
 FINDINGS_KEPT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeSeen:
+    """One opening handshake of an identity as the endpoint answered it."""
+
+    mono_ns: int
+    status: int | None  # 101 accepted, else the refusal's HTTP status (None: none sent)
+    reason: str  # holds no key (scrubbed)
+    tls: bool
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 101
 
 
 @dataclass(slots=True, eq=False)
@@ -55,6 +70,13 @@ class PendingCall:
     @property
     def live(self) -> bool:
         return not self.future.done()
+
+
+def _without_credential(action: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with a new AuthorizationKey hidden (the record never holds a key); else itself."""
+    if action == "ChangeConfiguration" and body.get("key") == "AuthorizationKey":
+        return {**body, "value": REDACTED}
+    return body
 
 
 class Station:
@@ -87,6 +109,8 @@ class Station:
         self.connected_mono_ns: int | None = None
         self.disconnected_mono_ns: int | None = None
         self.close_reason: str | None = None
+        # the latest opening handshakes of this identity, accepted or refused
+        self.handshakes: deque[HandshakeSeen] = deque(maxlen=RECENT_FRAMES * 4)
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -170,6 +194,22 @@ class Station:
                 f"station {self.id} disconnected while {p.action} (msg id {p.msg_id}) "
                 f"awaited its answer ({reason})"))
         self._notify()
+
+    def use_authorization_key(self, key: bytes) -> None:
+        """From now on this identity must present `key` (its old key is refused)."""
+        self.settings.replace_key(self.id, key)
+        self.record.event("connection", "authorization-key-replaced", station=self.id,
+                          key_bytes=len(key))
+
+    def refusals(self, since_ns: int = 0) -> list[HandshakeSeen]:
+        return [h for h in self.handshakes if not h.accepted and h.mono_ns >= since_ns]
+
+    def raise_security_profile(self, profile: int) -> None:
+        """From now on this identity must connect at `profile` (a plain connection is refused
+        from profile 2 on): the CSMS's side of a SecurityProfile upgrade."""
+        self.settings.station_profiles[self.id] = profile
+        self.record.event("connection", "security-profile-raised", station=self.id,
+                          profile=profile)
 
     def refused_for_s(self) -> float | None:
         """Seconds left of a refuse window set by disconnect(refuse_for=...)."""
@@ -268,6 +308,8 @@ class Station:
                 raise StationGone(f"station {self.id} is not connected; cannot send {action}")
             msg_id = str(uuid.uuid4())
             raw = self.ocpp.call_frame(msg_id, action, body)
+            shown = _without_credential(action, body)  # what the record and messages keep
+            recorded = raw if shown is body else self.ocpp.call_frame(msg_id, action, shown)
             case = self.record.current_case
             pending = PendingCall(msg_id, action, link,
                                   asyncio.get_running_loop().create_future(), case,
@@ -277,8 +319,9 @@ class Station:
                 sent_ns = await self._hand_over(link, raw, action, msg_id, timeout)
                 pending.sent_ns = sent_ns
                 pending.sent_seq = sent_seq = self.record.frame(FrameRecord(
-                    sent_ns, self.id, Direction.OUT, raw, CALL, msg_id, action, verdict))
-                self.note_frame("out", CALL, action, body)
+                    sent_ns, self.id, Direction.OUT, recorded, CALL, msg_id, action, verdict,
+                    note=None if recorded is raw else "value redacted: a credential"))
+                self.note_frame("out", CALL, action, shown)
                 try:
                     async with asyncio.timeout(timeout):
                         frame, answered_ns, answer_seq, answer_verdict = await pending.future

@@ -50,6 +50,7 @@ class BenchContext:
     progress: Callable[[str, str], None] | None = None  # (case, step) -> show it
     maintenance: Callable[..., Any] | None = None  # overrides the default between-case steps
     _files: Any = None  # bench.files.FileService, started by the first case that needs it
+    _pki: Any = None  # bench.pki.BenchPki, made by the first case that needs it
 
     def build_measurement(self, name: str, unit: str | None, value: float | None = None,
                           series: list[float] | None = None, evidence: list[int] | None = None,
@@ -101,6 +102,19 @@ class BenchContext:
             self._files = FileService(self.record.path / "files", self.record, self.rig.files)
         self._files.start(list(protocols))
         return self._files
+
+    def pki(self) -> Any:
+        """The run's PKI (bench.pki.BenchPki): made on first use; its public certificates
+        are the snapshot `pki`, its private keys stay in <run dir>/private/."""
+        if self._pki is None:
+            from bench.pki import BenchPki
+            from bench.plugin.stationurl import WILDCARDS, interface_addresses
+
+            host = self.rig.csms.host  # listening on all: every address a station may use
+            hosts = [*interface_addresses(), "127.0.0.1"] if host in WILDCARDS else [host]
+            self._pki = BenchPki.create(self.record.path, list(dict.fromkeys(hosts)))
+            self.record.snapshot("pki", self._pki.public_snapshot())
+        return self._pki
 
     def close_files(self) -> None:
         if self._files is not None:

@@ -96,6 +96,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "soak_sessions": 20,
     "soak_session_s": 60,
     "soak_duration_s": 0,
+    # Security whitepaper: how long a station may take to come back after a password change
+    # (TC_073): it drops the connection and reconnects; the whitepaper sets no time
+    "security_reconnect_s": 60,
+    # TC_083: how long the bench refuses reconnects after the upgrade, watching that the
+    # station does not try its old profile meanwhile: long enough for a failed attempt or two
+    "security_fallback_window_s": 60,
 }
 
 _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "sim_settings",

@@ -199,6 +199,11 @@ class BenchPlugin(PlanSelection):
         return self.ctx.files
 
     @pytest.fixture
+    def pki(self, case: Case) -> Any:
+        """The run's PKI (bench.pki.BenchPki; docs/security.md)."""
+        return self.ctx.pki()
+
+    @pytest.fixture
     def settings(self) -> dict[str, Any]:
         return self.ctx.settings
 

@@ -163,6 +163,19 @@ _BEHAVIOURS = [
         "OCPP 1.6 §3.13: a charging schedule sets limits, the maximum the Charge Point may "
         "draw; drawing less is allowed",
         ["TC_082_CS"]),
+    # Security whitepaper (station config security_whitepaper = true)
+    Behaviour(
+        "hash_data_sha512",
+        "lists its installed certificates (GetInstalledCertificateIds) with SHA512 hash data",
+        "Security whitepaper, CertificateHashDataType: hashAlgorithm SHA256, SHA384 or SHA512, "
+        "the station's choice",
+        ["TC_075_1_CS", "TC_075_2_CS"]),
+    Behaviour(
+        "firmware_without_install_rebooting",
+        "installs a signed firmware and reboots without sending InstallRebooting first",
+        "Security whitepaper, FirmwareStatusEnumType: InstallRebooting is one status of the "
+        "enum, no use case makes it mandatory before the reboot",
+        ["TC_080_CS"]),
 ]
 
 BEHAVIOURS: dict[str, Behaviour] = {b.name: b for b in _BEHAVIOURS}

@@ -16,6 +16,7 @@ from sim.station.keys import (
     with_feature_profile,
 )
 from sim.station.security import StationSecurity
+from sim.station.whitepaper import whitepaper_keys
 
 # not settable from [station] of a station TOML: the security settings come from the rig
 # file (a secret); keys and id_tags have tables of their own
@@ -59,6 +60,7 @@ class StationConfig:
     clock_aligned_late_fraction: float = 0.4  # fault clock_aligned_late: of the interval
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
     firmware_install_s: float = 2.0  # UpdateFirmware: Installing -> the reboot
+    security_whitepaper: bool = False  # OCPP 1.6 Security whitepaper (sim/station/whitepaper.py)
     keys: dict[str, KeySpec] = field(default_factory=dict)
     security: StationSecurity = field(default_factory=StationSecurity)  # profile 0 by default
     # card UID (upper-case hex) -> the idTag the station sends for it, as a real station's
@@ -109,6 +111,8 @@ class StationConfig:
         if cfg.smart_charging:
             cfg.keys = smart_charging_keys() | cfg.keys
             cfg.keys = with_feature_profile(cfg.keys, "SmartCharging")
+        if cfg.security_whitepaper:
+            cfg.keys = whitepaper_keys() | cfg.keys
         for name, raw in data.get("keys", {}).items():
             cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name) or optional_key(name))
         cfg.id_tags = {**self.id_tags, **_id_tags(data.get("id_tags", {}), origin)}

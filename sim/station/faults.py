@@ -173,6 +173,43 @@ _FAULTS = [
     Fault("clear_profile_kept",
           "ClearChargingProfile is answered Accepted but the profile stays installed",
           ["TC_067_CS"]),
+    # Security whitepaper (station config security_whitepaper = true)
+    Fault("password_not_applied",
+          "ChangeConfiguration(AuthorizationKey) is Accepted and the station reconnects, but "
+          "still with the old password",
+          ["TC_073_CS"]),
+    Fault("csr_short_key",
+          "the CSR of SignCertificate carries a 1024-bit RSA key (below 2048)",
+          ["TC_074_CS"]),
+    Fault("keeps_old_certificate",
+          "at profile 3, accepts CertificateSigned and reconnects, but with its old client "
+          "certificate",
+          ["TC_074_CS"]),
+    Fault("invalid_certificate_accepted",
+          "InstallCertificate and CertificateSigned accept an invalid certificate (foreign, "
+          "expired, not a CA) without a SecurityEventNotification",
+          ["TC_077_CS", "TC_078_CS"]),
+    Fault("delete_sha256_only",
+          "DeleteCertificate finds a certificate only by SHA256 hash data; SHA384 and SHA512 "
+          "are answered NotFound",
+          ["TC_076_CS"]),
+    Fault("security_log_not_uploaded",
+          "GetLog(SecurityLog) reports Uploading and Uploaded but no file reaches the server",
+          ["TC_079_CS"]),
+    Fault("bad_signature_installed",
+          "a signed firmware whose signature does not verify is installed anyway "
+          "(SignatureVerified), no InvalidSignature, no security event",
+          ["TC_081_CS"]),
+    Fault("no_security_events",
+          "security events are logged but no SecurityEventNotification is ever sent",
+          ["TC_077_CS", "TC_078_CS", "TC_081_CS"]),
+    Fault("falls_back_to_lower_profile",
+          "raised to security profile 2, it goes back to its plain profile-1 connection when a "
+          "TLS connection fails",
+          ["TC_083_CS"]),
+    Fault("accepts_lower_profile",
+          "ChangeConfiguration(SecurityProfile) to a lower profile is Accepted",
+          ["TC_084_CS"]),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

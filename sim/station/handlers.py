@@ -32,6 +32,8 @@ class CsmsCalls:
         }
         if station.cfg.smart_charging:
             self._handlers.update(station.smart.handlers())
+        if station.whitepaper is not None:
+            self._handlers.update(station.whitepaper.handlers())
 
     async def handle(self, action: str, payload: Any) -> dict | None:
         if self.st.boot_status == "Rejected":
@@ -78,6 +80,10 @@ class CsmsCalls:
 
     async def change_configuration(self, p: dict) -> dict:
         name, value = p["key"], p["value"]
+        if self.st.whitepaper is not None:
+            answer = self.st.whitepaper.change_configuration(name, value)
+            if answer is not None:
+                return answer
         spec = self.st.keys.get(name)
         if spec is None:
             return {"status": "Accepted" if self.st.fault("unknown_key_accepted")

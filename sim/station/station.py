@@ -32,6 +32,7 @@ from sim.station.smartcharging import SmartCharging
 from sim.station.store import PersistentStore
 from sim.station.trigger import Trigger
 from sim.station.txqueue import RetryPolicy, TxMessage, TxQueue
+from sim.station.whitepaper import Whitepaper
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class StationSimulator:
         self.firmware = Firmware(self)  # FirmwareManagement (firmware.py)
         self.trigger = Trigger(self)  # RemoteTrigger (trigger.py)
         self.smart = SmartCharging(self)
+        self.whitepaper = Whitepaper(self) if cfg.security_whitepaper else None
         self.calls = CsmsCalls(self)
         self._listeners: list[StatusListener] = []
         # unique across power cycles and processes sharing a store file
@@ -230,6 +232,8 @@ class StationSimulator:
         self.store.put("stop_reason_at_boot", None)
         self._persist_open_transactions()
         self.store.put("tx_journal", [])
+        if self.whitepaper is not None:
+            self.whitepaper.restore()
 
     def _transaction_from_store(self, data: dict[str, Any],
                                 known: dict[int, Transaction]) -> Transaction:
@@ -318,6 +322,8 @@ class StationSimulator:
                 log.log(logging.WARNING if refused else logging.INFO,
                         "station: CSMS %s %s (%s); retry in %.1f s", self.url,
                         "refused the connection" if refused else "not reachable", exc, backoff)
+                if self.whitepaper is not None:
+                    self.whitepaper.connect_failed()
                 await self.sleep(backoff)
                 backoff = min(backoff * 2, self.cfg.reconnect_max_s)
                 continue
@@ -377,6 +383,8 @@ class StationSimulator:
             self.boot_accepted = True
             await self._boot_statuses(link)
             self.spawn(self.firmware.after_boot())  # Installed after a firmware reboot
+            if self.whitepaper is not None:
+                await self.whitepaper.after_boot(link)
         self._notices = asyncio.Queue()
         # statuses that changed while offline get sent again by the physics loop
         for c in self.connectors.values():
@@ -386,6 +394,8 @@ class StationSimulator:
         senders = [asyncio.create_task(self.txq.run(link)),
                    asyncio.create_task(self._notice_sender(link)),
                    asyncio.create_task(self._heartbeat_loop(link))]
+        if self.whitepaper is not None:
+            senders.append(asyncio.create_task(self.whitepaper.deliver_events(link)))
         try:
             await asyncio.gather(*senders)
         finally:

@@ -9,7 +9,7 @@ STATION_ACTIONS = frozenset({
     "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification",
     "FirmwareStatusNotification", "Heartbeat", "MeterValues", "StartTransaction",
     "StatusNotification", "StopTransaction",
-    # security whitepaper extensions (schemas shipped too; the bench does not take them)
+    # Security whitepaper extensions (schemas shipped in the ocpp package too; docs/security.md)
     "LogStatusNotification", "SecurityEventNotification", "SignCertificate",
     "SignedFirmwareStatusNotification",
 })

@@ -1,0 +1,238 @@
+"""Each Security-whitepaper fault of the station simulator FAILs the case that must catch it,
+with a message naming the non-conformance; the conformant station passes every case of the
+security plan (rigs/sim-security.toml).
+
+Four `bench run`s in one parallel fixture (_runs): the conformant station at profile 1 over the
+whole plan and at profile 3 (the renewed certificate, the behaviour profiles), and the faults
+at both profiles. Each fault breaks one case family only (the password, the CSR, deletion by
+hash, the log upload, the firmware signature, certificate checks, the profile fall-back...),
+so one run proves several, each case failing with its own message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from test_plans_support import REPO, BenchRunResult, bench_run
+
+from bench.record.reader import RunData, load_run
+from bench.record.verdict import run_verdict
+from sim.station.behaviours import BEHAVIOURS
+from sim.station.faults import FAULTS
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+RIG = REPO / "rigs" / "sim-security.toml"
+
+# fault -> (the case that catches it, text its FAIL message must contain)
+CAUGHT_BY: dict[str, tuple[str, str]] = {
+    "password_not_applied": ("TC_073_CS", "the endpoint refused HTTP 401: wrong password"),
+    "csr_short_key": ("TC_074_CS", "the station sent a 1024-bit RSA key"),
+    "delete_sha256_only": ("TC_076_CS", "DeleteCertificate(SHA384 hash data).conf status "
+                                        "Accepted; the station answered status='NotFound'"),
+    "invalid_certificate_accepted": ("TC_077_CS", "CertificateSigned.conf status Rejected; "
+                                                  "the station answered status='Accepted'"),
+    "security_log_not_uploaded": ("TC_079_CS", "reported Uploaded"),
+    "bad_signature_installed": ("TC_081_CS", "the station sent SignatureVerified"),
+    "accepts_lower_profile": ("TC_084_CS", "status Rejected; the station answered "
+                                           "status='Accepted'"),
+    "no_security_events": ("TC_078_CS", "SecurityEventNotification (type="
+                                        "'InvalidCentralSystemCertificate')"),
+    "falls_back_to_lower_profile": ("TC_083_CS", "no plain (profile 1) connection attempt "
+                                                 "after the cut"),
+    "keeps_old_certificate": ("TC_074_CS", "expected the TLS client certificate to be the one "
+                                           "the bench signed"),
+}
+# at security profile 3 (profile3_rig), where TC_074 judges the renewed certificate's use
+AT_PROFILE_3 = ("keeps_old_certificate",)
+# the faults armed in a run at security profile 3 (profile3_rig): keeps_old_certificate
+# shows only there; the other two would spoil cases of the profile-1 run after theirs (a
+# silent station fails every event check, a lowered profile every later case)
+AT_PROFILE_3 = ("keeps_old_certificate", "no_security_events", "accepts_lower_profile")
+
+FAST_SECURITY_PLAN = """
+name = "security-fast"
+suites = ["security"]
+[sim_settings]
+message_timeout_s = 3
+boot_timeout_s = 8
+security_reconnect_s = 4
+security_fallback_window_s = 3
+watch_s = 1
+settle_timeout_s = 5
+power_off_s = 1
+max_time_deviation_s = 1
+"""
+
+
+def profile3_rig(folder: Path) -> Path:
+    """rigs/sim-security.toml at security profile 3: TLS with client certificates made for
+    the test (tests/pki_support.py); TC_074 then judges the renewed certificate's use."""
+    from pki_support import make_pki
+
+    pki = make_pki(folder / "tls", {"csms": ("127.0.0.1", "127.0.0.1"),
+                                    "station": ("SMARTDC-SIM-01", None)})
+    text = RIG.read_text("utf-8")
+    text = text.replace("security_profile = 1", "security_profile = 3", 1)
+    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("authorization_key_hex"))
+    text = text.replace("[csms]\n", f"[csms]\ntls_cert = {str(pki['csms'])!r}\n"
+                        f"tls_key = {str(pki['csms_key'])!r}\ntls_ca = {str(pki['ca'])!r}\n", 1)
+    head, sep, rest = text.partition("\n[simulator]")
+    line, nl, rest = rest.partition("\n")
+    text = (head + sep + line + nl + f"csms_ca = {str(pki['ca'])!r}\n"
+            f"client_cert = {str(pki['station'])!r}\n"
+            f"client_key = {str(pki['station_key'])!r}\n" + rest)
+    text = text.replace('station_config = "sim-security-station.toml"',
+                        f"station_config = {str(RIG.parent / 'sim-security-station.toml')!r}")
+    rig = folder / "sim-security-tls.toml"
+    rig.write_text(text, "utf-8")
+    return rig
+
+
+def _fault_run(faults: list[str]) -> list[str]:
+    return ["--cases", ",".join(CAUGHT_BY[f][0] for f in faults),
+            *[a for f in faults for a in ("--fault", f)]]
+
+
+# conformant but unusual (sim/station/behaviours.py): behaviour -> check of its run's record
+# (None, or what did not show); all of them in the conformant run at profile 3
+def _listed_sha512(run: RunData) -> str | None:
+    answers = [json.loads(f["raw"])[2] for f in run.frames
+               if f["direction"] == "in" and f["msg_type"] == 3]
+    algs = {h.get("hashAlgorithm") for a in answers if isinstance(a, dict)
+            for h in a.get("certificateHashData", [])}
+    return None if algs == {"SHA512"} else f"hash algorithms listed: {sorted(algs)}"
+
+
+def _no_install_rebooting(run: RunData) -> str | None:
+    statuses = [json.loads(f["raw"])[3].get("status") for f in run.frames
+                if f["direction"] == "in" and f["action"] == "SignedFirmwareStatusNotification"]
+    if "Installed" not in statuses:
+        return f"no Installed ({statuses})"
+    return "sent InstallRebooting" if "InstallRebooting" in statuses else None
+
+
+SHOWN_BY: dict[str, Callable[[RunData], str | None]] = {
+    "hash_data_sha512": _listed_sha512,
+    "firmware_without_install_rebooting": _no_install_rebooting,
+}
+
+
+def _runs() -> dict[str, list[str]]:
+    """Four runs: the conformant station at profile 1 (every case) and at profile 3 (TC_074
+    and the behaviours' cases), the faults at profile 1 and at profile 3."""
+    cases = sorted({"TC_074_CS", *(c for b in SHOWN_BY for c in BEHAVIOURS[b].passes)})
+    return {"ok": [],
+            "p3-ok": ["--cases", ",".join(cases),
+                      *[a for b in SHOWN_BY for a in ("--behaviour", b)]],
+            "faults": _fault_run([f for f in CAUGHT_BY if f not in AT_PROFILE_3]),
+            "p3-faults": _fault_run(list(AT_PROFILE_3))}
+
+
+def _run_of(fault: str) -> str:
+    return "p3-faults" if fault in AT_PROFILE_3 else "faults"
+
+
+@pytest.fixture(scope="module")
+def security_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
+    jobs = _runs()
+    folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
+
+    def run(name: str) -> BenchRunResult:
+        plan = Path(folders[name]) / "security-fast.toml"
+        plan.write_text(FAST_SECURITY_PLAN, "utf-8")
+        rig = profile3_rig(folders[name]) if name.startswith("p3-") else RIG
+        return bench_run(folders[name], "--plan", str(plan), "--rig", str(rig), *jobs[name],
+                         "--no-reports", timeout=240)
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        futures = {name: pool.submit(run, name) for name in jobs}
+    return {name: f.result() for name, f in futures.items()}
+
+
+@pytest.fixture
+def real_parts(pcscd_binary, vpcd_driver):
+    return pcscd_binary, vpcd_driver
+
+
+def test_every_security_fault_has_its_row() -> None:
+    mine = {n for n, f in FAULTS.items() if any(c in CASES for c in f.affects)}
+    assert mine == set(CAUGHT_BY), "a Security fault without its row here (or a stale row)"
+
+
+CASES = {p.stem.removeprefix("test_").upper() for p in
+         (REPO / "testplans" / "security").glob("test_tc_*.py")}
+
+
+@pytest.mark.parametrize("fault", sorted(CAUGHT_BY))
+def test_security_fault_is_caught(fault: str, real_parts,
+                                  security_runs: dict[str, BenchRunResult]) -> None:
+    case, text = CAUGHT_BY[fault]
+    assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
+    res = security_runs[_run_of(fault)]
+    v = res.verdicts()[case]
+    assert v["verdict"] == "FAIL", v
+    assert text in v["message"], v["message"]
+    assert res.rc == 1, res.stdout + res.stderr
+    judged = run_verdict(load_run(res.run_dir))
+    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert judged.case(case).verdict == "FAIL"
+
+
+def test_conformant_station_passes_the_security_plan(
+        real_parts, security_runs: dict[str, BenchRunResult]) -> None:
+    res = security_runs["ok"]
+    verdicts = res.verdicts()
+    assert set(verdicts) == CASES, sorted(verdicts)
+    assert {c: v["verdict"] for c, v in verdicts.items() if v["verdict"] != "PASS"} == {}
+    assert res.rc == 0, res.stdout + res.stderr
+    assert run_verdict(load_run(res.run_dir)).verdict == "PASS"
+
+
+def test_renewed_certificate_is_used_at_profile_3(
+        real_parts, security_runs: dict[str, BenchRunResult]) -> None:
+    res = security_runs["p3-ok"]
+    v = res.verdicts()["TC_074_CS"]
+    assert v["verdict"] == "PASS", v["message"]
+    assert "ok: the TLS client certificate to be the one the bench signed" in v["checks"]
+    assert res.rc == 0, res.stdout + res.stderr
+
+
+def test_no_key_in_the_record(real_parts, security_runs: dict[str, BenchRunResult]) -> None:
+    """TC_073 sends two keys over the wire: neither (in any spelling) is in the record, and
+    the PKI's private keys stay in private/."""
+    from bench.config.rig import load_rig
+    from bench.csms.secrets import key_spellings
+
+    run_dir = security_runs["ok"].run_dir
+    keys = [b"OCA_OCTT_admin_test", load_rig(RIG).station.authorization_key]
+    spellings = {s for k in keys for s in key_spellings(k)}
+    for path in run_dir.rglob("*"):
+        if path.is_file() and "private" not in path.relative_to(run_dir).parts:
+            text = path.read_bytes().decode("latin-1")
+            assert not [s for s in spellings if s in text], path
+            assert "PRIVATE KEY" not in text, path
+    assert list((run_dir / "private" / "pki").glob("*.key"))
+
+
+def test_every_security_behaviour_is_shown() -> None:
+    mine = {n for n, b in BEHAVIOURS.items() if any(c in CASES for c in b.passes)}
+    assert mine == set(SHOWN_BY)
+
+
+@pytest.mark.parametrize("behaviour", sorted(SHOWN_BY))
+def test_security_behaviour_passes(behaviour: str, real_parts,
+                                   security_runs: dict[str, BenchRunResult]) -> None:
+    res = security_runs["p3-ok"]
+    verdicts = res.verdicts()
+    for case in BEHAVIOURS[behaviour].passes:
+        assert verdicts[case]["verdict"] == "PASS", verdicts[case]["message"]
+    assert res.rc == 0, res.stdout + res.stderr
+    run = load_run(res.run_dir)
+    assert behaviour in run.meta["behaviours"]
+    missing = SHOWN_BY[behaviour](run)
+    assert missing is None, f"{behaviour} did not show: {missing}"
