@@ -61,6 +61,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # meterStart/meterStop would be over 10 % of it (the measurement is UNSET, with the reason)
     "energy_min_wh": 10.0,
     "reference_energy_resolution_wh": 0.001,  # the reference meter's energy resolution
+    # Reservation: how far ahead of the bench's clock the expiryDate of a case's reservation
+    # lies (it must outlast the case), and the shorter one TC_047 waits out and measures
+    "reservation_expiry_s": 300,
+    "reservation_expire_s": 30,
     # the soak plan (testplans/soak): sessions per run, how long each charges, and > 0: as
     # many sessions as fit in this time instead of the count
     "soak_sessions": 20,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from sim.station.keys import KeySpec, cache_key, optional_key, smartdc_keys, spec_from_toml
+from sim.station.localauth import local_list_keys
+from sim.station.reservation import reservation_keys
 from sim.station.security import StationSecurity
 
 # not settable from [station] of a station TOML: the security settings come from the rig
@@ -44,6 +46,15 @@ class StationConfig:
     energy_register_gain: float = 1.05  # fault energy_register_high: the register counts 5 % high
     clock_aligned_late_fraction: float = 0.4  # fault clock_aligned_late: of the interval
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
+    # Local Authorization List Management (sim/station/localauth.py): off on the SmartDC
+    local_auth_list: bool = False
+    local_list_max_length: int = 100  # LocalAuthListMaxLength
+    send_local_list_max_length: int = 20  # SendLocalListMaxLength
+    local_list_store_fails: bool = False  # storing a list fails: SendLocalList Failed (TC_043_3)
+    # Reservation (sim/station/reservation.py): off on the SmartDC
+    reservation: bool = False
+    reserve_connector_zero: bool = False  # ReserveConnectorZeroSupported
+    rejects_reservations: bool = False  # configured not to accept any: Rejected (TC_048_4)
     keys: dict[str, KeySpec] = field(default_factory=dict)
     security: StationSecurity = field(default_factory=StationSecurity)  # profile 0 by default
     # card UID (upper-case hex) -> the idTag the station sends for it, as a real station's
@@ -91,10 +102,26 @@ class StationConfig:
             cfg.keys["AuthorizationCacheEnabled"] = cache_key(True)
         if not cfg.authorization_cache:
             cfg.keys.pop("AuthorizationCacheEnabled", None)
+        _add_profiles(cfg)
         for name, raw in data.get("keys", {}).items():
             cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name) or optional_key(name))
         cfg.id_tags = {**self.id_tags, **_id_tags(data.get("id_tags", {}), origin)}
         return cfg
+
+
+def _add_profiles(cfg: StationConfig) -> None:
+    """The keys of the optional profiles the config enables, declared in
+    SupportedFeatureProfiles (the SmartDC default stays Core only)."""
+    profiles = [p for p in cfg.keys["SupportedFeatureProfiles"].value.split(",") if p]
+    for enabled, name, keys in (
+            (cfg.local_auth_list, "LocalAuthListManagement",
+             local_list_keys(cfg.local_list_max_length, cfg.send_local_list_max_length)),
+            (cfg.reservation, "Reservation", reservation_keys(cfg.reserve_connector_zero))):
+        if enabled:
+            cfg.keys = {**keys, **cfg.keys}  # keys set before (a base config) stay
+            profiles += [] if name in profiles else [name]
+    cfg.keys["SupportedFeatureProfiles"] = cfg.keys["SupportedFeatureProfiles"].with_value(
+        ",".join(profiles))
 
 
 def _id_tags(table: object, origin: str) -> dict[str, str]:

@@ -28,11 +28,13 @@ class Transaction:
     deauthorized: bool = False  # StartTx.conf not Accepted, StopTransactionOnInvalidId=false
     stopping: bool = False
     stop_data: list[dict[str, Any]] = field(default_factory=list)  # StopTxn*Data samples
+    reservation_id: int | None = None  # the reservation it started on (StartTransaction)
 
     def as_store(self) -> dict[str, Any]:
         return {"local_id": self.local_id, "connector": self.connector, "id_tag": self.id_tag,
                 "meter_start": self.meter_start, "started_iso": self.started_iso,
-                "id": self.id, "parent_id_tag": self.parent_id_tag}
+                "id": self.id, "parent_id_tag": self.parent_id_tag,
+                "reservation_id": self.reservation_id}
 
 
 @dataclass(slots=True)
@@ -43,6 +45,7 @@ class PendingStart:
     parent_id_tag: str | None
     since_mono: float
     remote: bool = False
+    reservation_id: int | None = None  # the reservation this start uses
 
 
 @dataclass(slots=True)
@@ -55,6 +58,7 @@ class ConnectorState:
     finishing: bool = False  # transaction ended, EV still plugged
     was_plugged: bool = False
     hold_lock: bool = False  # socket: kept locked after an EV-side unplug until UnlockConnector
+    reserved: bool = False  # held by a reservation (sim/station/reservation.py)
     status_sent: str | None = None  # last status queued for sending
     status_confirmed: str | None = None  # last status the CSMS acknowledged
     error_sent: str = "NoError"
@@ -82,6 +86,8 @@ def derive_status(c: ConnectorState, phys: Any, mains_on: bool = True,
         return "Unavailable", "NoError"
     if c.finishing and phys.plugged:
         return "Finishing", "NoError"
+    if c.reserved and not phys.plugged and c.pending is None:
+        return "Reserved", "NoError"
     if phys.plugged or c.pending is not None:
         return "Preparing", "NoError"
     return "Available", "NoError"
