@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_faults_localauth_reservation import EXERCISED as LOCAL_LIST_AND_RESERVATION
 from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
 
 from bench.record.reader import RunData, load_run
@@ -27,6 +28,8 @@ from sim.station.behaviours import BEHAVIOURS
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 PARALLEL_RUNS = 4
+# behaviours of optional profiles, proven by their own module on a rig declaring the profile
+HERE = sorted(set(BEHAVIOURS) - set(LOCAL_LIST_AND_RESERVATION))
 HEARTBEAT_S, TOLERANCE_S = 2.0, 0.25  # test_plans_support.FAST_PLAN
 
 
@@ -254,7 +257,7 @@ def real_parts(pcscd_binary, vpcd_driver):
 def behaviour_runs(tmp_path_factory) -> dict[tuple[str, str], BenchRunResult]:
     """One run per (behaviour, case) and per rig variant (keyed (variant, case)), the runs
     with the longest cases first."""
-    jobs = [(b, c) for b in sorted(BEHAVIOURS) for c in BEHAVIOURS[b].passes]
+    jobs = [(b, c) for b in HERE for c in BEHAVIOURS[b].passes]
     jobs += [(v, case) for v, (_, case, _) in RIG_VARIANTS.items()]
     jobs.sort(key=lambda job: job[1] not in ("TC_001_CS", "TC_035_CS", "TC_032_2_CS"))
     folders = {job: tmp_path_factory.mktemp(f"{job[0]}-{job[1]}") for job in jobs}
@@ -276,7 +279,7 @@ def behaviour_runs(tmp_path_factory) -> dict[tuple[str, str], BenchRunResult]:
 
 
 @pytest.mark.parametrize(("behaviour", "case"),
-                         [(b, c) for b in sorted(BEHAVIOURS) for c in BEHAVIOURS[b].passes])
+                         [(b, c) for b in HERE for c in BEHAVIOURS[b].passes])
 def test_behaviour_passes_its_cases(behaviour: str, case: str, real_parts,
                                     behaviour_runs: dict[tuple[str, str], BenchRunResult]) -> None:
     assert behaviour in EXERCISED, f"behaviour {behaviour} has no EXERCISED row: add one"

@@ -1,14 +1,20 @@
 """Each Local Authorization List and Reservation fault profile of the station simulator is
 caught by the case that should catch it; the conformant station passes every case of both
-suites (tests/test_faults_station.py does the same for Core).
+suites, also with the behaviour profiles of both (tests/test_faults_station.py and
+tests/test_behaviours_station.py do the same for Core).
 
 Both profiles need a station that declares them (tests/profile_rigs.py): the SmartDC rig is
 Core only. The refusing station (no storage for a list, reservations refused, none of
 connector 0) runs the three cases only it can pass. Every run starts in one parallel fixture.
+
+To keep the runs few, one run holds several faults (or behaviours) whose paths do not cross:
+each fault touches only the calls of the case that catches it (FAULT_RUNS), and each case's
+FAIL must still name its own fault's non-conformance.
 """
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,8 +22,9 @@ import pytest
 from profile_rigs import profiles_rig
 from test_plans_support import BenchRunResult, bench_run
 
-from bench.record.reader import load_run
+from bench.record.reader import RunData, load_run
 from bench.record.verdict import run_verdict
+from sim.station.behaviours import BEHAVIOURS
 from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -47,7 +54,45 @@ CONFORMANT: dict[str, tuple[bool, list[str]]] = {
                               "TC_051_CS", "TC_052_CS", "TC_053_CS"]),
     "refusing": (True, ["TC_043_3_CS", "TC_048_4_CS", "TC_050_4_CS"]),
 }
-PARALLEL_RUNS = 6
+# run -> the faults it switches on, each caught by its own case (paths that do not cross)
+FAULT_RUNS: dict[str, list[str]] = {
+    "statuses": ["local_list_ignored", "version_mismatch_accepted", "reserve_occupied_accepted",
+                 "cancel_unknown_accepted"],
+    "updates": ["differential_replaces_list", "start_without_reservation_id",
+                "reservation_never_expires"],
+    "other-tag": ["reservation_other_tag_starts"],
+}
+PARALLEL_RUNS = 8
+
+
+def _frames(run: RunData, direction: str, msg_type: int, action: str | None = None) -> list:
+    return [f for f in run.frames if f["direction"] == direction and f["msg_type"] == msg_type
+            and (action is None or f["action"] == action)]
+
+
+def callerror_for_local_list(run: RunData) -> str | None:
+    asked = {f["msg_id"] for a in ("GetLocalListVersion", "SendLocalList")
+             for f in _frames(run, "out", 2, a)}
+    errors = [f for f in _frames(run, "in", 4) if f["msg_id"] in asked and "NotSupported"
+              in f["raw"]]
+    return None if errors else "no CALLERROR NotSupported to a local-list CALL"
+
+
+def reserved_start_without_authorize(run: RunData) -> str | None:
+    starts = [f for f in _frames(run, "in", 2, "StartTransaction") if "reservationId" in f["raw"]]
+    if not starts:
+        return "no StartTransaction with a reservationId"
+    tag = json.loads(starts[0]["raw"])[-1]["idTag"]
+    asked = [f for f in _frames(run, "in", 2, "Authorize") if tag in f["raw"]]
+    return None if not asked else f"the station sent Authorize for {tag}"
+
+
+# behaviour -> {case: check of the record -> None or what did not show}
+EXERCISED = {
+    "local_list_off_callerror": {"TC_042_1_CS": callerror_for_local_list,
+                                 "TC_043_1_CS": callerror_for_local_list},
+    "reserved_tag_not_authorized": {"TC_046_1_CS": reserved_start_without_authorize},
+}
 
 PLAN = """
 name = "profiles-fast"
@@ -79,12 +124,16 @@ def real_parts(pcscd_binary, vpcd_driver):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
-    """`ok:NAME` (the conformant station, a group of cases) and `fault:NAME` (its case)."""
+    """`ok:NAME` (the conformant station, a group of cases), `faults:NAME` (FAULT_RUNS, the
+    case of each fault) and `behaviours` (every behaviour, the cases each must pass)."""
     # name -> (refusing rig, the cases, more arguments)
     jobs: dict[str, tuple[bool, list[str], list[str]]] = {
         f"ok:{n}": (refusing, cases, []) for n, (refusing, cases) in CONFORMANT.items()}
-    jobs.update({f"fault:{f}": (False, [case], ["--fault", f])
-                 for f, (case, _) in CAUGHT_BY.items()})
+    for name, faults in FAULT_RUNS.items():
+        jobs[f"faults:{name}"] = (False, [CAUGHT_BY[f][0] for f in faults],
+                                  [arg for f in faults for arg in ("--fault", f)])
+    jobs["behaviours"] = (False, [c for cases in EXERCISED.values() for c in cases],
+                          [arg for b in EXERCISED for arg in ("--behaviour", b)])
     folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
 
     def run(name: str) -> BenchRunResult:
@@ -104,13 +153,21 @@ def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
 def test_fault_is_caught(fault: str, real_parts, runs: dict[str, BenchRunResult]) -> None:
     case, text = CAUGHT_BY[fault]
     assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
-    res = runs[f"fault:{fault}"]
+    res = runs[next(f"faults:{n}" for n, faults in FAULT_RUNS.items() if fault in faults)]
     v = res.verdicts()[case]
     assert v["verdict"] == "FAIL", v
     assert text in v["message"], v["message"]
     assert res.rc == 1, res.stdout + res.stderr
     judged = run_verdict(load_run(res.run_dir))
     assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert judged.case(case).verdict == "FAIL"
+
+
+def test_every_fault_has_its_run_and_case() -> None:
+    ours = {f for faults in FAULT_RUNS.values() for f in faults}
+    assert ours == set(CAUGHT_BY)
+    for faults in FAULT_RUNS.values():  # one case per fault in a run: no fault hides another
+        assert len({CAUGHT_BY[f][0] for f in faults}) == len(faults)
 
 
 @pytest.mark.parametrize("group", sorted(CONFORMANT))
@@ -122,6 +179,20 @@ def test_conformant_station_passes(group: str, real_parts,
         assert verdicts[case]["verdict"] == "PASS", (case, verdicts[case]["message"])
     assert res.rc == 0, res.stdout + res.stderr
     assert run_verdict(load_run(res.run_dir)).verdict == "PASS"
+
+
+@pytest.mark.parametrize("behaviour", sorted(EXERCISED))
+def test_behaviour_passes_its_cases(behaviour: str, real_parts,
+                                    runs: dict[str, BenchRunResult]) -> None:
+    assert set(BEHAVIOURS[behaviour].passes) == set(EXERCISED[behaviour])
+    res = runs["behaviours"]
+    verdicts = res.verdicts()
+    run = load_run(res.run_dir)
+    for case, showed in EXERCISED[behaviour].items():
+        assert verdicts[case]["verdict"] == "PASS", (case, verdicts[case]["message"])
+        missing = showed(run)
+        assert missing is None, f"{behaviour} did not show in {case}: {missing}"
+    assert res.rc == 0, res.stdout + res.stderr
 
 
 def test_every_case_of_both_suites_is_proven_conformant() -> None:

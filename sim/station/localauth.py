@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sim.station.keys import KeySpec
+from sim.station.ocppj import CallError
 
 if TYPE_CHECKING:
     from sim.station.station import StationSimulator
@@ -80,14 +81,20 @@ class LocalAuthList:
 
     # --- CSMS calls ----------------------------------------------------------------------
 
+    def _off_callerror(self, action: str) -> None:
+        if self.st.behaves("local_list_off_callerror"):
+            raise CallError("NotSupported", f"{action}: the local list is switched off")
+
     async def get_version(self, p: dict) -> dict:
         if not self.enabled:
+            self._off_callerror("GetLocalListVersion")
             return {"listVersion": -1}  # §5.8: -1 = no local list
         stored = self._stored()
         return {"listVersion": stored["version"] if stored["entries"] else 0}  # 0 = empty
 
     async def send_list(self, p: dict) -> dict:
         if not self.enabled:
+            self._off_callerror("SendLocalList")
             return {"status": "NotSupported"}
         items = p.get("localAuthorizationList") or []
         if len(items) > self.st.key_int("SendLocalListMaxLength", 0):

@@ -683,7 +683,11 @@ class StationSimulator:
         if self.reservations.refuses_unasked(id_tag):
             log.info("station: card %s: every free connector is reserved for another", id_tag)
             return
-        info = await self.authorize(id_tag)
+        if (self.behaves("reserved_tag_not_authorized")
+                and self.reservations.claim(id_tag, None) is not None):
+            info: dict[str, Any] = {"status": "Accepted"}  # the CSMS reserved it for this idTag
+        else:
+            info = await self.authorize(id_tag)
         if info.get("status") != "Accepted":
             log.info("station: card %s not accepted (%s)", id_tag, info.get("status"))
             return
