@@ -134,6 +134,7 @@ def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
                                   [arg for f in faults for arg in ("--fault", f)])
     jobs["behaviours"] = (False, [c for cases in EXERCISED.values() for c in cases],
                           [arg for b in EXERCISED for arg in ("--behaviour", b)])
+    jobs["smartdc"] = (False, [], [])  # rigs/sim.toml: Core only
     folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
 
     def run(name: str) -> BenchRunResult:
@@ -141,6 +142,8 @@ def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
         refusing, cases, more = jobs[name]
         plan = tmp / "plan.toml"
         plan.write_text(PLAN, "utf-8")
+        if name == "smartdc":
+            return bench_run(tmp, "--plan", str(plan), "--no-reports", timeout=240)
         return bench_run(tmp, "--plan", str(plan), "--rig", str(profiles_rig(tmp, refusing)),
                          "--cases", ",".join(cases), *more, "--no-reports", timeout=240)
 
@@ -193,6 +196,19 @@ def test_behaviour_passes_its_cases(behaviour: str, real_parts,
         missing = showed(run)
         assert missing is None, f"{behaviour} did not show in {case}: {missing}"
     assert res.rc == 0, res.stdout + res.stderr
+
+
+def test_smartdc_keeps_both_profiles_not_applicable(real_parts,
+                                                   runs: dict[str, BenchRunResult]) -> None:
+    """The SmartDC rig (Core only): every case N/A, the reason showing what the case needs
+    and what the rig says."""
+    res = runs["smartdc"]
+    verdicts = res.verdicts()
+    assert set(verdicts) == {c for _, cases in CONFORMANT.values() for c in cases}
+    for case, v in verdicts.items():
+        assert v["verdict"] == "N/A", (case, v)
+        assert "requires feature profile" in v["message"], v["message"]
+        assert "the rig says [pics] feature_profiles = ['Core']" in v["message"], v["message"]
 
 
 def test_every_case_of_both_suites_is_proven_conformant() -> None:
