@@ -92,6 +92,22 @@ async def test_other_card_refused_without_authorize_group_member_accepted(tmp_pa
         await status(rig, 1, "Preparing", after=auth.mono_ns)
 
 
+async def test_plugged_reserved_connector_still_refuses_another_card(tmp_path: Path) -> None:
+    async with station_rig(tmp_path, station=PROFILE) as rig:
+        await rig.cs.call("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"})
+        await status(rig, 2, "Unavailable")
+        assert await reserve(rig, 1) == "Accepted"
+        reserved = await status(rig, 1, "Reserved")
+        rig.plug(1)  # an EV at the reserved connector: Preparing, still reserved
+        await status(rig, 1, "Preparing", after=reserved.mono_ns)
+        with rig.cs.forbid("StartTransaction"):
+            rig.cards.tap(VALID2)
+            await asyncio.sleep(0.8)
+        rig.cards.tap(VALID)
+        start = await rig.cs.expect("StartTransaction", {"connectorId": 1}, 5)
+        assert start.payload["idTag"] == VALID and start.payload["reservationId"] == 1
+
+
 async def test_connector_zero_keeps_the_last_connector(tmp_path: Path) -> None:
     async with station_rig(tmp_path, station=PROFILE) as rig:
         await status(rig, 2, "Available")

@@ -716,7 +716,7 @@ class StationSimulator:
     def is_free(self, c: ConnectorState) -> bool:
         status = self._derived(c)[0]
         return (c.tx is None and c.pending is None and c.operative and self.station_operative
-                and status in ("Available", "Preparing"))
+                and status in ("Available", "Preparing") and not c.reserved)
 
     # --- transactions ------------------------------------------------------------------
 
