@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.plugin import Case
-from testplans.ocpp import check_answer, expect_any_order, expect_status, triggered
+from testplans.ocpp import check_answer, expect, expect_any_order, expect_status, triggered
 from testplans.states import (
     Session,
     check_current_flows,
@@ -145,8 +145,12 @@ async def reserved_card_starts(case: Case, connector: int, card: Any, r: Reserve
     energy flows."""
     with case.step(f"present card {card.tag} ({card.id_tag}): Preparing"):
         before, _ = await swipe(case, card.tag)
-        sn = await expect_status(case, connector, "Preparing", after=before,
-                                 trigger="the card was presented")
+        sn = await expect(case, "StatusNotification", {"status": "Preparing"}, after=before,
+                          trigger="the card was presented")
+        got = sn.payload.get("connectorId")
+        case.check(got == connector, f"the reserved connector {connector} to take card "
+                   f"{card.id_tag} (StatusNotification Preparing)", f"sent Preparing for "
+                   f"connector {got} (seq {sn.seq})", at=sn.mono_ns)
     with case.step(f"plug the EV into connector {connector}: the reservation is used"):
         plugged = time.monotonic_ns()
         await plug_in(case, connector)

@@ -23,7 +23,10 @@ def profiles_rig(folder: Path, refusing: bool = False) -> Path:
         "[station]\nlocal_auth_list = true\nreservation = true\n"
         f"reserve_connector_zero = {'false' if refusing else 'true'}\n"
         f"local_list_store_fails = {'true' if refusing else 'false'}\n"
-        f"rejects_reservations = {'true' if refusing else 'false'}\n", "utf-8")
+        f"rejects_reservations = {'true' if refusing else 'false'}\n"
+        # a start a failed case left waiting for its plug ends within the maintenance's
+        # settle time (the SmartDC's 60 s would hold the connector for the next case)
+        "[keys]\nConnectionTimeOut = 5\n", "utf-8")
     text = (REPO / "rigs" / "sim.toml").read_text("utf-8")
     text = text.replace("local_auth_list = false", "local_auth_list = true\n"
                         f"reserve_connector_zero = {'false' if refusing else 'true'}\n"

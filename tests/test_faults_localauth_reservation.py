@@ -41,6 +41,11 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "reservation_never_expires": ("TC_047_CS", "StatusNotification"),
     "reserve_occupied_accepted": ("TC_048_2_CS", "status Occupied; the station answered "
                                                  "status='Accepted'"),
+    "empty_list_reports_version": ("TC_042_2_CS", "listVersion 0 (an empty list reads 0"),
+    "reservation_ignores_parent": ("TC_053_CS", "expected the reserved connector 1 to take "
+                                                "card BB2TBR09"),
+    "cancel_keeps_reservation": ("TC_051_CS", "after the CancelReservation (the reservation "
+                                              "ends)"),
     "cancel_unknown_accepted": ("TC_052_CS", "never reserved).conf status Rejected; the "
                                              "station answered status='Accepted'"),
 }
@@ -57,10 +62,13 @@ CONFORMANT: dict[str, tuple[bool, list[str]]] = {
 # run -> the faults it switches on, each caught by its own case (paths that do not cross)
 FAULT_RUNS: dict[str, list[str]] = {
     "statuses": ["local_list_ignored", "version_mismatch_accepted", "reserve_occupied_accepted",
-                 "cancel_unknown_accepted"],
+                 "cancel_unknown_accepted", "empty_list_reports_version",
+                 "reservation_ignores_parent"],
+    # no case before TC_051 leaves a reservation for the maintenance to cancel (its fault
+    # keeps cancelled reservations)
     "updates": ["differential_replaces_list", "start_without_reservation_id",
-                "reservation_never_expires"],
-    "other-tag": ["reservation_other_tag_starts"],
+                "cancel_keeps_reservation"],
+    "other-tag": ["reservation_other_tag_starts", "reservation_never_expires"],
 }
 PARALLEL_RUNS = 8
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_station_support import VALID, VALID2, Rig, station_rig, wait_until
+from test_station_support import MEMBER, VALID, VALID2, Rig, station_rig, wait_until
 
 from bench.csms import CallErrorReply
 from sim.station import FAULTS, format_faults
@@ -384,6 +384,40 @@ async def _(tmp: Path) -> None:
         res = await rig.cs.call("ReserveNow", {"connectorId": 1, "idTag": VALID,
                                                "reservationId": 3, "expiryDate": in_seconds(60)})
         assert res.get("status") == "Accepted"
+
+
+@check("empty_list_reports_version")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"empty_list_reports_version"}, station=PROFILES) as rig:
+        await rig.cs.call("SendLocalList", {"listVersion": 4, "updateType": "Full"})
+        assert (await rig.cs.call("GetLocalListVersion", {})).get("listVersion") == 4
+
+
+@check("reservation_ignores_parent")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"reservation_ignores_parent"}, station=PROFILES) as rig:
+        await rig.cs.call("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"})
+        await rig.cs.expect("StatusNotification", {"connectorId": 2, "status": "Unavailable"}, 5)
+        res = await rig.cs.call("ReserveNow", {"connectorId": 1, "idTag": VALID,
+                                               "parentIdTag": "GROUP-A", "reservationId": 5,
+                                               "expiryDate": in_seconds(60)})
+        assert res.get("status") == "Accepted"
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Reserved"}, 5)
+        rig.cards.tap(MEMBER)  # GROUP-A, as the reservation's parentIdTag
+        await rig.cs.expect("Authorize", {"idTag": MEMBER}, 5)
+        with rig.cs.forbid("StatusNotification", {"connectorId": 1, "status": "Preparing"}):
+            await asyncio.sleep(0.8)
+
+
+@check("cancel_keeps_reservation")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"cancel_keeps_reservation"}, station=PROFILES) as rig:
+        await reserved(rig, rid=8)
+        res = await rig.cs.call("CancelReservation", {"reservationId": 8})
+        assert res.get("status") == "Accepted"
+        with rig.cs.forbid("StatusNotification", {"connectorId": 1, "status": "Available"}):
+            await asyncio.sleep(0.8)
+        assert rig.sim.connectors[1].reserved
 
 
 @check("cancel_unknown_accepted")

@@ -113,6 +113,9 @@ _FAULTS = [
           "a Differential SendLocalList replaces the whole list as a Full one would: the "
           "entries it does not name are lost",
           ["TC_043_CS"]),
+    Fault("empty_list_reports_version",
+          "GetLocalListVersion of an empty list answers the version it came with instead of 0",
+          ["TC_042_2_CS"]),
     # Reservation (sim/station/reservation.py)
     Fault("reservation_other_tag_starts",
           "a reserved connector reports Reserved but lets any accepted card start on it",
@@ -127,6 +130,14 @@ _FAULTS = [
     Fault("reserve_occupied_accepted",
           "ReserveNow on a connector with an EV plugged in is Accepted instead of Occupied",
           ["TC_048_2_CS"]),
+    Fault("reservation_ignores_parent",
+          "a reservation with a parentIdTag is only usable by its own idTag: another idTag of "
+          "that group is refused there",
+          ["TC_053_CS"]),
+    Fault("cancel_keeps_reservation",
+          "CancelReservation is answered Accepted but the reservation is kept: the connector "
+          "stays Reserved until the expiryDate",
+          ["TC_051_CS"]),
     Fault("cancel_unknown_accepted",
           "CancelReservation of a reservationId the station does not hold is Accepted "
           "instead of Rejected",

@@ -90,7 +90,8 @@ class LocalAuthList:
             self._off_callerror("GetLocalListVersion")
             return {"listVersion": -1}  # §5.8: -1 = no local list
         stored = self._stored()
-        return {"listVersion": stored["version"] if stored["entries"] else 0}  # 0 = empty
+        empty = not stored["entries"] and not self.st.fault("empty_list_reports_version")
+        return {"listVersion": 0 if empty else stored["version"]}  # 0 = empty (§5.8)
 
     async def send_list(self, p: dict) -> dict:
         if not self.enabled:

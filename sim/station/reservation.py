@@ -36,11 +36,12 @@ class Reservation:
     parent_id_tag: str | None
     expiry: datetime
 
-    def matches(self, id_tag: str, parent: str | None) -> bool:
-        """The reserved idTag (idTags compare without case) or one of its group (§5.13)."""
+    def matches(self, id_tag: str, parent: str | None, groups: bool = True) -> bool:
+        """The reserved idTag (idTags compare without case) or, with `groups`, one of its
+        group (§5.13)."""
         if id_tag.lower() == self.id_tag.lower():
             return True
-        return bool(parent and self.parent_id_tag
+        return bool(groups and parent and self.parent_id_tag
                     and parent.lower() == self.parent_id_tag.lower())
 
 
@@ -122,8 +123,9 @@ class Reservations:
               connector: int | None = None) -> Claim | None:
         """The reservation `id_tag` (or its parent) holds and where it may start; `connector`:
         only a reservation usable there."""
+        groups = not self.st.fault("reservation_ignores_parent")
         for r in sorted(self.all(), key=lambda r: r.connector == 0):
-            if not r.matches(id_tag, parent):
+            if not r.matches(id_tag, parent, groups):
                 continue
             if r.connector:
                 c = self.st.connectors.get(r.connector)
@@ -218,6 +220,8 @@ class Reservations:
     async def cancel(self, p: dict) -> dict:
         rid = p["reservationId"]
         if any(r.id == rid for r in self.all()):
+            if self.st.fault("cancel_keeps_reservation"):
+                return {"status": "Accepted"}
             self.drop(rid)
             self.step()
             return {"status": "Accepted"}

@@ -26,5 +26,6 @@ async def test_tc_051_cs(case, station):
         res = await station.call("CancelReservation", {"reservationId": r.reservation_id})
         check_answer(case, res, "Accepted", f"CancelReservation({r.reservation_id})")
         sn = await expect_status(case, n, "Available", after=max(res.sent_mono_ns,
-                                                                 reserved.mono_ns + 1))
+                                                                 reserved.mono_ns + 1),
+                                 trigger="the CancelReservation (the reservation ends)")
         triggered(case, "triggered.cancel_reservation", res, sn)
