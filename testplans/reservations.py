@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.plugin import Case
+from bench.plugin import BenchFault, Case
 from testplans.ocpp import check_answer, expect, expect_any_order, expect_status, triggered
 from testplans.states import (
     Session,
@@ -188,3 +188,19 @@ async def expect_released(case: Case, connector: int, after: Any, within: float)
 def unknown_reservation_id() -> int:
     """A reservationId no ReserveNow of the bench uses (those stay below 10 000 000)."""
     return 1_000_000_000 + next(_IDS) % 1000
+
+
+async def check_connector_zero_declared(case: Case) -> None:
+    """The rig's `[hardware] reserve_connector_zero` must agree with the station's
+    ReserveConnectorZeroSupported (OCPP 1.6 §9.3, optional: absent reads false); a rig that
+    says otherwise would judge the station by a wrong prerequisite."""
+    res = await case.station.call("GetConfiguration", {"key": ["ReserveConnectorZeroSupported"]})
+    entries = {e.get("key"): e.get("value") for e in res.get("configurationKey", []) or []}
+    value = entries.get("ReserveConnectorZeroSupported")
+    station_says = str(value).strip().lower() == "true"
+    rig_says = bool(case.rig.hardware.get("reserve_connector_zero", False))
+    if res.error is None and station_says != rig_says:
+        shown = "does not report it" if value is None else f"reports {value!r}"
+        raise BenchFault(f"the rig says [hardware] reserve_connector_zero = "
+                         f"{str(rig_says).lower()}; the station {shown} for "
+                         "ReserveConnectorZeroSupported: correct the rig file")

@@ -143,6 +143,7 @@ def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     jobs["behaviours"] = (False, [c for cases in EXERCISED.values() for c in cases],
                           [arg for b in EXERCISED for arg in ("--behaviour", b)])
     jobs["smartdc"] = (False, [], [])  # rigs/sim.toml: Core only
+    jobs["misdeclared"] = (False, ["TC_049_CS"], [])  # the rig claims connector 0, the station not
     folders = {n: tmp_path_factory.mktemp(n.replace(":", "-")) for n in jobs}
 
     def run(name: str) -> BenchRunResult:
@@ -152,7 +153,12 @@ def runs(tmp_path_factory) -> dict[str, BenchRunResult]:
         plan.write_text(PLAN, "utf-8")
         if name == "smartdc":
             return bench_run(tmp, "--plan", str(plan), "--no-reports", timeout=240)
-        return bench_run(tmp, "--plan", str(plan), "--rig", str(profiles_rig(tmp, refusing)),
+        rig = profiles_rig(tmp, refusing)
+        if name == "misdeclared":
+            station = tmp / "profiles-station.toml"
+            station.write_text(station.read_text("utf-8").replace(
+                "reserve_connector_zero = true", "reserve_connector_zero = false"), "utf-8")
+        return bench_run(tmp, "--plan", str(plan), "--rig", str(rig),
                          "--cases", ",".join(cases), *more, "--no-reports", timeout=240)
 
     with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
@@ -217,6 +223,16 @@ def test_smartdc_keeps_both_profiles_not_applicable(real_parts,
         assert v["verdict"] == "N/A", (case, v)
         assert "requires feature profile" in v["message"], v["message"]
         assert "the rig says [pics] feature_profiles = ['Core']" in v["message"], v["message"]
+
+
+def test_a_rig_that_misdeclares_connector_zero_is_a_bench_error(
+        real_parts, runs: dict[str, BenchRunResult]) -> None:
+    res = runs["misdeclared"]
+    v = res.verdicts()["TC_049_CS"]
+    assert v["verdict"] == "ERROR", v
+    assert ("the rig says [hardware] reserve_connector_zero = true; the station reports "
+            "'false' for ReserveConnectorZeroSupported") in v["message"], v["message"]
+    assert res.rc == 3, res.stdout + res.stderr
 
 
 def test_every_case_of_both_suites_is_proven_conformant() -> None:

@@ -12,6 +12,7 @@ reservationId and StatusNotification(Charging); energy flows.
 import pytest
 
 from testplans.reservations import (
+    check_connector_zero_declared,
     other_card_refused,
     others_unavailable,
     reserve,
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.octt(
 
 async def test_tc_049_cs(case):
     n, card, other = case.connector, case.card(), case.card("valid2")
+    await check_connector_zero_declared(case)
     await left_unplugged(case, n)
     await others_unavailable(case, n)
     with case.step(f"ReserveNow(connector 0, {card.tag}): Accepted"):

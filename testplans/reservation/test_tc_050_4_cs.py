@@ -7,7 +7,7 @@ Rejected (OCPP 1.6 §5.13: without that support the station SHALL answer Rejecte
 
 import pytest
 
-from testplans.reservations import reserve
+from testplans.reservations import check_connector_zero_declared, reserve
 
 pytestmark = pytest.mark.octt(
     "TC_050_4_CS", "Reservation of a Charge Point – Rejected",
@@ -16,5 +16,6 @@ pytestmark = pytest.mark.octt(
 
 
 async def test_tc_050_4_cs(case):
+    await check_connector_zero_declared(case)
     with case.step("ReserveNow(connector 0): Rejected"):
         await reserve(case, 0, case.card(), "Rejected")
