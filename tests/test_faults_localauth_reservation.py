@@ -235,6 +235,23 @@ def test_a_rig_that_misdeclares_connector_zero_is_a_bench_error(
     assert res.rc == 3, res.stdout + res.stderr
 
 
+def test_maintenance_cancels_what_a_case_left(real_parts,
+                                              runs: dict[str, BenchRunResult]) -> None:
+    """TC_048_2 with reserve_occupied_accepted leaves an accepted reservation: the maintenance
+    cancels it (CancelReservation answered Accepted), TC_008 leaves a list: cleared."""
+    run = load_run(runs["faults:statuses"].run_dir)
+    steps = {(e["case"], e["name"]): e["detail"] for e in run.events if e["kind"] == "step"
+             and e["name"].startswith("maintenance: ")}
+    cancel = [d for (case, name), d in steps.items()
+              if case == "TC_048_2_CS" and name.startswith("maintenance: reservation ")]
+    assert cancel and cancel[0].get("ok"), steps
+    assert steps[("TC_008_CS", "maintenance: local list cleared")].get("ok"), steps
+    answers = {f["msg_id"]: f["raw"] for f in run.frames if f["msg_type"] == 3}
+    cancels = [f for f in run.frames if f["direction"] == "out" and f["action"] ==
+               "CancelReservation" and f["case"] == "TC_048_2_CS"]
+    assert cancels and '"Accepted"' in answers[cancels[0]["msg_id"]]
+
+
 def test_every_case_of_both_suites_is_proven_conformant() -> None:
     suites = Path(__file__).resolve().parents[1] / "testplans"
     ids = {p.stem.removeprefix("test_").upper()
