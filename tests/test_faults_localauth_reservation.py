@@ -35,6 +35,7 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "version_mismatch_accepted": ("TC_043_2_CS", "status VersionMismatch; the station answered "
                                                  "status='Accepted'"),
     "differential_replaces_list": ("TC_043_CS", "output current above 1 A"),
+    "differential_ignores_removal": ("TC_043_CS", "expected Authorize (idTag='04A1B2C3D4E5F7')"),
     "reservation_other_tag_starts": ("TC_046_1_CS", "no Authorize for card 04A1B2C3D4E5F7 "
                                                     "while connector 1 is reserved"),
     "start_without_reservation_id": ("TC_046_2_CS", "sent reservationId (left out)"),
@@ -65,8 +66,9 @@ FAULT_RUNS: dict[str, list[str]] = {
                  "cancel_unknown_accepted", "empty_list_reports_version",
                  "reservation_ignores_parent"],
     "updates": ["differential_replaces_list", "start_without_reservation_id"],
-    # alone: its fault keeps every cancelled reservation, also those the maintenance cancels
-    "cancel": ["cancel_keeps_reservation"],
+    # no reservation before TC_051: its fault keeps every cancelled reservation, also those
+    # the maintenance cancels
+    "cancel": ["differential_ignores_removal", "cancel_keeps_reservation"],
     "other-tag": ["reservation_other_tag_starts", "reservation_never_expires"],
 }
 PARALLEL_RUNS = 10  # every run at once: they mostly wait on the station's timers

@@ -386,6 +386,19 @@ async def _(tmp: Path) -> None:
         assert res.get("status") == "Accepted"
 
 
+@check("differential_ignores_removal")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"differential_ignores_removal"}, station=PROFILES) as rig:
+        ok = {"status": "Accepted"}
+        await rig.cs.call("SendLocalList", {"listVersion": 1, "updateType": "Full",
+                                            "localAuthorizationList": [
+                                                {"idTag": VALID, "idTagInfo": ok}]})
+        res = await rig.cs.call("SendLocalList", {"listVersion": 2, "updateType": "Differential",
+                                                  "localAuthorizationList": [{"idTag": VALID}]})
+        assert res.get("status") == "Accepted"
+        assert rig.sim.local_list.lookup(VALID) == ok  # still listed
+
+
 @check("empty_list_reports_version")
 async def _(tmp: Path) -> None:
     async with station_rig(tmp, faults={"empty_list_reports_version"}, station=PROFILES) as rig:

@@ -113,6 +113,10 @@ _FAULTS = [
           "a Differential SendLocalList replaces the whole list as a Full one would: the "
           "entries it does not name are lost",
           ["TC_043_CS"]),
+    Fault("differential_ignores_removal",
+          "a Differential SendLocalList entry without idTagInfo is ignored instead of removing "
+          "the idTag: it stays listed",
+          ["TC_043_CS"]),
     Fault("empty_list_reports_version",
           "GetLocalListVersion of an empty list answers the version it came with instead of 0",
           ["TC_042_2_CS"]),

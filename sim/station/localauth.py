@@ -113,6 +113,8 @@ class LocalAuthList:
         entries: dict[str, Any] = dict(stored["entries"]) if differential else {}
         for item in items:
             tag, info = item["idTag"], item.get("idTagInfo")
+            if info is None and differential and self.st.fault("differential_ignores_removal"):
+                continue  # the entry stays listed
             entries.pop(next((t for t in entries if t.lower() == tag.lower()), tag), None)
             if info is not None:  # Differential: an entry without idTagInfo is removed
                 entries[tag] = info

@@ -8,22 +8,25 @@ LocalAuthorizeOffline=true, AllowOfflineTxForUnknownId=false and no cache, NET�
 card valid (listed by the Full update, left alone by the Differential one): the transaction
 starts offline (current flows), which only the list can authorize (an inference: nothing
 else the station holds knows the card); NET+ -> StartTransaction and
-StatusNotification(Charging).
+StatusNotification(Charging). Then card valid2, which the Differential update removed: with
+LocalPreAuthorize=true the station must ask the CSMS (Authorize), it is no longer listed
+(OCPP 1.6 §3.5, §9.1 LocalPreAuthorize).
 """
 
 import pytest
 
 from testplans.local_list import entry, list_version, next_version, send_list
-from testplans.ocpp import expect_any_order
+from testplans.ocpp import expect, expect_any_order
 from testplans.offline import cut_network, reconnected, start_offline
-from testplans.states import check_start_payload, left_unplugged
+from testplans.states import check_start_payload, left_unplugged, swipe
 
 pytestmark = pytest.mark.octt(
     "TC_043_CS", "Send Local Authorization List",
     requires=("profile:LocalAuthListManagement", "local_auth_list", "not:local_list_store_fails",
               "instrument:ev", "instrument:card", "instrument:network"),
     config={"LocalAuthListEnabled": "true", "LocalAuthorizeOffline": "true",
-            "AllowOfflineTxForUnknownId": "false", "AuthorizationCacheEnabled": "false"},
+            "LocalPreAuthorize": "true", "AllowOfflineTxForUnknownId": "false",
+            "AuthorizationCacheEnabled": "false", "ConnectionTimeOut": "{connection_timeout_s}"},
 )
 
 
@@ -48,4 +51,8 @@ async def test_tc_043_cs(case):
             case, ("StartTransaction", {"connectorId": n}),
             ("StatusNotification", {"connectorId": n, "status": "Charging"}), after=cut)
         check_start_payload(case, start, n, kept.id_tag)
+    with case.step(f"card {removed.tag}, removed by the Differential update: Authorize"):
+        before, _ = await swipe(case, removed.tag)
+        await expect(case, "Authorize", {"idTag": removed.id_tag}, after=before,
+                     trigger=f"card {removed.tag} (no longer listed) was presented")
     case.passed(f"card {kept.tag} started offline from the list after the Differential update")
