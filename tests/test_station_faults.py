@@ -15,7 +15,7 @@ from test_station_firmware import IMAGE as FW_IMAGE
 from test_station_firmware import PROFILES as FW_PROFILES
 from test_station_firmware import file_service, now_iso
 from test_station_firmware import statuses as fw_statuses
-from test_station_support import STATION_ID, VALID, VALID2, Rig, station_rig, wait_until
+from test_station_support import MEMBER, STATION_ID, VALID, VALID2, Rig, station_rig, wait_until
 
 from bench.csms import CallErrorReply
 from bench.files import FaultMode, TransferFault
@@ -677,6 +677,167 @@ async def _(tmp: Path) -> None:
         shown = x509.load_der_x509_certificate(
             rig.cs.link.transport.ssl_object.getpeercert(binary_form=True))
         assert shown.issuer != pki.cert("station_ca").subject  # the old one, from the rig
+
+# -- Local Authorization List Management and Reservation (sim/station/localauth.py,
+# reservation.py): a station with both profiles --------------------------------------------
+
+PROFILES = {"local_auth_list": True, "reservation": True, "reserve_connector_zero": True}
+
+
+def in_seconds(seconds: float) -> str:
+    from datetime import timedelta
+
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+async def reserved(rig: Rig, connector: int = 1, tag: str = VALID, rid: int = 7,
+                   expiry_s: float = 60) -> None:
+    res = await rig.cs.call("ReserveNow", {"connectorId": connector, "idTag": tag,
+                                           "reservationId": rid,
+                                           "expiryDate": in_seconds(expiry_s)})
+    assert res.get("status") == "Accepted", res.payload
+    await rig.cs.expect("StatusNotification", {"connectorId": connector, "status": "Reserved"},
+                        5)
+
+
+@check("local_list_ignored")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"local_list_ignored"}, station=PROFILES,
+                           keys={"LocalPreAuthorize": True}) as rig:
+        res = await rig.cs.call("SendLocalList", {
+            "listVersion": 1, "updateType": "Full",
+            "localAuthorizationList": [{"idTag": VALID, "idTagInfo": {"status": "Accepted"}}]})
+        assert res.get("status") == "Accepted"
+        assert (await rig.cs.call("GetLocalListVersion", {})).get("listVersion") == 1
+        rig.cards.tap(VALID)
+        await rig.cs.expect("Authorize", {"idTag": VALID}, 5)  # listed, asked all the same
+
+
+@check("version_mismatch_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"version_mismatch_accepted"}, station=PROFILES) as rig:
+        entry = [{"idTag": VALID, "idTagInfo": {"status": "Accepted"}}]
+        await rig.cs.call("SendLocalList", {"listVersion": 5, "updateType": "Full",
+                                            "localAuthorizationList": entry})
+        res = await rig.cs.call("SendLocalList", {"listVersion": 3, "updateType": "Differential",
+                                                  "localAuthorizationList": entry})
+        assert res.get("status") == "Accepted"
+        assert (await rig.cs.call("GetLocalListVersion", {})).get("listVersion") == 3
+
+
+@check("differential_replaces_list")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"differential_replaces_list"}, station=PROFILES,
+                           keys={"LocalPreAuthorize": True}) as rig:
+        ok = {"status": "Accepted"}
+        await rig.cs.call("SendLocalList", {"listVersion": 1, "updateType": "Full",
+                                            "localAuthorizationList": [
+                                                {"idTag": VALID, "idTagInfo": ok}]})
+        res = await rig.cs.call("SendLocalList", {
+            "listVersion": 2, "updateType": "Differential",
+            "localAuthorizationList": [{"idTag": VALID2, "idTagInfo": ok}]})
+        assert res.get("status") == "Accepted"
+        rig.cards.tap(VALID)  # no longer listed: asked online
+        await rig.cs.expect("Authorize", {"idTag": VALID}, 5)
+
+
+@check("reservation_other_tag_starts")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"reservation_other_tag_starts"},
+                           station=PROFILES) as rig:
+        await rig.cs.call("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"})
+        await rig.cs.expect("StatusNotification", {"connectorId": 2, "status": "Unavailable"}, 5)
+        await reserved(rig)
+        rig.cards.tap(VALID2)
+        rig.plug(1)
+        start = await rig.cs.expect("StartTransaction", {"connectorId": 1}, 5)
+        assert start.payload["idTag"] == VALID2
+
+
+@check("start_without_reservation_id")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"start_without_reservation_id"},
+                           station=PROFILES) as rig:
+        await reserved(rig)
+        rig.cards.tap(VALID)
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Preparing"}, 5)
+        rig.plug(1)
+        start = await rig.cs.expect("StartTransaction", {"connectorId": 1}, 5)
+        assert start.payload["idTag"] == VALID and "reservationId" not in start.payload
+
+
+@check("reservation_never_expires")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"reservation_never_expires"}, station=PROFILES) as rig:
+        await reserved(rig, expiry_s=0.5)
+        with rig.cs.forbid("StatusNotification", {"connectorId": 1, "status": "Available"}):
+            await asyncio.sleep(1.2)
+        assert rig.sim.connectors[1].reserved
+
+
+@check("reserve_occupied_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"reserve_occupied_accepted"}, station=PROFILES) as rig:
+        rig.plug(1)
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Preparing"}, 5)
+        res = await rig.cs.call("ReserveNow", {"connectorId": 1, "idTag": VALID,
+                                               "reservationId": 3, "expiryDate": in_seconds(60)})
+        assert res.get("status") == "Accepted"
+
+
+@check("differential_ignores_removal")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"differential_ignores_removal"}, station=PROFILES) as rig:
+        ok = {"status": "Accepted"}
+        await rig.cs.call("SendLocalList", {"listVersion": 1, "updateType": "Full",
+                                            "localAuthorizationList": [
+                                                {"idTag": VALID, "idTagInfo": ok}]})
+        res = await rig.cs.call("SendLocalList", {"listVersion": 2, "updateType": "Differential",
+                                                  "localAuthorizationList": [{"idTag": VALID}]})
+        assert res.get("status") == "Accepted"
+        assert rig.sim.local_list.lookup(VALID) == ok  # still listed
+
+
+@check("empty_list_reports_version")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"empty_list_reports_version"}, station=PROFILES) as rig:
+        await rig.cs.call("SendLocalList", {"listVersion": 4, "updateType": "Full"})
+        assert (await rig.cs.call("GetLocalListVersion", {})).get("listVersion") == 4
+
+
+@check("reservation_ignores_parent")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"reservation_ignores_parent"}, station=PROFILES) as rig:
+        await rig.cs.call("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"})
+        await rig.cs.expect("StatusNotification", {"connectorId": 2, "status": "Unavailable"}, 5)
+        res = await rig.cs.call("ReserveNow", {"connectorId": 1, "idTag": VALID,
+                                               "parentIdTag": "GROUP-A", "reservationId": 5,
+                                               "expiryDate": in_seconds(60)})
+        assert res.get("status") == "Accepted"
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Reserved"}, 5)
+        rig.cards.tap(MEMBER)  # GROUP-A, as the reservation's parentIdTag
+        await rig.cs.expect("Authorize", {"idTag": MEMBER}, 5)
+        with rig.cs.forbid("StatusNotification", {"connectorId": 1, "status": "Preparing"}):
+            await asyncio.sleep(0.8)
+
+
+@check("cancel_keeps_reservation")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"cancel_keeps_reservation"}, station=PROFILES) as rig:
+        await reserved(rig, rid=8)
+        res = await rig.cs.call("CancelReservation", {"reservationId": 8})
+        assert res.get("status") == "Accepted"
+        with rig.cs.forbid("StatusNotification", {"connectorId": 1, "status": "Available"}):
+            await asyncio.sleep(0.8)
+        assert rig.sim.connectors[1].reserved
+
+
+@check("cancel_unknown_accepted")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"cancel_unknown_accepted"}, station=PROFILES) as rig:
+        res = await rig.cs.call("CancelReservation", {"reservationId": 424242})
+        assert res.get("status") == "Accepted"
+
 
 def test_every_fault_has_a_check_and_is_listed():
     assert set(CHECKS) == set(FAULTS)

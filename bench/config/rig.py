@@ -285,6 +285,13 @@ HARDWARE_KEYS: dict[str, Key] = {
                          "TC_039"),
     "local_stop": Key(bool, default=False, doc="a transaction can be stopped at the station "
                       "(card or button): TC_037_2, TC_038, TC_039"),
+    "local_list_store_fails": Key(bool, default=False, doc="the station is in a state where "
+                                  "storing a local list fails (TC_043_3 applies)"),
+    "reserve_connector_zero": Key(bool, default=False, doc="reservations of the whole Charge "
+                                  "Point, ReserveConnectorZeroSupported=true (TC_049, TC_050_x)"),
+    "rejects_reservations": Key(bool, default=False, doc="the station is configured not to "
+                                "accept reservations (TC_048_4, TC_050_4 apply; the other "
+                                "Reservation cases do not)"),
 }
 
 # The values the station's PICS declares: the limits of the measurements (testplans/limits.toml

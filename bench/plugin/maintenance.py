@@ -1,6 +1,7 @@
 """The maintenance OCTT runs between cases, so that every case starts from the same state:
 CSMS responders back to default, open transactions stopped, EV unplugged and card removed,
-every connector Operative, the authorization cache cleared where there is one, the case's
+every connector Operative, what the case registered in `case.undo` (a reservation cancelled, a
+local list cleared), the authorization cache cleared where there is one, the case's
 configuration keys restored, and every connector Available again.
 
 Each step has its own deadline; a failing step is recorded and reported, never raised: it
@@ -105,6 +106,9 @@ async def run_maintenance(case: Case) -> list[str]:
                                    f"{res.get('status') if res.error is None else res.error}")
 
     await _step(case, "availability Operative", operative, answer + 5, notes)
+
+    for name, undo in list(case.undo.items()):  # what the case itself left (a reservation...)
+        await _step(case, name, undo, answer + wait + 5, notes)
 
     if ctx.rig.hardware.get("authorization_cache"):
         await _step(case, "cache cleared", lambda: station.call("ClearCache", {}), answer + 5,

@@ -91,6 +91,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # how far apart a breakpoint of the station's composite schedule may sit from the bench's
     # (startPeriod is whole seconds, counted from the station's own request time)
     "schedule_period_tolerance_s": 1.0,
+    # Reservation: how far ahead of the bench's clock the expiryDate of a case's reservation
+    # lies (it must outlast the case), and the shorter one TC_047 waits out and measures
+    "reservation_expiry_s": 300,
+    "reservation_expire_s": 30,
     # the soak plan (testplans/soak): sessions per run, how long each charges, and > 0: as
     # many sessions as fit in this time instead of the count
     "soak_sessions": 20,

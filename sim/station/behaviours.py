@@ -176,6 +176,19 @@ _BEHAVIOURS = [
         "Security whitepaper, FirmwareStatusEnumType: InstallRebooting is one status of the "
         "enum, no use case makes it mandatory before the reboot",
         ["TC_080_CS"]),
+    Behaviour(
+        "local_list_off_callerror",
+        "with LocalAuthListEnabled=false answers GetLocalListVersion and SendLocalList with a "
+        "CALLERROR NotSupported instead of listVersion -1 / status NotSupported",
+        "OCTT TC_042_1 and TC_043_1 accept a CALLERROR NotSupported; OCPP-J 1.6 §4.2.3: "
+        "NotSupported, the action is recognized but not supported",
+        ["TC_042_1_CS", "TC_043_1_CS"]),
+    Behaviour(
+        "reserved_tag_not_authorized",
+        "the idTag of a reservation starts on it without an Authorize (the CSMS gave it)",
+        "OCTT TC_046_1: the Authorize of the reserved idTag is optional; OCPP 1.6 §5.13 "
+        "requires none",
+        ["TC_046_1_CS"]),
 ]
 
 BEHAVIOURS: dict[str, Behaviour] = {b.name: b for b in _BEHAVIOURS}

@@ -15,6 +15,8 @@ from sim.station.keys import (
     spec_from_toml,
     with_feature_profile,
 )
+from sim.station.localauth import local_list_keys
+from sim.station.reservation import reservation_keys
 from sim.station.security import StationSecurity
 from sim.station.whitepaper import whitepaper_keys
 
@@ -61,6 +63,15 @@ class StationConfig:
     reset_flush_s: float = 5.0  # how long a reset waits for queued messages before closing
     firmware_install_s: float = 2.0  # UpdateFirmware: Installing -> the reboot
     security_whitepaper: bool = False  # OCPP 1.6 Security whitepaper (sim/station/whitepaper.py)
+    # Local Authorization List Management (sim/station/localauth.py): off on the SmartDC
+    local_auth_list: bool = False
+    local_list_max_length: int = 100  # LocalAuthListMaxLength
+    send_local_list_max_length: int = 20  # SendLocalListMaxLength
+    local_list_store_fails: bool = False  # storing a list fails: SendLocalList Failed (TC_043_3)
+    # Reservation (sim/station/reservation.py): off on the SmartDC
+    reservation: bool = False
+    reserve_connector_zero: bool = False  # ReserveConnectorZeroSupported
+    rejects_reservations: bool = False  # configured not to accept any: Rejected (TC_048_4)
     keys: dict[str, KeySpec] = field(default_factory=dict)
     security: StationSecurity = field(default_factory=StationSecurity)  # profile 0 by default
     # card UID (upper-case hex) -> the idTag the station sends for it, as a real station's
@@ -113,6 +124,13 @@ class StationConfig:
             cfg.keys = with_feature_profile(cfg.keys, "SmartCharging")
         if cfg.security_whitepaper:
             cfg.keys = whitepaper_keys() | cfg.keys
+        if cfg.local_auth_list:
+            cfg.keys = local_list_keys(cfg.local_list_max_length,
+                                       cfg.send_local_list_max_length) | cfg.keys
+            cfg.keys = with_feature_profile(cfg.keys, "LocalAuthListManagement")
+        if cfg.reservation:
+            cfg.keys = reservation_keys(cfg.reserve_connector_zero) | cfg.keys
+            cfg.keys = with_feature_profile(cfg.keys, "Reservation")
         for name, raw in data.get("keys", {}).items():
             cfg.keys[name] = spec_from_toml(name, raw, cfg.keys.get(name) or optional_key(name))
         cfg.id_tags = {**self.id_tags, **_id_tags(data.get("id_tags", {}), origin)}

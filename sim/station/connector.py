@@ -28,11 +28,13 @@ class Transaction:
     deauthorized: bool = False  # StartTx.conf not Accepted, StopTransactionOnInvalidId=false
     stopping: bool = False
     stop_data: list[dict[str, Any]] = field(default_factory=list)  # StopTxn*Data samples
+    reservation_id: int | None = None  # the reservation it started on (StartTransaction)
 
     def as_store(self) -> dict[str, Any]:
         return {"local_id": self.local_id, "connector": self.connector, "id_tag": self.id_tag,
                 "meter_start": self.meter_start, "started_iso": self.started_iso,
-                "id": self.id, "parent_id_tag": self.parent_id_tag}
+                "id": self.id, "parent_id_tag": self.parent_id_tag,
+                "reservation_id": self.reservation_id}
 
 
 @dataclass(slots=True)
@@ -44,6 +46,7 @@ class PendingStart:
     since_mono: float
     remote: bool = False
     charging_profile: dict[str, Any] | None = None  # RemoteStart's TxProfile (Smart Charging)
+    reservation_id: int | None = None  # the reservation this start uses
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class ConnectorState:
     hold_lock: bool = False  # socket: kept locked after an EV-side unplug until UnlockConnector
     lock_failure: bool = False  # socket: the lock pin did not engage (ConnectorLockFailure)
     unlock_due: float | None = None  # socket, behaviour lock_opens_late: when the lock opens
+    reserved: bool = False  # held by a reservation (sim/station/reservation.py)
     status_sent: str | None = None  # last status queued for sending
     status_confirmed: str | None = None  # last status the CSMS acknowledged
     error_sent: str = "NoError"
@@ -90,6 +94,8 @@ def derive_status(c: ConnectorState, phys: Any, mains_on: bool = True,
     present = phys.plugged if occupied is None else occupied
     if c.finishing and present:
         return "Finishing", "NoError"
+    if c.reserved and not present and c.pending is None:
+        return "Reserved", "NoError"
     if present or c.pending is not None:
         return "Preparing", "NoError"
     return "Available", "NoError"

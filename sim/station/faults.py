@@ -210,6 +210,52 @@ _FAULTS = [
     Fault("accepts_lower_profile",
           "ChangeConfiguration(SecurityProfile) to a lower profile is Accepted",
           ["TC_084_CS"]),
+    # Local Authorization List Management (sim/station/localauth.py)
+    Fault("local_list_ignored",
+          "the local list is stored and its version reported, but never consulted: a listed "
+          "card is sent to the CSMS in an Authorize",
+          ["TC_008_CS", "TC_043_CS"]),
+    Fault("version_mismatch_accepted",
+          "a Differential SendLocalList whose listVersion is not newer than the list held is "
+          "applied and answered Accepted instead of VersionMismatch",
+          ["TC_043_2_CS"]),
+    Fault("differential_replaces_list",
+          "a Differential SendLocalList replaces the whole list as a Full one would: the "
+          "entries it does not name are lost",
+          ["TC_043_CS"]),
+    Fault("differential_ignores_removal",
+          "a Differential SendLocalList entry without idTagInfo is ignored instead of removing "
+          "the idTag: it stays listed",
+          ["TC_043_CS"]),
+    Fault("empty_list_reports_version",
+          "GetLocalListVersion of an empty list answers the version it came with instead of 0",
+          ["TC_042_2_CS"]),
+    # Reservation (sim/station/reservation.py)
+    Fault("reservation_other_tag_starts",
+          "a reserved connector reports Reserved but lets any accepted card start on it",
+          ["TC_046_1_CS", "TC_049_CS"]),
+    Fault("start_without_reservation_id",
+          "a transaction started on a reservation leaves reservationId out of "
+          "StartTransaction",
+          ["TC_046_1_CS", "TC_046_2_CS", "TC_049_CS", "TC_053_CS"]),
+    Fault("reservation_never_expires",
+          "a reservation is kept past its expiryDate: the connector stays Reserved",
+          ["TC_047_CS"]),
+    Fault("reserve_occupied_accepted",
+          "ReserveNow on a connector with an EV plugged in is Accepted instead of Occupied",
+          ["TC_048_2_CS"]),
+    Fault("reservation_ignores_parent",
+          "a reservation with a parentIdTag is only usable by its own idTag: another idTag of "
+          "that group is refused there",
+          ["TC_053_CS"]),
+    Fault("cancel_keeps_reservation",
+          "CancelReservation is answered Accepted but the reservation is kept: the connector "
+          "stays Reserved until the expiryDate",
+          ["TC_051_CS"]),
+    Fault("cancel_unknown_accepted",
+          "CancelReservation of a reservationId the station does not hold is Accepted "
+          "instead of Rejected",
+          ["TC_052_CS"]),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

@@ -29,6 +29,7 @@ class CsmsCalls:
             "RemoteStopTransaction": self.remote_stop,
             "Reset": self.reset,
             "UnlockConnector": self.unlock_connector,
+            **station.local_list.handlers(), **station.reservations.handlers(),
         }
         if station.cfg.smart_charging:
             self._handlers.update(station.smart.handlers())
@@ -142,14 +143,17 @@ class CsmsCalls:
         profile = p.get("chargingProfile") if self.st.cfg.smart_charging else None
         if self.st.smart.remote_start_profile_refused(profile):
             return {"status": "Rejected"}  # §5.11: only a TxProfile (TC_060)
-        busy = not self.st.is_free(target)
+        claim = self.st.reservations.claim(p["idTag"], None, target.number)
+        busy = not self.st.is_free(target) and claim is None  # reserved for another: busy
         if busy and not self.st.fault("remote_start_busy_accepted"):
             return {"status": "Rejected"}
         if not busy:
-            self.st.spawn(self._remote_start_flow(target, p["idTag"], profile))
+            self.st.spawn(self._remote_start_flow(target, p["idTag"], profile,
+                                                  claim.reservation_id if claim else None))
         return {"status": "Accepted"}
 
-    async def _remote_start_flow(self, target, id_tag: str, profile: dict | None = None) -> None:
+    async def _remote_start_flow(self, target, id_tag: str, profile: dict | None = None,
+                                 reservation_id: int | None = None) -> None:
         from sim.station.connector import PendingStart
 
         await asyncio.sleep(0)  # let the answer go out first
@@ -165,9 +169,10 @@ class CsmsCalls:
             # asks although the key says not to; starts whatever the answer (§5.11: the CSMS
             # judges the idTag from StartTransaction)
             parent = (await self.st.authorize(id_tag)).get("parentIdTag")
-        if self.st.is_free(target):
+        if self.st.is_free(target) or reservation_id is not None:
             target.pending = PendingStart(id_tag, parent, self.st._now(), remote=True,
-                                          charging_profile=profile)
+                                          charging_profile=profile,
+                                          reservation_id=reservation_id)
 
     async def remote_stop(self, p: dict) -> dict:
         for c in self.st.connectors.values():

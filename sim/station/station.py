@@ -26,7 +26,9 @@ from sim.station.firmware import Firmware
 from sim.station.handlers import CsmsCalls
 from sim.station.keys import KeySpec
 from sim.station.link import CallTimeout, Link, LinkDown, PeerError
+from sim.station.localauth import LocalAuthList
 from sim.station.meter import iso_utc, measurand_list, meter_value, whole_second_timestamps
+from sim.station.reservation import Reservations
 from sim.station.security import websocket_logger
 from sim.station.smartcharging import SmartCharging
 from sim.station.store import PersistentStore
@@ -73,6 +75,7 @@ class StationSimulator:
         self.trigger = Trigger(self)  # RemoteTrigger (trigger.py)
         self.smart = SmartCharging(self)
         self.whitepaper = Whitepaper(self) if cfg.security_whitepaper else None
+        self.local_list, self.reservations = LocalAuthList(self), Reservations(self)
         self.calls = CsmsCalls(self)
         self._listeners: list[StatusListener] = []
         # unique across power cycles and processes sharing a store file
@@ -241,7 +244,8 @@ class StationSimulator:
         if tx is None:
             tx = known[data["local_id"]] = Transaction(
                 data["local_id"], data["connector"], data["id_tag"], data["meter_start"],
-                data["started_iso"], self._now(), data.get("parent_id_tag"), data.get("id"))
+                data["started_iso"], self._now(), data.get("parent_id_tag"), data.get("id"),
+                reservation_id=data.get("reservation_id"))
         return tx
 
     def _save_journal(self) -> None:
@@ -551,6 +555,7 @@ class StationSimulator:
                 if self.card_source is not None and self._now() >= next_card:
                     next_card = self._now() + self.card_poll_s
                     await self._poll_card()
+                self.reservations.step()
                 for c in self.connectors.values():
                     self._step_connector(c)
                 self._step_station_status()
@@ -670,6 +675,11 @@ class StationSimulator:
 
     async def authorize(self, id_tag: str) -> dict[str, Any]:
         """idTagInfo for `id_tag`: from the CSMS when online, else from local rules."""
+        listed = self.local_list.lookup(id_tag)
+        if listed is not None and self.key_bool(
+                "LocalPreAuthorize" if self.online else "LocalAuthorizeOffline"):
+            if self.local_list.authorizes(id_tag) or not self.online:
+                return listed  # the list takes precedence over the cache (OCPP 1.6 §3.5)
         cache = self.store.get("auth_cache", {}) if self.cache_enabled else {}
         cached = cache.get(id_tag)
         if self.online:
@@ -704,7 +714,14 @@ class StationSimulator:
             if c.pending is not None and c.pending.id_tag == id_tag:
                 c.pending = None  # presented again before plugging in: cancel
                 return
-        info = await self.authorize(id_tag)
+        if self.reservations.refuses_unasked(id_tag):
+            log.info("station: card %s: every free connector is reserved for another", id_tag)
+            return
+        if (self.behaves("reserved_tag_not_authorized")
+                and self.reservations.claim(id_tag, None) is not None):
+            info: dict[str, Any] = {"status": "Accepted"}  # the CSMS reserved it for this idTag
+        else:
+            info = await self.authorize(id_tag)
         if info.get("status") != "Accepted":
             log.info("station: card %s not accepted (%s)", id_tag, info.get("status"))
             return
@@ -715,11 +732,14 @@ class StationSimulator:
             if self.fault("stop_on_other_tag") or (parent and c.tx.parent_id_tag == parent):
                 self.stop_transaction(c, "Local", id_tag=id_tag)
                 return
-        target = self.free_connector()
+        claim = self.reservations.claim(id_tag, parent)
+        target = claim.connector if claim else (self.free_connector()
+                                                or self.reservations.any_reserved())
         if target is None:
             log.info("station: card %s accepted but no connector is free", id_tag)
             return
-        target.pending = PendingStart(id_tag, parent, self._now())
+        target.pending = PendingStart(id_tag, parent, self._now(),
+                                      reservation_id=claim.reservation_id if claim else None)
 
     def free_connector(self) -> ConnectorState | None:
         """A connector that can take a new session: one with an EV plugged first."""
@@ -730,21 +750,26 @@ class StationSimulator:
     def is_free(self, c: ConnectorState) -> bool:
         status = self._derived(c)[0]
         return (c.tx is None and c.pending is None and c.operative and self.station_operative
-                and status in ("Available", "Preparing"))
+                and status in ("Available", "Preparing") and not c.reserved)
 
     # --- transactions ------------------------------------------------------------------
 
     def _start_payload(self, tx: Transaction) -> dict[str, Any]:
-        return {"connectorId": tx.connector, "idTag": tx.id_tag, "meterStart": tx.meter_start,
-                "timestamp": tx.started_iso}
+        payload = {"connectorId": tx.connector, "idTag": tx.id_tag,
+                   "meterStart": tx.meter_start, "timestamp": tx.started_iso}
+        if tx.reservation_id is not None and not self.fault("start_without_reservation_id"):
+            payload["reservationId"] = tx.reservation_id
+        return payload
 
     def _start_transaction(self, c: ConnectorState) -> None:
         assert c.pending is not None
         phys = self.model.connector(c.number)
         tx = Transaction(next(self._local_ids), c.number, c.pending.id_tag,
                          round(self.register_wh(phys)), iso_utc(self.clock()), self._now(),
-                         c.pending.parent_id_tag)
+                         c.pending.parent_id_tag, reservation_id=c.pending.reservation_id)
         profile = c.pending.charging_profile
+        if tx.reservation_id is not None:
+            self.reservations.drop(tx.reservation_id)  # used: it ends (OCPP 1.6 §5.13)
         c.tx, c.pending, c.finishing = tx, None, False
         self.smart.transaction_started(c, profile)
         self._persist_open_transactions()
