@@ -483,8 +483,9 @@ class Bench:
     async def present_card(self, tag: str, hold_s: float | None = None) -> int:
         """Put the card `tag` of the rig's catalogue on the station's reader.
 
-        With hold_s the card is taken away again after that long (a swipe); the stamp is
-        when it was presented.
+        With hold_s the card is taken away again after that long (a swipe; with a presenter
+        that sees the reader read the card, that long after the read); the stamp is when it
+        was presented.
         """
         presenter = self._need(self.card_presenter, "card presenter")
         card = self.rig.card(tag)
@@ -497,6 +498,11 @@ class Bench:
 
         async def hold() -> None:
             if hold_s is not None:
+                # a presenter that sees the reader's read (vpcd) holds the card hold_s past it,
+                # up to its own timeout for a station that never reads
+                wait_read = getattr(presenter, "wait_read", None)
+                if wait_read is not None:
+                    await wait_read(float(getattr(presenter, "timeout_s", 5.0)))
                 await asyncio.sleep(hold_s)
                 await presenter.remove()
 

@@ -53,6 +53,7 @@ class VpcdCardPresenter(Driver):
         self._uid: str | None = None
         self.seen: list[str] = []  # what vpcd asked, for the record ("ATR?", "ON", "APDU ...")
         self._first_message = asyncio.Event()
+        self._read = asyncio.Event()  # the reader sent the card an APDU (read its UID)
         self._closed_by_peer: str | None = None
 
     @property
@@ -93,6 +94,7 @@ class VpcdCardPresenter(Driver):
         self._writer = writer
         self._uid = uid.upper()
         self._first_message = asyncio.Event()
+        self._read = asyncio.Event()
         self._closed_by_peer = None
         self.seen = []
         self._task = asyncio.create_task(self._serve(reader, writer, uid_bytes),
@@ -107,6 +109,16 @@ class VpcdCardPresenter(Driver):
         if self._closed_by_peer:
             await self._disconnect()
             raise self.error(f"card {uid}: vpcd closed the connection: {self._closed_by_peer}")
+
+    async def wait_read(self, timeout_s: float) -> bool:
+        """True once the reader sent the presented card an APDU (the station read it), False
+        after `timeout_s`: a tap then lasts from the read, not from a presentation that a
+        station polling late (a loaded machine) would never see."""
+        try:
+            await asyncio.wait_for(self._read.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     async def remove(self) -> None:
         self.require_active()
@@ -150,6 +162,7 @@ class VpcdCardPresenter(Driver):
                               CTRL_ATR: "ATR?"}.get(code, f"CTRL {code:#04x}"))
             return ATR if code == CTRL_ATR else None
         self.seen.append(f"APDU {payload.hex()}")
+        self._read.set()
         return answer_apdu(payload, uid)
 
 

@@ -83,8 +83,10 @@ async def test_vpcd_card_read_by_pcsc_reader(pcscd) -> None:  # type: ignore[no-
     try:
         await card.present(UID)
         assert card.presented == UID
+        assert not await card.wait_read(0.2)  # pcscd asked the ATR; nobody read the card yet
         result = await read_uid_in_child(pcscd.env(), "Virtual PCD")
         assert result.get("uid") == UID, result
+        assert await card.wait_read(0.1)  # a tap is held from this read on (verbs.present_card)
         assert "Virtual PCD" in result["identity"]
         assert "ATR?" in card.seen
         assert "APDU ffca000000" in card.seen
