@@ -512,6 +512,9 @@ class Bench:
                 out["reader_traffic"] = list(presenter.seen)[:20]
             return out
 
+        wait_absent = getattr(presenter, "wait_absent", None)
+        if wait_absent is not None:  # the previous card's absence first, outside the stamps
+            await wait_absent()
         return await self._verb("present_card", {"tag": tag, "uid": uid, "id_tag": card.id_tag,
                                                  "hold_s": hold_s},
                                 lambda: presenter.present(uid), seen, after=hold)

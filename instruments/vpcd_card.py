@@ -24,6 +24,10 @@ CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0x00, 0x01, 0x02, 0x04
 SW_OK = b"\x90\x00"
 SW_NOT_SUPPORTED = b"\x6a\x81"
 GET_UID = bytes.fromhex("FFCA0000")
+# pcscd asks a reader's driver whether a card is present every 0.4 s: a card taken away and
+# another presented within that gap looks to pcscd like one card that never left, so its
+# clients (the station) never see the new one. A card stays away at least this long.
+MIN_ABSENT_S = 1.0
 
 
 def answer_apdu(apdu: bytes, uid: bytes) -> bytes:
@@ -51,6 +55,7 @@ class VpcdCardPresenter(Driver):
         self._task: asyncio.Task[None] | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._uid: str | None = None
+        self._removed_mono: float | None = None  # when the last card left the field
         self.seen: list[str] = []  # what vpcd asked, for the record ("ATR?", "ON", "APDU ...")
         self._first_message = asyncio.Event()
         self._read = asyncio.Event()  # the reader sent the card an APDU (read its UID)
@@ -75,6 +80,7 @@ class VpcdCardPresenter(Driver):
         if self.presented is not None:
             await self.remove()
         uid_bytes = bytes.fromhex(uid)
+        await self.wait_absent()
         deadline = time.monotonic() + (timeout_s or self.timeout_s)
         last = "no attempt"
         while True:
@@ -110,6 +116,11 @@ class VpcdCardPresenter(Driver):
             await self._disconnect()
             raise self.error(f"card {uid}: vpcd closed the connection: {self._closed_by_peer}")
 
+    async def wait_absent(self) -> None:
+        """Until the last card has been away MIN_ABSENT_S (at once when it has)."""
+        if self._removed_mono is not None:
+            await asyncio.sleep(max(0.0, self._removed_mono + MIN_ABSENT_S - time.monotonic()))
+
     async def wait_read(self, timeout_s: float) -> bool:
         """True once the reader sent the presented card an APDU (the station read it), False
         after `timeout_s`: a tap then lasts from the read, not from a presentation that a
@@ -128,6 +139,8 @@ class VpcdCardPresenter(Driver):
         task, writer = self._task, self._writer
         self._task = self._writer = None
         self._uid = None
+        if writer is not None:
+            self._removed_mono = time.monotonic()
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):
