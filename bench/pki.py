@@ -204,6 +204,27 @@ class BenchPki:
         key = ec.generate_private_key(ec.SECP256R1())
         return _build(_name(cn), key.public_key(), None, key, ca=True, days=30)
 
+    def untrusted_server_files(self) -> tuple[Path, Path]:
+        """A CSMS server certificate for the same addresses that no root of the bench vouches
+        for (self-signed, organisation "Not The Bench"): what a station must refuse (TC_086).
+        Its certificate in the public folder, its key in the private one; made once."""
+        cert_path = self.public_dir / "untrusted_server.pem"
+        key_path = self.private_dir / "untrusted_server.key"
+        if not cert_path.is_file():
+            server = self.parties["csms_server"].cert
+            san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            key = ec.generate_private_key(ec.SECP256R1())
+            cn = server.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+            cert = _build(_name(str(cn), "Not The Bench"), key.public_key(), None, key, ca=False,
+                          days=30, san=san, usage=x509.ExtendedKeyUsage(
+                              [x509.ExtendedKeyUsageOID.SERVER_AUTH]))
+            key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                   serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()))
+            key_path.chmod(0o600)
+            cert_path.write_text(pem_of(cert), "ascii")
+        return cert_path, key_path
+
     def sign_firmware(self, image: bytes) -> str:
         """Base64 ECDSA-SHA256 signature of `image` by the firmware signing certificate."""
         key = self.parties["firmware_signer"].key

@@ -166,6 +166,9 @@ CASE_NAMES = {
     "TC_081_CS": "Secure Firmware Update – Invalid Signature",
     "TC_084_CS": "Security profile – no fall back to a lower profile",
     "TC_085_CS": "Basic Authentication – valid username/password",
+    "TC_086_CS": "TLS – server-side certificate – valid certificate",
+    "TC_087_CS": "TLS – client-side certificate – valid certificate",
+    "TC_088_CS": "WebSocket subprotocol negotiation",
 }
 
 _ID_NUMBER = re.compile(r"^TC_(\d{3})", re.IGNORECASE)

@@ -135,3 +135,28 @@ def check_subsequence(case: Case, msgs: list[Any], required: list[str], allowed:
     in_order = all(any(s == r for s in it) for r in required)
     case.check(in_order, f"{what}: {' -> '.join(required)} in this order",
                f"sent {' -> '.join(seen)}", at=msgs[-1].mono_ns if msgs else None)
+
+
+async def forced_reconnection(case: Case, what: str, within: float | None = None) -> list[Any]:
+    """Cut the station's connection (reconnects not refused) and wait for its next accepted
+    one: the handshakes of that reconnection, every attempt since the cut, the accepted one
+    last (bench.csms.station.HandshakeSeen)."""
+    station = case.station
+    generation = station.generation
+    cut = time.monotonic_ns()
+    await station.disconnect()
+    await wait_new_connection(case, generation, within or case.setting("security_reconnect_s"),
+                              what)
+    for _ in range(20):  # the accepted handshake is recorded as its response goes out
+        seen = [h for h in station.handshakes if h.mono_ns >= cut]
+        if seen and seen[-1].accepted:
+            break
+        await asyncio.sleep(0.05)
+    return seen
+
+
+def attempts_text(seen: list[Any]) -> str:
+    """'attempt 1 refused (HTTP 400: ...), attempt 2 accepted' for a FAIL message."""
+    return ", ".join(f"attempt {i} " + ("accepted" if h.accepted else
+                                        f"refused (HTTP {h.status}: {h.reason})")
+                     for i, h in enumerate(seen, 1))

@@ -140,3 +140,26 @@ async def test_profile3_client_certificate(tmp_path, pki):
         assert [e["detail"].get("status") for e in hs] == [101, 403, None, 101]
         assert hs[1]["detail"]["client_cert_cn"] == "CP2"
         assert hs[2]["detail"]["reason"] == "no client certificate (profile 3 requires one)"
+
+
+async def test_handshakes_keep_what_each_attempt_offered(tmp_path):
+    """What the transport cases judge (TC_085, TC_088): the subprotocols offered and selected
+    and the Basic header's shape, kept whatever the decision and holding no password."""
+    async with running_csms(tmp_path, security_profile=1, stations={"CP1": KEY},
+                            any_station=False) as csms:
+        # refused for the subprotocol first: the user name and password length still kept
+        assert await refused_status(csms, subprotocols=None,
+                                    additional_headers=basic("SERIAL-1", KEY)) == 400
+        assert await refused_status(csms, additional_headers=basic(KEY.hex(), KEY)) == 403
+        async with station_connect(csms, subprotocols=["ocpp2.0.1", "ocpp1.6"],
+                                   additional_headers=basic("CP1", KEY.hex().encode())):
+            pass
+        first, swapped, ok = list(csms.stations["CP1"].handshakes)
+        assert (first.offered, first.selected, first.status) == ((), None, 400)
+        assert first.basic is not None and first.basic.user == "SERIAL-1"
+        assert (first.basic.user_is_identity, first.basic.password_bytes) == (False, 20)
+        assert not first.basic.password_hex
+        assert swapped.basic.user == ""  # it held the key: never shown
+        assert ok.offered == ("ocpp2.0.1", "ocpp1.6") and ok.selected == "ocpp1.6"
+        assert ok.basic.user_is_identity and ok.basic.password_hex
+        assert ok.basic.password_bytes == 40 and ok.client_cn is None

@@ -2,9 +2,10 @@
 with a message naming the non-conformance; the conformant station passes every case of the
 security plan (rigs/sim-security.toml).
 
-Four `bench run`s in one parallel fixture (_runs): the conformant station at profile 1 over the
-whole plan and at profile 3 (the renewed certificate, the behaviour profiles), and the faults
-at both profiles. Each fault breaks one case family only (the password, the CSR, deletion by
+Five `bench run`s in one parallel fixture (_runs): the conformant station at profile 1 over the
+whole plan and at profile 3 (the renewed certificate, the TLS cases, the behaviour profiles),
+and the faults at both profiles (two runs at profile 1: the transport faults apart).
+Each fault breaks one case family only (the password, the CSR, deletion by
 hash, the log upload, the firmware signature, certificate checks, the profile fall-back...),
 so one run proves several, each case failing with its own message.
 """
@@ -46,13 +47,32 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
                                                  "after the cut"),
     "keeps_old_certificate": ("TC_074_CS", "expected the TLS client certificate to be the one "
                                            "the bench signed"),
+    "basic_user_not_identity_on_reconnect": (
+        "TC_085_CS", "expected attempt 1: the Basic user name to be the charge point identity "
+                     "'SMARTDC-SIM-01' (the URL's last path segment); the station sent user "
+                     "name 'SMARTDC-SIM-0001'"),
+    "accepts_any_server_certificate": (
+        "TC_086_CS", "expected the station to refuse a server certificate that does not chain "
+                     "to its CentralSystemRootCertificate; the station connected over TLS"),
+    "no_client_certificate_on_reconnect": (
+        "TC_087_CS", "refused by the endpoint since the cut: no client certificate"),
+    "no_subprotocol_on_reconnect": (
+        "TC_088_CS", "expected attempt 1: Sec-WebSocket-Protocol offering ocpp1.6; the station "
+                     "offered no subprotocol"),
 }
-# at security profile 3 (profile3_rig), where TC_074 judges the renewed certificate's use
-AT_PROFILE_3 = ("keeps_old_certificate",)
-# the faults armed in a run at security profile 3 (profile3_rig): keeps_old_certificate
-# shows only there; the other two would spoil cases of the profile-1 run after theirs (a
-# silent station fails every event check, a lowered profile every later case)
-AT_PROFILE_3 = ("keeps_old_certificate", "no_security_events", "accepts_lower_profile")
+# the faults armed in a run at security profile 3 (profile3_rig): keeps_old_certificate,
+# the TLS ones (TC_086, TC_087) show only there; no_security_events and accepts_lower_profile
+# would spoil cases of the profile-1 run after theirs (a silent station fails every event
+# check, a lowered profile every later case)
+AT_PROFILE_3 = ("keeps_old_certificate", "no_security_events", "accepts_lower_profile",
+                "accepts_any_server_certificate", "no_client_certificate_on_reconnect")
+# a second run at profile 1 for TC_085 and TC_088: in the profile-1 faults run they would come
+# after TC_083, whose fault leaves the station unable to get in again (cases run in file
+# order), and in the profile-3 one no_client_certificate_on_reconnect would end the first
+# attempt of TC_088's reconnection before its HTTP handshake, hiding the missing subprotocol
+TRANSPORT_AT_PROFILE_1 = ("basic_user_not_identity_on_reconnect", "no_subprotocol_on_reconnect")
+# the conformant station at profile 3 (p3-ok): the cases that need it
+AT_PROFILE_3_ONLY = ("TC_086_CS", "TC_087_CS")
 
 FAST_SECURITY_PLAN = """
 name = "security-fast"
@@ -125,15 +145,20 @@ SHOWN_BY: dict[str, Callable[[RunData], str | None]] = {
 def _runs() -> dict[str, list[str]]:
     """Four runs: the conformant station at profile 1 (every case) and at profile 3 (TC_074
     and the behaviours' cases), the faults at profile 1 and at profile 3."""
-    cases = sorted({"TC_074_CS", *(c for b in SHOWN_BY for c in BEHAVIOURS[b].passes)})
+    cases = sorted({"TC_074_CS", *AT_PROFILE_3_ONLY, "TC_088_CS",
+                    *(c for b in SHOWN_BY for c in BEHAVIOURS[b].passes)})
     return {"ok": [],
             "p3-ok": ["--cases", ",".join(cases),
                       *[a for b in SHOWN_BY for a in ("--behaviour", b)]],
-            "faults": _fault_run([f for f in CAUGHT_BY if f not in AT_PROFILE_3]),
+            "faults": _fault_run([f for f in CAUGHT_BY if f not in AT_PROFILE_3
+                                  and f not in TRANSPORT_AT_PROFILE_1]),
+            "transport-faults": _fault_run(list(TRANSPORT_AT_PROFILE_1)),
             "p3-faults": _fault_run(list(AT_PROFILE_3))}
 
 
 def _run_of(fault: str) -> str:
+    if fault in TRANSPORT_AT_PROFILE_1:
+        return "transport-faults"
     return "p3-faults" if fault in AT_PROFILE_3 else "faults"
 
 
@@ -188,9 +213,19 @@ def test_conformant_station_passes_the_security_plan(
     res = security_runs["ok"]
     verdicts = res.verdicts()
     assert set(verdicts) == CASES, sorted(verdicts)
-    assert {c: v["verdict"] for c, v in verdicts.items() if v["verdict"] != "PASS"} == {}
+    not_passed = {c: v["verdict"] for c, v in verdicts.items() if v["verdict"] != "PASS"}
+    assert not_passed == dict.fromkeys(AT_PROFILE_3_ONLY, "N/A")  # the rig is at profile 1
+    for case in AT_PROFILE_3_ONLY:
+        assert "the rig says [station] security_profile = 1" in verdicts[case]["message"]
     assert res.rc == 0, res.stdout + res.stderr
     assert run_verdict(load_run(res.run_dir)).verdict == "PASS"
+
+
+@pytest.mark.parametrize("case", [*AT_PROFILE_3_ONLY, "TC_088_CS"])
+def test_transport_case_passes_at_profile_3(case: str, real_parts,
+                                            security_runs: dict[str, BenchRunResult]) -> None:
+    v = security_runs["p3-ok"].verdicts()[case]
+    assert v["verdict"] == "PASS", v["message"]
 
 
 def test_renewed_certificate_is_used_at_profile_3(

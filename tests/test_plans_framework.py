@@ -214,3 +214,10 @@ def test_id_tags_match_without_regard_to_case() -> None:
                    {"idTagInfo": {"parentIdTag": "GROUP-A"}})
     assert not matches({"idTag": "BB2TBR08"}, {"idTag": "BB2TBR09"})
     assert not matches({"status": "accepted"}, {"status": "Accepted"})
+
+
+def test_applicability_follows_the_rig_security_profile() -> None:
+    rig = sim_rig()  # rigs/sim.toml: security profile 0
+    assert not_applicable_reason(("security_profile:0",), rig) is None
+    assert not_applicable_reason(("security_profile:2,3",), rig) == (
+        "requires security profile 2 or 3; the rig says [station] security_profile = 0")

@@ -837,6 +837,64 @@ async def _(tmp: Path) -> None:
     async with station_rig(tmp, faults={"cancel_unknown_accepted"}, station=PROFILES) as rig:
         res = await rig.cs.call("CancelReservation", {"reservationId": 424242})
         assert res.get("status") == "Accepted"
+# --- transport (TC_085..TC_088): what a reconnection's attempts offer ---------------------
+def _p3_tls(tmp: Path) -> dict[str, Path]:
+    from pki_support import make_pki
+
+    return make_pki(tmp / "tls", {"csms": ("127.0.0.1", "127.0.0.1"),
+                                  "station": (STATION_ID, None)})
+
+
+async def _reconnection(rig) -> list:
+    """Cut the connection; the handshakes up to the next accepted one."""
+    generation, since = rig.cs.generation, time.monotonic_ns()
+    await rig.cs.disconnect()
+    await rig.new_connection(generation)
+    return [h for h in rig.cs.handshakes if h.mono_ns >= since]
+
+
+@check("basic_user_not_identity_on_reconnect")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"basic_user_not_identity_on_reconnect"},
+                           basic_auth_key=KEY_1) as rig:
+        assert rig.cs.handshakes[0].basic.user_is_identity  # the first connection is right
+        first, *_, last = await _reconnection(rig)
+        assert first.status == 403 and not first.basic.user_is_identity
+        assert first.basic.user == "SMARTDC-SIM-0001" and first.basic.password_bytes == len(KEY_1)
+        assert last.accepted and last.basic.user_is_identity
+
+
+@check("accepts_any_server_certificate")
+async def _(tmp: Path) -> None:
+    from bench.pki import BenchPki
+
+    untrusted = BenchPki.create(tmp / "pki").untrusted_server_files()
+    async with station_rig(tmp, faults={"accepts_any_server_certificate"},
+                           client_tls=_p3_tls(tmp)) as rig:
+        rig.csms.use_server_certificate(*untrusted)
+        seen = await _reconnection(rig)
+        assert seen[-1].accepted and seen[-1].tls  # in, over the self-signed certificate
+        assert seen[-1].client_cn == STATION_ID and not list(rig.csms.tls_refusals)
+
+
+@check("no_client_certificate_on_reconnect")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"no_client_certificate_on_reconnect"},
+                           client_tls=_p3_tls(tmp)) as rig:
+        since = time.monotonic_ns()
+        seen = await _reconnection(rig)
+        refused = [r for r in rig.csms.tls_refusals if r.mono_ns >= since]
+        assert [r.reason for r in refused] == ["no client certificate (profile 3 requires one)"]
+        assert len(seen) == 1 and seen[0].client_cn == STATION_ID
+
+
+@check("no_subprotocol_on_reconnect")
+async def _(tmp: Path) -> None:
+    async with station_rig(tmp, faults={"no_subprotocol_on_reconnect"}) as rig:
+        assert rig.cs.handshakes[0].selected == "ocpp1.6"
+        first, *_, last = await _reconnection(rig)
+        assert first.status == 400 and first.offered == ()
+        assert last.offered == ("ocpp1.6",) and last.selected == "ocpp1.6"
 
 
 def test_every_fault_has_a_check_and_is_listed():

@@ -21,7 +21,8 @@ from bench.csms.settings import CsmsSettings
 from bench.csms.versions import SUBPROTOCOLS
 from bench.textsafe import visible
 
-__all__ = ["Decision", "decide", "identity_from_path", "offered_subprotocols"]
+__all__ = ["BasicSeen", "Decision", "basic_seen", "common_name", "decide",
+           "identity_from_path", "offered_subprotocols"]
 
 
 @dataclass(slots=True)
@@ -34,6 +35,36 @@ class Decision:
     @property
     def accepted(self) -> bool:
         return self.status is None
+
+
+@dataclass(frozen=True, slots=True)
+class BasicSeen:
+    """An Authorization header as far as it can be shown: never the password, its length
+    and whether it reads as hex text only."""
+
+    scheme: str
+    user_is_identity: bool
+    user: str  # scrubbed, visible(); "" when it held a key
+    password_bytes: int
+    password_hex: bool
+
+
+def basic_seen(headers: Any, identity: str | None, scrubber: KeyScrubber) -> BasicSeen | None:
+    """The shape of the request's Authorization header, judged apart from the decision (which
+    stops at the first reason to refuse): None without such a header."""
+    values = headers.get_all("Authorization")
+    if not values:
+        return None
+    scheme = visible(values[0].partition(" ")[0][:20])
+    creds = _basic_credentials(headers)
+    if isinstance(creds, str):
+        return BasicSeen(scheme, False, "", 0, False)
+    user, password = creds
+    is_identity = identity is not None and user == identity.encode("utf-8")
+    shown = ("" if scrubber.holds_key(user)
+             else visible(user.decode("utf-8", "backslashreplace"))[:60])
+    hexchars = bool(password) and all(c in b"0123456789abcdefABCDEF" for c in password)
+    return BasicSeen(scheme, is_identity, shown, len(password), hexchars)
 
 
 def offered_subprotocols(headers: Any) -> list[str]:
@@ -119,7 +150,7 @@ def _decide(settings: CsmsSettings, path: str, headers: Any, peer_cert: dict[str
             detail["authorization_header_ignored"] = True
         return Decision(identity, None, "accepted (profile 0, no authentication)", detail)
     if profile == 3:
-        cn = _common_name(peer_cert)
+        cn = common_name(peer_cert)
         detail["client_cert_cn"] = cn
         if cn is None:
             return Decision(identity, 403, "no client certificate (profile 3 requires one)", detail)
@@ -164,7 +195,7 @@ def _basic(settings: CsmsSettings, identity: str, headers: Any, detail: dict[str
     return Decision(identity, None, f"accepted (profile {profile}, Basic)", detail)
 
 
-def _common_name(peer_cert: dict[str, Any] | None) -> str | None:
+def common_name(peer_cert: dict[str, Any] | None) -> str | None:
     if not peer_cert:
         return None
     for rdn in peer_cert.get("subject", ()):

@@ -14,6 +14,7 @@ import socket
 import ssl
 import time
 from collections import Counter, deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,15 @@ MAX_STATION_SNAPSHOTS = 1000
 SNAPSHOT_INTERVAL_S = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class TlsRefusal:
+    """A TLS handshake the endpoint saw fail (from whom and why)."""
+
+    mono_ns: int
+    peer: str
+    reason: str
+
+
 class Csms:
     """The central system the station under test connects to.
 
@@ -74,6 +84,10 @@ class Csms:
         self._serving = False
         self._tls: ssl.SSLContext | None = None
         self._tls_beside_plain: ssl.SSLContext | None = None  # serve_tls_too()
+        self._trusted_station_pems: list[str] = []  # trust_station_ca(), kept for a new context
+        self._server_cert: tuple[Path, Path] | None = None  # what TLS connections are shown
+        # the latest refused TLS handshakes (no identity is known before HTTP)
+        self.tls_refusals: deque[TlsRefusal] = deque(maxlen=64)
         self._sniffing: dict[socket.socket, asyncio.TimerHandle] = {}  # first byte awaited
         self._link_settings: LinkSettings | None = None
         self._links: set[WsLink] = set()  # every connection not closed yet
@@ -107,6 +121,9 @@ class Csms:
         for version in SUPPORTED:
             version.warm_up()
         self._tls = self._ssl_context()
+        if self._tls is not None:
+            self._server_cert = (Path(str(self.settings.tls_cert)),
+                                 Path(str(self.settings.tls_key)))
         self._link_settings = LinkSettings(
             # the bench checks max_frame_bytes itself (to record and answer); this limit
             # only guards memory
@@ -282,13 +299,35 @@ class Csms:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(str(cert), str(key))
         self._tls_beside_plain = ctx
+        self._server_cert = (Path(cert), Path(key))
         self.record.event("connection", "tls-beside-plain", url=self.url, certificate=str(cert))
+
+    def use_server_certificate(self, cert: Path, key: Path) -> tuple[Path, Path]:
+        """Present this certificate on TLS connections from now on (the transport cases show
+        a station one that it must refuse); the certificate and key used before."""
+        before = self._server_cert
+        if self._tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(str(cert), str(key))
+            if self.settings.security_profile == 3:
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(str(self.settings.tls_ca))
+                for pem in self._trusted_station_pems:
+                    ctx.load_verify_locations(cadata=pem)
+            self._tls = ctx
+        if self._tls_beside_plain is not None:
+            self.serve_tls_too(cert, key)
+        self._server_cert = (Path(cert), Path(key))
+        self.record.event("connection", "server-certificate", url=self.url, certificate=str(cert))
+        return before
 
     def trust_station_ca(self, pem: str) -> None:
         """Profile 3: client certificates that chain to these certificates (PEM, the bench's
         station CA and its root) are taken from now on."""
         if self._tls is not None and self.settings.security_profile == 3:
             self._tls.load_verify_locations(cadata=pem)
+            self._trusted_station_pems.append(pem)
             self.record.event("connection", "station-ca-trusted", url=self.url)
 
     def _accept(self, sock: socket.socket) -> None:
@@ -353,6 +392,11 @@ class Csms:
         decision = handshake.decide(s, request.path, request.headers, peer_cert, refused,
                                     self.scrubber, tls=tls)
         link.bench_decision = decision  # recorded once the response is sent
+        link.bench_request = (  # what the transport cases judge, whatever the decision
+            tuple(handshake.offered_subprotocols(request.headers)),
+            handshake.basic_seen(request.headers, identity, self.scrubber),
+            handshake.common_name(peer_cert or (link.transport.peer_certificate() if tls
+                                                else None)))
         if decision.accepted:
             return None
         response = link.reject(decision.status, decision.reason + "\n")  # type: ignore[arg-type]
@@ -396,6 +440,7 @@ class Csms:
                               let_go=station.let_go)
 
     def tls_refused(self, peer: str, reason: str, detail: dict[str, Any]) -> None:
+        self.tls_refusals.append(TlsRefusal(time.monotonic_ns(), peer, reason))
         self.record.event("handshake", "tls-refused", peer=peer, reason=reason,
                           security_profile=self.settings.security_profile,
                           **self.scrubber.scrub(detail))
@@ -418,9 +463,13 @@ class Csms:
         if known is None and station in self.settings.stations:  # its first handshake
             known = self.station(station)
         if known is not None:  # a case may ask how it came and why it did not get in
+            offered, basic, cn = getattr(connection, "bench_request", ((), None, None))
             known.handshakes.append(HandshakeSeen(
                 time.monotonic_ns(), status, self.scrubber.text(reason),
-                connection.transport.ssl_object is not None))
+                connection.transport.ssl_object is not None,
+                tuple(visible(o)[:40] for o in offered),
+                connection.subprotocol if status == 101 else None, basic,
+                visible(cn)[:80] if cn else None))
         self.record.event("handshake", name, station=self.scrubber.text(station or "") or None,
                           peer=connection.peer, status=status,
                           reason=self.scrubber.text(reason), **self.scrubber.scrub(detail))

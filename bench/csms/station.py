@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.csms.connection import WsLink
 from bench.csms.errors import CallTimeout, ExpectTimeout, InvalidOutgoingPayload, StationGone
+from bench.csms.handshake import BasicSeen
 from bench.csms.matching import describe_pattern, short_payload
 from bench.csms.messages import CALL, CallResult, Received
 from bench.csms.protocol import OcppVersion, ParsedFrame
@@ -48,6 +49,11 @@ class HandshakeSeen:
     status: int | None  # 101 accepted, else the refusal's HTTP status (None: none sent)
     reason: str  # holds no key (scrubbed)
     tls: bool
+    # what the request offered, whatever the decision (the transport cases judge these)
+    offered: tuple[str, ...] = ()  # Sec-WebSocket-Protocol values
+    selected: str | None = None  # the subprotocol the accepted handshake selected
+    basic: BasicSeen | None = None  # the Authorization header's shape (no secret)
+    client_cn: str | None = None  # CN of the TLS client certificate (profile 3)
 
     @property
     def accepted(self) -> bool:

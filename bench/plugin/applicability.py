@@ -2,7 +2,8 @@
 set, PICS and instruments (and, for `config_rw:KEY`, the station's GetConfiguration).
 
 A requirement is a name from FEATURES, `profile:<Name>` (a supported feature profile),
-`config_rw:<Key>` (the key exists and is writable), or `instrument:<role>` (the rig has such
+`config_rw:<Key>` (the key exists and is writable), `security_profile:<N>[,<M>]` (the rig's
+[station] security_profile is one of these), or `instrument:<role>` (the rig has such
 an instrument). `not:<requirement>` negates one. Each answers with the reason shown for N/A.
 """
 
@@ -85,6 +86,12 @@ def unmet(requirement: str, rig: Rig, station_config: list[dict[str, Any]] | Non
         ok = _has_role(rig, arg)
         need, says = (f"an instrument of role {arg!r}",
                       f"the rig's [instruments] are: {_roles(rig)}")
+    elif kind == "security_profile":  # security_profile:2,3 (one of these profiles)
+        wanted = [int(x) for x in arg.split(",")]
+        ok = rig.station.security_profile in wanted
+        need, says = (f"security profile {' or '.join(map(str, wanted))}",
+                      f"the rig says [station] security_profile = "
+                      f"{rig.station.security_profile}")
     elif kind == "config_rw":
         if station_config is None:
             return None  # unknown before the station answered GetConfiguration: let it run
@@ -98,7 +105,8 @@ def unmet(requirement: str, rig: Rig, station_config: list[dict[str, Any]] | Non
         ok = check(rig)
         says = f"the rig says {rig_says(rig)}"
     else:
-        known = ", ".join([*FEATURES, "profile:X", "config_rw:X", "instrument:X"])
+        known = ", ".join([*FEATURES, "profile:X", "config_rw:X", "instrument:X",
+                           "security_profile:N"])
         raise ValueError(f"unknown requirement {requirement!r} (known: {known})")
     if negate:
         return None if not ok else f"does not apply to a station with {need}; {says}"

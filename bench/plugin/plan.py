@@ -106,6 +106,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # TC_083: how long the bench refuses reconnects after the upgrade, watching that the
     # station does not try its old profile meanwhile: long enough for a failed attempt or two
     "security_fallback_window_s": 60,
+    # TC_086: how long the bench shows a server certificate the station must refuse, watching
+    # that no TLS connection gets through: long enough for a few reconnect attempts
+    "untrusted_certificate_window_s": 30,
 }
 
 _PLAN_KEYS = ("name", "description", "suites", "cases", "repeat", "settings", "sim_settings",

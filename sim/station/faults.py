@@ -256,6 +256,21 @@ _FAULTS = [
           "CancelReservation of a reservationId the station does not hold is Accepted "
           "instead of Rejected",
           ["TC_052_CS"]),
+    Fault("basic_user_not_identity_on_reconnect",
+          "the first attempt after a lost connection sends HTTP Basic with its serial number as "
+          "the user name instead of its charge point identity",
+          ["TC_085_CS"]),
+    Fault("accepts_any_server_certificate",
+          "over TLS it does not verify the CSMS certificate: any server certificate is accepted",
+          ["TC_086_CS"]),
+    Fault("no_client_certificate_on_reconnect",
+          "at profile 3, the first TLS attempt after a lost connection presents no client "
+          "certificate",
+          ["TC_087_CS"]),
+    Fault("no_subprotocol_on_reconnect",
+          "the first attempt after a lost connection offers no Sec-WebSocket-Protocol "
+          "(no ocpp1.6)",
+          ["TC_088_CS"]),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

@@ -16,7 +16,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from sim.station import outlet
+from sim.station import outlet, transport_faults
 from sim.station.behaviours import check_behaviour_names
 from sim.station.cards import CardSource
 from sim.station.config import StationConfig
@@ -310,15 +310,17 @@ class StationSimulator:
 
     async def _connection_loop(self) -> None:
         backoff = self.cfg.reconnect_min_s
+        after_loss = False  # the next attempt is the first since a connection ended
         while True:
             if self._offline_until is not None:  # behaviour rejected_goes_offline
                 await asyncio.sleep(max(0.0, self._offline_until - self._now()))
                 self._offline_until = None
+            offer, after_loss = transport_faults.attempt(self, after_loss), False
             try:
-                ws = await connect(self.url, subprotocols=["ocpp1.6"], proxy=None,
+                ws = await connect(self.url, subprotocols=offer.subprotocols, proxy=None,
                                    open_timeout=self._s(10), ping_interval=None,
-                                   close_timeout=2, additional_headers=self._auth_headers,
-                                   ssl=self._ssl, logger=websocket_logger())
+                                   close_timeout=2, additional_headers=offer.headers,
+                                   ssl=offer.tls, logger=websocket_logger())
             except (OSError, InvalidHandshake, InvalidURI, TimeoutError, EOFError,
                     ConnectionClosed) as exc:
                 # a refusal (HTTP 401/403) or a TLS failure is a set-up mistake: show it
@@ -356,6 +358,7 @@ class StationSimulator:
                 await asyncio.gather(reader, return_exceptions=True)
                 self.link = None
                 self.txq.went_offline()
+                after_loss = True
             if session.done() and not session.cancelled() and session.exception():
                 exc = session.exception()
                 if not isinstance(exc, LinkDown):

@@ -11,7 +11,8 @@ from testplans.ocpp import check_answer
 from testplans.security_steps import wait_new_connection
 
 pytestmark = pytest.mark.octt("TC_073_CS", "Update Charge Point Password for HTTP Basic "
-                              "Authentication", requires=("profile:Security",),
+                              "Authentication",
+                              requires=("profile:Security", "security_profile:1,2"),
                               measures=("security.password_reconnect",))
 
 NEW_KEY = b"OCA_OCTT_admin_test"  # the OCTT's password, 19 bytes

@@ -20,7 +20,7 @@ from testplans.reset import reset_reboots
 from testplans.security_steps import CENTRAL_SYSTEM_ROOT, ensure_root
 
 pytestmark = pytest.mark.octt("TC_083_CS", "Upgrade security profile",
-                              requires=("profile:Security",),
+                              requires=("profile:Security", "security_profile:1"),
                               measures=("triggered.reset", "security.profile_upgrade"))
 
 
