@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_plans_support import REPO, BenchRunResult, bench_run
+from test_plans_support import REPO, BenchRunResult, assert_fault_caught, bench_run
 
 from bench.record.reader import RunData, load_run
 from bench.record.verdict import run_verdict
@@ -199,13 +199,7 @@ def test_security_fault_is_caught(fault: str, real_parts,
     case, text = CAUGHT_BY[fault]
     assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
     res = security_runs[_run_of(fault)]
-    v = res.verdicts()[case]
-    assert v["verdict"] == "FAIL", v
-    assert text in v["message"], v["message"]
-    assert res.rc == 1, res.stdout + res.stderr
-    judged = run_verdict(load_run(res.run_dir))
-    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
-    assert judged.case(case).verdict == "FAIL"
+    assert_fault_caught(res, case, text)
 
 
 def test_conformant_station_passes_the_security_plan(

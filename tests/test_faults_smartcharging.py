@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_plans_support import FAST_PLAN, REPO, BenchRunResult, bench_run
+from test_plans_support import FAST_PLAN, REPO, BenchRunResult, assert_fault_caught, bench_run
 
 from bench.record.reader import RunData, load_run
 from bench.record.verdict import run_verdict
@@ -153,12 +153,7 @@ def test_smart_fault_is_caught(fault: str, real_parts,
     case, text = CAUGHT_BY[fault]
     assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
     res = smart_runs["faults:shared" if fault in SHARED_RUN else f"fault:{fault}"]
-    v = res.verdicts()[case]
-    assert v["verdict"] == "FAIL", v
-    assert text in v["message"], v["message"]
-    assert res.rc == 1, res.stdout + res.stderr
-    judged = run_verdict(load_run(res.run_dir))
-    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert_fault_caught(res, case, text)
 
 
 def test_conformant_station_passes_the_smart_cases(real_parts,

@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
+from test_plans_support import REPO, BenchRunResult, assert_fault_caught, bench_run, fast_plan
 
 from bench.record.reader import load_run
-from bench.record.verdict import run_verdict
 from sim.station.faults import FAULTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -91,12 +90,7 @@ def test_socket_fault_is_caught(fault: str, real_parts,
                                 socket_runs: dict[str, BenchRunResult]) -> None:
     case, text = CAUGHT_BY[fault]
     res = socket_runs[f"fault:{fault}"]
-    v = res.verdicts()[case]
-    assert v["verdict"] == "FAIL", v
-    assert text in v["message"], v["message"]
-    assert res.rc == 1, res.stdout + res.stderr
-    judged = run_verdict(load_run(res.run_dir))
-    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert_fault_caught(res, case, text)
 
 
 def test_conformant_socket_station_passes(real_parts,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from test_faults_socket import CAUGHT_BY as CAUGHT_ON_SOCKET_RIG
-from test_plans_support import REPO, BenchRunResult, bench_run, fast_plan
+from test_plans_support import REPO, BenchRunResult, assert_fault_caught, bench_run, fast_plan
 
 from bench.record.reader import load_run
 from bench.record.verdict import run_verdict
@@ -131,13 +131,7 @@ def test_fault_is_caught(fault: str, real_parts, fault_runs: dict[str, BenchRunR
     case, text = CAUGHT_BY[fault]
     assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
     res = fault_runs[f"fault:{fault}"]
-    v = res.verdicts()[case]
-    assert v["verdict"] == "FAIL", v
-    assert text in v["message"], v["message"]
-    assert res.rc == 1, res.stdout + res.stderr
-    judged = run_verdict(load_run(res.run_dir))  # the one verdict, as the reports see it
-    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
-    assert judged.case(case).verdict == "FAIL"
+    assert_fault_caught(res, case, text)
 
 
 @pytest.mark.parametrize("case", sorted({c for c, _ in CAUGHT_BY.values()}))

@@ -19,6 +19,7 @@ from bench.plugin.loop import BenchLoop
 from bench.plugin.plan import Plan, effective_settings
 from bench.record import RunRecord
 from bench.record.reader import load_run
+from bench.record.verdict import run_verdict
 
 REPO = Path(__file__).resolve().parents[1]
 SIM_RIG = REPO / "rigs" / "sim.toml"
@@ -162,6 +163,18 @@ def bench_run(tmp_path: Path, *args: str, timeout: float = 120) -> BenchRunResul
                              f"output: {out[-2000:]} {err[-2000:]}") from None
     dirs = sorted(runs.glob("*")) if runs.exists() else []
     return BenchRunResult(proc.returncode, out, err, dirs[-1] if dirs else None)
+
+
+def assert_fault_caught(res: BenchRunResult, case: str, text: str) -> None:
+    """A fault's run FAILed `case` with a message holding `text`, by its exit code too, and the
+    one verdict the reports compute from the record says the same."""
+    v = res.verdicts()[case]
+    assert v["verdict"] == "FAIL", v
+    assert text in v["message"], v["message"]
+    assert res.rc == 1, res.stdout + res.stderr
+    judged = run_verdict(load_run(res.run_dir))
+    assert (judged.verdict, judged.exit_code) == ("FAIL", res.rc)
+    assert judged.case(case).verdict == "FAIL"
 
 
 def bench_run_sigterm_while_charging(runs: Path, *args: str,
