@@ -147,13 +147,17 @@ def seconds_between(a: Any, b: Any) -> float:
 
 
 async def transfers_of(case: Case, files: Any, direction: Direction, after_ns: int,
-                       wait_s: float = 2.0) -> list[Any]:
-    """What the bench's servers saw of `direction` since `after_ns` (a transfer is logged when
-    it ends: a short wait lets the last one land)."""
+                       wait_s: float = 2.0, settle_s: float = 0.5) -> list[Any]:
+    """What the bench's servers saw of `direction` since `after_ns`. A transfer is logged when
+    its connection ends, which an FTP server does after its final reply: the station may report
+    first. So wait `wait_s` for the first one, then until `settle_s` passes without another."""
     try:
         await files.wait_transfer(direction, after_ns=after_ns, within_s=wait_s)
-    except FileServiceError:  # none came: the empty list says so
-        return []
+        while True:
+            last = max(t.ended_mono_ns for t in files.transfers(direction, after_ns))
+            await files.wait_transfer(direction, after_ns=last + 1, within_s=settle_s)
+    except FileServiceError:  # none came (the empty list says so) or no more came
+        pass
     return files.transfers(direction, after_ns)
 
 

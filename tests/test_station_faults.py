@@ -14,6 +14,7 @@ from test_station_firmware import FAST as FW_FAST
 from test_station_firmware import IMAGE as FW_IMAGE
 from test_station_firmware import PROFILES as FW_PROFILES
 from test_station_firmware import file_service, now_iso
+from test_station_firmware import landed as fw_landed
 from test_station_firmware import statuses as fw_statuses
 from test_station_support import MEMBER, STATION_ID, VALID, VALID2, Rig, station_rig, wait_until
 
@@ -387,7 +388,7 @@ async def _(tmp: Path) -> None:
         async with station_rig(tmp, keys=FW_PROFILES, faults={"diagnostics_empty"}) as rig:
             await rig.cs.call("GetDiagnostics", {"location": files.upload_location("HTTP")})
             await rig.cs.expect("DiagnosticsStatusNotification", {"status": "Uploaded"}, 5)
-        [upload] = files.transfers()
+        [upload] = await fw_landed(files, 1)
         assert upload.complete and upload.bytes == 0
 
 
@@ -400,7 +401,7 @@ async def _(tmp: Path) -> None:
             await rig.cs.call("GetDiagnostics", {"location": files.upload_location("FTP"),
                                                  "retries": 0})
             await rig.cs.expect("DiagnosticsStatusNotification", {"status": "Uploaded"}, 5)
-        assert [t.complete for t in files.transfers()] == [False]
+        assert [t.complete for t in await fw_landed(files, 1)] == [False]
 
 
 @check("retry_without_interval")
@@ -411,7 +412,7 @@ async def _(tmp: Path) -> None:
                                                  "retrieveDate": now_iso(), "retries": 1,
                                                  "retryInterval": 5})
             await rig.cs.expect("FirmwareStatusNotification", {"status": "DownloadFailed"}, 3)
-        first, second = sorted(files.transfers(), key=lambda t: t.started_mono_ns)
+        first, second = sorted(await fw_landed(files, 2), key=lambda t: t.started_mono_ns)
         assert (second.started_mono_ns - first.ended_mono_ns) / 1e9 < 1.0
 
 

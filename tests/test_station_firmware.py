@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from pki_support import make_pki
-from test_station_support import station_rig
+from test_station_support import station_rig, wait_until
 
 from bench.files import Direction, FaultMode, FilesConfig, FileService, TransferFault
 from bench.record import RunRecord
@@ -50,6 +50,15 @@ def now_iso() -> str:
     return utc_timestamp()
 
 
+async def landed(files: FileService, count: int, direction: Direction | None = None,
+                 within: float = 5) -> list:
+    """The transfers once `count` of them are logged: an FTP server logs a transfer only after
+    its final reply, which the station may act on first."""
+    await wait_until(lambda: len(files.transfers(direction)) >= count, within,
+                     f"{count} {direction or 'transfer'}(s) on the bench's file servers")
+    return files.transfers(direction)
+
+
 async def statuses(rig, action: str, until: set[str], within: float = 10) -> list[str]:
     seen: list[str] = []
     while not seen or seen[-1] not in until:
@@ -80,6 +89,7 @@ async def test_tls_servers_serve_the_image_and_take_the_upload(tmp_path: Path):
             assert await asyncio.to_thread(download, urls[protocol], 10) == IMAGE
             await asyncio.to_thread(upload, svc.upload_location(protocol), f"d-{protocol}.zip",
                                     b"diagnostics", 10)
+        await landed(svc, 4)
     finally:
         svc.stop()
         rec.close()
@@ -99,7 +109,7 @@ async def test_update_installs_and_boots_with_new_version(tmp_path: Path, files,
         assert boot.payload["firmwareVersion"] == "v9.0.0-test"
         done = await rig.cs.expect("FirmwareStatusNotification", within=10)
         assert done.payload["status"] == "Installed"
-    [t] = files.transfers(Direction.DOWNLOAD)
+    [t] = await landed(files, 1, Direction.DOWNLOAD)
     assert t.complete and t.protocol == protocol and t.bytes == len(IMAGE)
 
 
@@ -111,7 +121,7 @@ async def test_dropped_download_retries_then_fails(tmp_path: Path, files):
                                              "retries": 1, "retryInterval": 1})
         assert await statuses(rig, "FirmwareStatusNotification",
                               {"DownloadFailed"}) == ["Downloading", "DownloadFailed"]
-    tries = files.transfers(Direction.DOWNLOAD)
+    tries = await landed(files, 2, Direction.DOWNLOAD)
     assert [t.complete for t in tries] == [False, False]
 
 
@@ -133,7 +143,7 @@ async def test_diagnostics_upload_lands_on_disk(tmp_path: Path, files, protocol)
         assert name and name.endswith(".tar.gz")
         assert await statuses(rig, "DiagnosticsStatusNotification",
                               {"Uploaded", "UploadFailed"}) == ["Uploading", "Uploaded"]
-    [t] = files.transfers(Direction.UPLOAD)
+    [t] = await landed(files, 1, Direction.UPLOAD)
     assert t.complete and t.name == name and t.path
     with tarfile.open(t.path) as tar:
         assert {"status.json", "configuration.json", "history.log"} <= set(tar.getnames())
@@ -146,7 +156,7 @@ async def test_refused_upload_is_upload_failed(tmp_path: Path, files):
                                              "retries": 1, "retryInterval": 1})
         assert await statuses(rig, "DiagnosticsStatusNotification",
                               {"Uploaded", "UploadFailed"}) == ["Uploading", "UploadFailed"]
-    assert len(files.transfers(Direction.UPLOAD)) == 2  # the first try and one retry
+    assert len(await landed(files, 2, Direction.UPLOAD)) == 2  # the first try and one retry
 
 
 async def test_trigger_message_answers_and_sends(tmp_path: Path):

@@ -80,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.close_connection = True
 
+    # An answered request is logged before the answer goes out: the station acts on the answer
+    # (reports Uploaded, retries), and the record must already hold what the server saw.
     def _log(self, direction: Direction, name: str, started: int, size: int, complete: bool,
              detail: str = "", sha: str | None = None, path: Path | None = None) -> None:
         self.server.depot.log(Transfer(
@@ -97,8 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
         name = target.name if target else requested
         if target is None or (fault and fault.mode == FaultMode.REFUSE):
             why = "refused (fault armed)" if target else "no such file"
-            self._finish(HTTPStatus.NOT_FOUND, why)
             self._log(Direction.DOWNLOAD, name, started, 0, False, f"404: {why}")
+            self._finish(HTTPStatus.NOT_FOUND, why)
             return
         data = target.read_bytes()
         self.send_response(HTTPStatus.OK)
@@ -142,21 +144,21 @@ class _Handler(BaseHTTPRequestHandler):
         depot = self.server.depot
         path = self._path()
         if not (path == UPLOAD_PREFIX or path.startswith(UPLOAD_PREFIX + "/")):
-            self._finish(HTTPStatus.NOT_FOUND, f"uploads go to {UPLOAD_PREFIX}/")
             self._log(Direction.UPLOAD, "", started, 0, False, "404: not an upload path")
+            self._finish(HTTPStatus.NOT_FOUND, f"uploads go to {UPLOAD_PREFIX}/")
             return
         requested = path[len(UPLOAD_PREFIX):].strip("/")
         fault = depot.take_fault(self.server.protocol)
         if fault and fault.mode == FaultMode.REFUSE:
-            self._finish(HTTPStatus.FORBIDDEN, "uploads refused (fault armed)")
             self._log(Direction.UPLOAD, requested, started, 0, False, "403: refused (fault armed)")
+            self._finish(HTTPStatus.FORBIDDEN, "uploads refused (fault armed)")
             return
         limit = fault.after_bytes if fault and fault.mode == FaultMode.DROP else None
         try:
             body, complete = self._read_body(limit)
         except ValueError as exc:
-            self._finish(HTTPStatus.BAD_REQUEST, str(exc))
             self._log(Direction.UPLOAD, requested, started, 0, False, f"400: {exc}")
+            self._finish(HTTPStatus.BAD_REQUEST, str(exc))
             return
         except OSError as exc:
             self._log(Direction.UPLOAD, requested, started, 0, False, f"peer gone: {exc}")
@@ -168,13 +170,13 @@ class _Handler(BaseHTTPRequestHandler):
         target = depot.upload_path(requested or "upload.bin")
         target.write_bytes(content)
         if not complete:
-            self._drop()
             self._log(Direction.UPLOAD, target.name, started, len(content), False,
                       f"dropped after {len(content)} bytes (fault armed)", path=target)
+            self._drop()
             return
-        self._finish(HTTPStatus.CREATED if self.command == "PUT" else HTTPStatus.OK)
         self._log(Direction.UPLOAD, target.name, started, len(content), True,
                   hashlib.sha256(content).hexdigest(), path=target)
+        self._finish(HTTPStatus.CREATED if self.command == "PUT" else HTTPStatus.OK)
 
     def _read_body(self, limit: int | None) -> tuple[bytes, bool]:
         """The request body; (what came, False) when `limit` bytes cut it short."""
