@@ -80,9 +80,9 @@ async def test_power_loss_with_backup_power_stops_first(tmp_path: Path):
         await rig.charging(1)
         rig.model.mains_on = False  # the rig cuts the mains, then tells the station
         await rig.power_off()
-        stop = await rig.cs.expect("StopTransaction", within=1)
+        stop = await rig.cs.expect("StopTransaction", within=5)
         assert stop.payload["reason"] == "PowerLoss"
-        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Finishing"}, 1)
+        await rig.cs.expect("StatusNotification", {"connectorId": 1, "status": "Finishing"}, 5)
 
 
 async def test_charge_point_unavailable_survives_power_loss(tmp_path: Path):
