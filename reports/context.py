@@ -169,6 +169,31 @@ def _first_detail(events: list[dict[str, Any]], kind: str, key: str) -> Any:
     return None
 
 
+def _firmware_changes(frames: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """(firmwareVersion, case) at each BootNotification that named a version other than the
+    boot before: the station snapshot keeps only the last boot's, and an update in a case
+    (TC_044_1) would otherwise relabel every case that ran before it."""
+    changes: list[tuple[str, str | None]] = []
+    for f in frames:
+        if f.get("action") != "BootNotification" or f.get("msg_type") != 2:
+            continue
+        try:
+            version = json.loads(f.get("raw") or "")[3].get("firmwareVersion")
+        except (ValueError, IndexError, TypeError, AttributeError):
+            continue
+        if isinstance(version, str) and (not changes or changes[-1][0] != version):
+            changes.append((version, f.get("case")))
+    return changes
+
+
+def _firmware_row(station: dict[str, Any], frames: list[dict[str, Any]]) -> Any:
+    changes = _firmware_changes(frames)
+    if len(changes) < 2:
+        return station.get("firmwareVersion")
+    return "; ".join([f"{changes[0][0]} at the first boot"]
+                     + [f"{v} from {case or 'a boot between cases'}" for v, case in changes[1:]])
+
+
 def _ocpp_version(events: list[dict[str, Any]]) -> str:
     """From the negotiated websocket subprotocol, as the station connected."""
     sub = _first_detail(events, "connection", "subprotocol")
@@ -190,7 +215,7 @@ def _header(run: RunData, verdict: str, cases: list[CaseResult]) -> Header:
         ("Model", station.get("chargePointModel")),
         ("Serial number", station.get("chargePointSerialNumber")
          or station.get("chargeBoxSerialNumber")),
-        ("Firmware version", station.get("firmwareVersion")),
+        ("Firmware version", redact(_firmware_row(station, run.frames))),
         ("OCPP version", meta.get("ocpp_version") or _ocpp_version(run.events)),
         ("Security profile", _first_detail(run.events, "handshake", "security_profile")),
         ("Station id", station_id),

@@ -407,3 +407,19 @@ def test_test_configuration_names_fault_and_behaviour_profiles(tmp_path):
     real.close()
     _, doc = report_of(real.path)
     assert "Simulated station profiles" not in doc.headings
+
+
+def test_firmware_row_names_each_version_the_station_booted_with():
+    """An update in a case (TC_044_1) must not relabel the cases that ran on the old image."""
+    from reports.context import _firmware_row
+
+    def boot(version, case, msg_type=2):
+        return {"action": "BootNotification", "msg_type": msg_type, "case": case,
+                "raw": json.dumps([msg_type, "m", "BootNotification",
+                                   {"firmwareVersion": version}])}
+
+    station = {"firmwareVersion": "v2"}
+    assert _firmware_row(station, [boot("v1", None), boot("v1", "TC_003_CS")]) == "v2"
+    frames = [boot("v1", None), boot("v1", "TC_003_CS"), boot("v2", "TC_044_1_CS"),
+              {"action": "BootNotification", "msg_type": 2, "raw": "not json"}]
+    assert _firmware_row(station, frames) == "v1 at the first boot; v2 from TC_044_1_CS"
