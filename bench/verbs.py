@@ -376,6 +376,17 @@ class Bench:
             return ev
         return None
 
+    def socket_gaps(self) -> dict[str, str]:
+        """EV emulators of a socket rig that cannot seat or pull the cable, by name: the socket
+        verbs (TC_005_1, TC_017_1, TC_018_1, TC_024) would end those cases in ERROR."""
+        if self.rig.hardware.get("fixed_cable", False):
+            return {}
+        return {ev.name: f"a socket rig ([hardware] fixed_cable = false) but {ev.name} "
+                         f"(connector {c}) has no socket actuators: the socket cases would "
+                         "end in ERROR (register map bench-ev-v2 has them)"
+                for c, ev in sorted(self.evs.items())
+                if not (isinstance(ev, SocketActuators) and ev.socket_actuated)}
+
     def _need_socket(self, connector: int, verb: str) -> SocketActuators:
         self.ev(connector)
         socket = self._socket(connector)

@@ -63,9 +63,12 @@ def describe_registry(reg: Registry) -> list[str]:
 
 async def check_rig(rig: Rig) -> list[dict[str, Any]]:
     bench = Bench.from_rig(rig, record=None)  # every driver built by its registration
+    gaps = bench.socket_gaps()  # said before the campaign, not as an ERROR in its middle
     results: list[dict[str, Any]] = []
     for d in bench.instruments():
         row: dict[str, Any] = {"name": d.name, "driver": d.driver, "address": d.address}
+        if d.name in gaps:
+            row["warning"] = gaps[d.name]
         try:
             ident = await d.activate(readonly=True)
             row["identity"] = ident.identity
@@ -120,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                 line += f"\n         identity: {r['identity']}"
             if r.get("error"):
                 line += f"\n         error: {r['error']}"
+            if r.get("warning"):
+                line += f"\n         warning: {r['warning']}"
             print(line)
     bad = [r["name"] for r in results if not r["ok"]]
     if bad:

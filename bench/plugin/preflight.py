@@ -27,13 +27,16 @@ class InstrumentCheck:
     identity: str | None = None
     error: str | None = None
     needed: bool = True  # does the campaign need it?
+    warning: str | None = None  # answered, but some cases will not be able to use it
 
     def line(self) -> str:
         """For the console: state, name, driver and what it said (errors name the
         instrument and its address)."""
         state = "ok  " if self.ok else ("FAIL" if self.needed else "warn")
         if self.ok:
-            return f"{state} {self.name:<10} {self.driver:<12} {self.address}: {self.identity}"
+            warning = f"\n     warning: {self.warning}" if self.warning else ""
+            return (f"{state} {self.name:<10} {self.driver:<12} {self.address}: "
+                    f"{self.identity}{warning}")
         unneeded = "" if self.needed else " (not needed by a campaign)"
         return f"{state} {self.name:<10} {self.driver:<12} {self.problem()}{unneeded}"
 
@@ -86,5 +89,5 @@ async def run_preflight(rig: Rig) -> Preflight:
         out.checks.append(InstrumentCheck(
             name=str(row["name"]), driver=str(row["driver"]), address=str(row["address"]),
             ok=bool(row.get("ok")), identity=row.get("identity"), error=row.get("error"),
-            needed=row["driver"] not in NOT_NEEDED_BY_CAMPAIGNS))
+            needed=row["driver"] not in NOT_NEEDED_BY_CAMPAIGNS, warning=row.get("warning")))
     return out
