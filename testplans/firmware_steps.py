@@ -8,6 +8,7 @@ comes out of order or never comes fails with what the station sent instead."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import tarfile
@@ -21,10 +22,16 @@ from bench.csms.errors import ExpectTimeout
 from bench.files import Direction
 from bench.files.model import PROTOCOLS, FileServiceError, safe_name
 from bench.plugin import Case
+from bench.plugin.maintenance import wait_connected
 from testplans.ocpp import check_answer_ok, expect, triggered, utc_timestamp
 
 FSN = "FirmwareStatusNotification"
 DSN = "DiagnosticsStatusNotification"
+# A server logs a transfer when its connection closes, after the station has its last byte
+# (FTP: after its final reply): a transfer may end this long after the station reports it done.
+TRANSFER_LOG_LAG_NS = 1_000_000_000
+# where an update ends (OCPP 1.6 §7.25): nothing more comes for it
+UPDATE_ENDS = ("Installed", "InstallationFailed", "DownloadFailed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +101,34 @@ async def update_firmware(case: Case, location: str) -> Any:
         "retries": int(case.setting("firmware_retries")),
         "retryInterval": int(case.setting("firmware_retry_interval_s"))})
     check_answer_ok(case, res, "UpdateFirmware")
+    wait_out_update(case, res.sent_mono_ns)
     return res
+
+
+def wait_out_update(case: Case, sent_ns: int) -> None:
+    """Register with the maintenance a wait for the update's last status: a case that ends
+    half-way (a check failed at Downloaded) must not leave the station downloading or
+    installing into the next case. The wait is what the case itself allows for the update,
+    counted from its request, so a station that never finishes costs no more than that."""
+    allowed_s = (float(case.setting("firmware_download_timeout_s"))
+                 + float(case.setting("firmware_install_timeout_s")))
+    boot_s = float(case.setting("boot_timeout_s"))
+    station = case.station
+
+    async def update_ended() -> None:
+        deadline = sent_ns + int(allowed_s * 1e9)
+        while not ((last := station.session.firmware) and last.mono_ns >= sent_ns
+                   and last.status in UPDATE_ENDS):
+            if time.monotonic_ns() > deadline:
+                seen = f"{last.status} (seq {last.seq})" if last and last.mono_ns >= sent_ns \
+                    else "no FirmwareStatusNotification since"
+                raise TimeoutError(f"waited {allowed_s:g} s from the UpdateFirmware request for "
+                                   f"{' or '.join(UPDATE_ENDS)}; last seen: {seen}")
+            await asyncio.sleep(0.2)
+        await wait_connected(station, boot_s)  # the reboot into the new image, if any
+
+    # a later update in the same case replaces the wait: its end is the last one
+    case.undo["firmware update ended"] = (update_ended, allowed_s + boot_s + 5)
 
 
 async def get_diagnostics(case: Case, location: str) -> Any:
@@ -172,9 +206,16 @@ def measure_retry_waits(case: Case, name: str, tries: list[Any]) -> None:
         case.measure(name, unset_reason=f"{len(tries)} attempt(s): no retry to time")
 
 
-def describe_transfers(transfers: list[Any]) -> str:
+def describe_transfers(transfers: list[Any], report: Any = None) -> str:
+    """Each transfer; with `report` (a status notification), when it ended relative to it."""
+    def when(t: Any) -> str:
+        if report is None:
+            return ""
+        lag = (t.ended_mono_ns - report.mono_ns) / 1e9
+        return f", ended {abs(lag):.3f} s {'after' if lag > 0 else 'before'} seq {report.seq}"
     return "; ".join(f"{t.protocol} {t.name!r} {t.bytes} B "
-                     f"{'complete' if t.complete else t.detail}" for t in transfers) or "none"
+                     f"{'complete' if t.complete else t.detail}{when(t)}"
+                     for t in transfers) or "none"
 
 
 def size_on_disk(path: Path) -> int | None:

@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 CAUGHT_BY: dict[str, tuple[str, str]] = {
     "firmware_version_not_updated": ("TC_044_1_CS", "BootNotification firmwareVersion "
                                                     "'v8.9.0' after the installation"),
+    "downloaded_before_download": ("TC_044_1_CS", "a complete download of tc_044_1_cs-"),
     "download_failure_silent": ("TC_044_2_CS", "expected FirmwareStatusNotification "
                                                "DownloadFailed after the "
                                                "FirmwareStatusNotification Downloading"),
@@ -199,6 +200,23 @@ def test_fault_is_caught(fault: str, real_parts, runs: dict[str, BenchRunResult]
     assert case in FAULTS[fault].affects, f"{fault} does not list {case} as affected"
     res = runs[run_of(fault)]
     assert_fault_caught(res, case, text)
+
+
+def test_maintenance_waits_out_the_update_a_failed_case_left_running(real_parts, runs) -> None:
+    """downloaded_before_download fails TC_044_1 at Downloaded while the station goes on to
+    download and install: the maintenance waits for its Installed and its reboot, so the
+    next case does not start on a station in the middle of an update."""
+    run = load_run(runs[run_of("downloaded_before_download")].run_dir)
+    [step] = [e for e in run.events if e["name"] == "maintenance: firmware update ended"
+              and e.get("case") == "TC_044_1_CS"]
+    assert step["detail"].get("ok") is True, step
+    seen = {json.loads(f["raw"])[3]["status"]: f["mono_ns"]
+            for f in station_calls(run, "FirmwareStatusNotification")}
+    assert "Installing" in seen and "Installed" in seen, f"the update did not end: {seen}"
+    boots = [f["mono_ns"] for f in station_calls(run, "BootNotification")
+             if f["mono_ns"] > seen["Installing"]]
+    assert boots, "no reboot into the new image"
+    assert seen["Installed"] < step["mono_ns"] and boots[0] < step["mono_ns"]
 
 
 def test_conformant_station_passes_every_case(real_parts, runs) -> None:

@@ -48,6 +48,15 @@ class ConnectorStatus:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class FirmwareStatus:
+    """The station's last FirmwareStatusNotification (OCPP 1.6 §4.5)."""
+
+    status: str
+    mono_ns: int
+    seq: int
+
+
 @dataclass(slots=True)
 class Transaction:
     """A transaction the bench gave an id to, and how it ended (None while open)."""
@@ -169,6 +178,7 @@ class SessionState:
         self._finished: deque[Transaction] = deque(maxlen=FINISHED_TRANSACTIONS_KEPT)
         self._by_start: OrderedDict[int, Transaction] = OrderedDict()  # start seq -> tx
         self.boots: deque[Boot] = deque(maxlen=BOOTS_KEPT)
+        self.firmware: FirmwareStatus | None = None
         self.boot_count = 0
         self.booted = False  # a BootNotification was accepted (ever, on this session)
         self._responses: deque[ResponseSample] = deque(maxlen=RESPONSES_KEPT)
@@ -218,6 +228,8 @@ class SessionState:
             self._started(call, reply)
         elif action == "StopTransaction":
             self._stopped(call)
+        elif action == "FirmwareStatusNotification":
+            self.firmware = FirmwareStatus(str(p.get("status")), call.mono_ns, call.seq)
         elif action == "MeterValues":
             values = p.get("meterValue")
             self._publish(MeterValuesReceived(self.station, p.get("transactionId"),

@@ -144,7 +144,8 @@ class Case:
         self.config_applied: dict[str, str] = {}  # key -> value set for this case
         self.config_original: dict[str, str | None] = {}  # key -> value before (None: unknown)
         # station state the case left behind that the maintenance must undo (a reservation, a
-        # local list): name -> coroutine function, run once by the maintenance
+        # local list): name -> coroutine function, or (function, deadline in s) for an undo
+        # that waits longer than one CALL; run once by the maintenance
         self.undo: dict[str, Any] = {}
 
     # -- what cases use ----------------------------------------------------------------------

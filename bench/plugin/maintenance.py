@@ -108,7 +108,8 @@ async def run_maintenance(case: Case) -> list[str]:
     await _step(case, "availability Operative", operative, answer + 5, notes)
 
     for name, undo in list(case.undo.items()):  # what the case itself left (a reservation...)
-        await _step(case, name, undo, answer + wait + 5, notes)
+        undo, deadline_s = undo if isinstance(undo, tuple) else (undo, answer + wait + 5)
+        await _step(case, name, undo, deadline_s, notes)
 
     if ctx.rig.hardware.get("authorization_cache"):
         await _step(case, "cache cleared", lambda: station.call("ClearCache", {}), answer + 5,

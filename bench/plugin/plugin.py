@@ -160,9 +160,11 @@ class BenchPlugin(PlanSelection):
         yield case
         if self.ctx.progress:
             self.ctx.progress(case.id, "maintenance")
+        # an undo with its own deadline (a firmware update run to its end) extends the backstop
+        longer = sum(u[1] for u in case.undo.values() if isinstance(u, tuple))
         state.notes = self.ctx.run(run_maintenance(case),
-                                   timeout=float(self.ctx.settings["maintenance_timeout_s"]),
-                                   what=f"{case.id} maintenance")
+                                   timeout=float(self.ctx.settings["maintenance_timeout_s"])
+                                   + longer, what=f"{case.id} maintenance")
         state.problems = self.ctx.run(self._judge_after(case), timeout=60,
                                       what=f"{case.id} energy and run-wide samples")
 

@@ -125,6 +125,10 @@ _FAULTS = [
           "after installing a firmware image and rebooting, BootNotification still carries "
           "the old firmwareVersion",
           ["TC_044_1_CS"]),
+    Fault("downloaded_before_download",
+          "reports Downloaded before it has fetched the image, then fetches and installs it "
+          "(the download starts 3 s later)",
+          ["TC_044_1_CS", "TC_044_2_CS", "TC_044_3_CS"]),  # every update
     Fault("download_failure_silent",
           "a firmware download that fails on every attempt is never reported DownloadFailed",
           ["TC_044_2_CS"]),

@@ -94,6 +94,10 @@ class Firmware:
         await asyncio.sleep(0)  # the answer first
         await self._until(retrieve)
         await self._notify_firmware("Downloading")
+        told_early = self.st.fault("downloaded_before_download")
+        if told_early:
+            await self._notify_firmware("Downloaded")
+            await self.st.sleep(3.0)
         again = (lambda: self._notify_firmware("Downloading")) \
             if self.st.behaves("downloading_per_retry") else None
         data = await self._attempts(f"firmware download {shown(url)}", retries, interval,
@@ -104,7 +108,8 @@ class Firmware:
                 return
             await self._notify_firmware("DownloadFailed")
             return
-        await self._notify_firmware("Downloaded")
+        if not told_early:
+            await self._notify_firmware("Downloaded")
         while any(c.tx is not None for c in self.st.connectors.values()):
             await self.st.sleep(1.0)  # not while a transaction runs
         await self._notify_firmware("Installing")

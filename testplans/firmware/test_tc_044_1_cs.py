@@ -3,7 +3,9 @@
 The bench serves the rig's firmware image over the first protocol of the station's
 SupportedFileTransferProtocols; UpdateFirmware(location, retrieveDate now) -> .conf;
 FirmwareStatusNotification Downloading -> Downloaded -> Installing (a Downloading per retry
-passes); the station downloaded the whole image (the server's SHA-256 is the image's); then
+passes); the station downloaded the whole image before it reported Downloaded (the server's
+SHA-256 is the image's; the server logs a transfer when its connection closes, so it may end
+up to 1 s after the report: an allowance the bench infers, not a figure of OCPP); then
 Installed, and a reboot whose BootNotification carries the image's firmwareVersion (in either
 order: OCPP 1.6 does not order them). Measured: UpdateFirmware -> first notification, download
 and install times (notifications), the transfer as the server saw it.
@@ -14,6 +16,7 @@ import pytest
 from bench.files import Direction
 from testplans.firmware_steps import (
     FSN,
+    TRANSFER_LOG_LAG_NS,
     describe_transfers,
     file_protocol,
     first_status,
@@ -46,11 +49,12 @@ async def test_tc_044_1_cs(case, station, files):
         case.measure("firmware.download_s", seconds_between(downloading, downloaded),
                      evidence=[downloading.seq, downloaded.seq])
     with case.step("the bench's server delivered the whole image"):
-        sent = [t for t in await transfers_of(case, svc, Direction.DOWNLOAD, res.sent_mono_ns)
-                if t.complete]
+        seen = await transfers_of(case, svc, Direction.DOWNLOAD, res.sent_mono_ns)
+        sent = [t for t in seen if t.complete
+                and t.ended_mono_ns <= downloaded.mono_ns + TRANSFER_LOG_LAG_NS]
         case.check(any(t.sha256 == image.sha256 for t in sent),
                    f"a complete download of {image.name} ({len(image.data)} B) before "
-                   "Downloaded", f"the server saw {describe_transfers(sent)}",
+                   "Downloaded", f"the server saw {describe_transfers(seen, downloaded)}",
                    at=downloaded.mono_ns)
         whole = next(t for t in sent if t.sha256 == image.sha256)
         case.measure("firmware.transfer_s", whole.seconds)
