@@ -358,6 +358,21 @@ async def _(tmp: Path) -> None:
             assert boot.payload["firmwareVersion"] == rig.sim.cfg.firmware  # the old one
 
 
+@check("downloaded_before_download")
+async def _(tmp: Path) -> None:
+    with file_service(tmp) as files:
+        url = files.publish("fw.bin", FW_IMAGE)["HTTP"]
+        async with station_rig(tmp, keys=FW_PROFILES, faults={"downloaded_before_download"},
+                               station=FW_FAST) as rig:
+            await rig.cs.call("UpdateFirmware", {"location": url, "retrieveDate": now_iso()})
+            assert await fw_statuses(rig, "FirmwareStatusNotification", {"Downloaded"}) == [
+                "Downloading", "Downloaded"]
+            assert not files.transfers()  # reported before it fetched anything
+            await fw_statuses(rig, "FirmwareStatusNotification", {"Installed"})  # then installs
+            [fetched] = files.transfers()
+            assert fetched.complete
+
+
 @check("download_failure_silent")
 async def _(tmp: Path) -> None:
     with file_service(tmp) as files:
