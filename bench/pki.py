@@ -261,3 +261,63 @@ def verify_signature(public_key, signature: bytes, data: bytes) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+# -- a throw-away TLS PKI for the simulated rig ------------------------------------------------
+# `[simulator] tls_pki = "FOLDER"` (docs/rig-file.md): the loader makes it before it reads the
+# rig's TLS files, so a shipped rig at security profile 2 or 3 runs with no certificate in the
+# repository. One CA signs the CSMS server certificate and the station's client certificate.
+
+SIM_TLS_FILES = ("ca.pem", "csms.pem", "csms.key", "station.pem", "station.key")
+SIM_TLS_DAYS = 365
+
+
+def ensure_sim_tls_pki(folder: Path, station_id: str, csms_hosts: list[str]) -> Path:
+    """`folder` holding ca.pem, csms.pem/.key (subjectAltName `csms_hosts`) and station.pem/.key
+    (CN `station_id`); kept while it matches and stays valid for another day, else made anew.
+    Made in a sibling folder and renamed into place, so concurrent runs never see half of one."""
+    if _sim_pki_usable(folder, station_id, csms_hosts):
+        return folder
+    import shutil
+    import tempfile
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    ca = _party("ca", "Bench Simulated Rig CA", None, ca=True, days=SIM_TLS_DAYS)
+    csms = _party("csms", csms_hosts[0], ca, ca=False, days=SIM_TLS_DAYS, san=_san(csms_hosts),
+                  usage=x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]))
+    station = _party("station", station_id, ca, ca=False, days=SIM_TLS_DAYS,
+                     usage=x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.CLIENT_AUTH]))
+    (staging / "ca.pem").write_text(ca.pem, "ascii")
+    for p in (csms, station):
+        (staging / f"{p.name}.pem").write_text(p.pem, "ascii")
+        key = staging / f"{p.name}.key"
+        key.write_bytes(p.key.private_bytes(serialization.Encoding.PEM,
+                                            serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+        key.chmod(0o600)
+    old = folder.with_name(f".{folder.name}-old-{staging.name[-8:]}")
+    if folder.exists():
+        folder.rename(old)
+    try:
+        staging.rename(folder)
+    except OSError:  # another run put its own in place meanwhile: use that one
+        shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def _sim_pki_usable(folder: Path, station_id: str, csms_hosts: list[str]) -> bool:
+    if not all((folder / name).is_file() for name in SIM_TLS_FILES):
+        return False
+    try:
+        certs = {n: x509.load_pem_x509_certificate((folder / f"{n}.pem").read_bytes())
+                 for n in ("ca", "csms", "station")}
+    except ValueError:
+        return False
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    if any(c.not_valid_after_utc < soon for c in certs.values()):
+        return False
+    cn = certs["station"].subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    san = certs["csms"].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return bool(cn) and cn[0].value == station_id and san == _san(csms_hosts)

@@ -28,6 +28,7 @@ from sim.station.faults import FAULTS
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 RIG = REPO / "rigs" / "sim-security.toml"
+TLS_RIG = REPO / "rigs" / "sim-security-tls.toml"
 
 # fault -> (the case that catches it, text its FAIL message must contain)
 CAUGHT_BY: dict[str, tuple[str, str]] = {
@@ -90,24 +91,12 @@ max_time_deviation_s = 1
 
 
 def profile3_rig(folder: Path) -> Path:
-    """rigs/sim-security.toml at security profile 3: TLS with client certificates made for
-    the test (tests/pki_support.py); TC_074 then judges the renewed certificate's use."""
-    from pki_support import make_pki
-
-    pki = make_pki(folder / "tls", {"csms": ("127.0.0.1", "127.0.0.1"),
-                                    "station": ("SMARTDC-SIM-01", None)})
-    text = RIG.read_text("utf-8")
-    text = text.replace("security_profile = 1", "security_profile = 3", 1)
-    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("authorization_key_hex"))
-    text = text.replace("[csms]\n", f"[csms]\ntls_cert = {str(pki['csms'])!r}\n"
-                        f"tls_key = {str(pki['csms_key'])!r}\ntls_ca = {str(pki['ca'])!r}\n", 1)
-    head, sep, rest = text.partition("\n[simulator]")
-    line, nl, rest = rest.partition("\n")
-    text = (head + sep + line + nl + f"csms_ca = {str(pki['ca'])!r}\n"
-            f"client_cert = {str(pki['station'])!r}\n"
-            f"client_key = {str(pki['station_key'])!r}\n" + rest)
-    text = text.replace('station_config = "sim-security-station.toml"',
-                        f"station_config = {str(RIG.parent / 'sim-security-station.toml')!r}")
+    """The shipped rigs/sim-security-tls.toml (security profile 3, TLS with client
+    certificates), its throw-away PKI made in `folder`; TC_074 then judges the renewed
+    certificate's use."""
+    text = TLS_RIG.read_text("utf-8").replace(
+        'station_config = "sim-security-station.toml"',
+        f"station_config = {str(RIG.parent / 'sim-security-station.toml')!r}")
     rig = folder / "sim-security-tls.toml"
     rig.write_text(text, "utf-8")
     return rig

@@ -185,6 +185,32 @@ def test_tls_profile_needs_files(tmp_path: Path) -> None:
                        'tls_ca = "ca.pem"\n'))
 
 
+def test_simulated_rig_makes_its_tls_pki_once(tmp_path: Path) -> None:
+    """[simulator] tls_pki: the shipped profile-3 rig needs no certificate in the repository."""
+    from cryptography import x509
+
+    text = (ROOT / "rigs" / "sim-security-tls.toml").read_text("utf-8").replace(
+        'station_config = "sim-security-station.toml"',
+        f"station_config = {str(ROOT / 'rigs' / 'sim-security-station.toml')!r}")
+    rig = load_rig(write(tmp_path, text))
+    pki = tmp_path / "sim-tls-pki"
+    assert rig.csms.tls_cert == pki / "csms.pem" and rig.simulator.client_key == pki / "station.key"
+    station = x509.load_pem_x509_certificate((pki / "station.pem").read_bytes())
+    assert station.subject.rfc4514_string().startswith("CN=SMARTDC-SIM-01,")
+    assert oct((pki / "station.key").stat().st_mode & 0o777) == "0o600"
+    made = (pki / "ca.pem").read_bytes()
+    load_rig(write(tmp_path, text))
+    assert (pki / "ca.pem").read_bytes() == made  # still valid: kept
+    load_rig(write(tmp_path, text.replace('id = "SMARTDC-SIM-01"', 'id = "OTHER-01"')))
+    station = x509.load_pem_x509_certificate((pki / "station.pem").read_bytes())
+    assert station.subject.rfc4514_string().startswith("CN=OTHER-01,")  # another identity: new
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rig.toml", "sim-tls-pki"]
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    with pytest.raises(RigError, match=r"\[simulator\] tls_pki = 'blocked/pki': cannot make"):
+        load_rig(write(tmp_path, text.replace('tls_pki = "sim-tls-pki"',
+                                              'tls_pki = "blocked/pki"')))
+
+
 # -- [bench], [hardware], [pics]: every key has a type and a meaning --------------------------
 
 DECLARED_MISTAKES = [

@@ -365,7 +365,7 @@ _FILES_KEYS = ("host", "advertise", "tls_cert", "tls_key")
 _CSMS_KEYS = ("listen", "path_prefix", "response_timeout_s", "heartbeat_interval_s",
               "max_frame_bytes", "tls_cert", "tls_key", "tls_ca")
 _SIM_KEYS = ("station_config", "faults", "behaviours", "meter_noise_pct", "csms_ca", "client_cert",
-             "client_key", "authorization_key_hex")
+             "client_key", "authorization_key_hex", "tls_pki")
 _CARD_KEYS = ("uid", "id_tag", "status", "parent")
 
 
@@ -437,6 +437,8 @@ def load_rig(path: str | Path) -> Rig:
         raise RigError(f"{path}: [{unknown[0]}]: unknown table; allowed tables: "
                        + ", ".join(_TOP_TABLES))
     station = _station(ctx, ctx.table(data, "station", required=True))
+    if "simulator" in data:  # before the TLS files are read: they may be its own
+        _simulated_rig_pki(ctx, ctx.table(data, "simulator"), ctx.table(data, "csms"), station)
     csms = _csms(ctx, ctx.table(data, "csms"), station)
     simulator = _simulator(ctx, data, station, csms) if "simulator" in data else None
     cards = _cards(ctx, ctx.table(data, "cards"))
@@ -590,6 +592,26 @@ def _simulator(ctx: _Ctx, data: dict, station: StationIdentity,
     return SimulatorConfig(station_config, list(faults), float(noise),
                            **_simulated_station_security(ctx, t, station, csms),
                            behaviours=list(behaviours))
+
+
+def _simulated_rig_pki(ctx: _Ctx, t: dict, csms_table: dict, station: StationIdentity) -> None:
+    """[simulator] tls_pki: a folder (relative to the rig file) where a throw-away PKI for
+    the simulated rig is made if it is not there yet (bench.pki.ensure_sim_tls_pki): CSMS
+    certificate for [csms] listen's host, station certificate with CN = [station] id."""
+    raw = ctx.get("simulator", t, "tls_pki", str, default=None)
+    if raw is None:
+        return
+    folder = Path(raw) if Path(raw).is_absolute() else ctx.path.parent / raw
+    host, _ = parse_listen(ctx, ctx.get("csms", csms_table, "listen", str,
+                                        default="127.0.0.1:9000"))
+    hosts = ["127.0.0.1"] if host in ("0.0.0.0", "::", "") else [host]
+    from bench.pki import ensure_sim_tls_pki  # cryptography only for rigs that ask for it
+
+    try:
+        ensure_sim_tls_pki(folder, station.id, hosts)
+    except OSError as exc:
+        raise ctx.fail("simulator", "tls_pki", f"= {raw!r}: cannot make the simulated rig's "
+                       f"PKI there: {exc}") from None
 
 
 def _simulated_station_security(ctx: _Ctx, t: dict, station: StationIdentity,
