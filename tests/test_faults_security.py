@@ -28,7 +28,8 @@ from sim.station.faults import FAULTS
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 RIG = REPO / "rigs" / "sim-security.toml"
-TLS_RIG = REPO / "rigs" / "sim-security-tls.toml"
+TLS_RIG = REPO / "rigs" / "sim-security-tls.toml"  # profile 3
+TLS_BASIC_RIG = REPO / "rigs" / "sim-security-tls-basic.toml"  # profile 2
 
 # fault -> (the case that catches it, text its FAIL message must contain)
 CAUGHT_BY: dict[str, tuple[str, str]] = {
@@ -61,7 +62,7 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
         "TC_088_CS", "expected attempt 1: Sec-WebSocket-Protocol offering ocpp1.6; the station "
                      "offered no subprotocol"),
 }
-# the faults armed in a run at security profile 3 (profile3_rig): keeps_old_certificate,
+# the faults armed in a run at security profile 3 (tls_rig): keeps_old_certificate,
 # the TLS ones (TC_086, TC_087) show only there; no_security_events and accepts_lower_profile
 # would spoil cases of the profile-1 run after theirs (a silent station fails every event
 # check, a lowered profile every later case)
@@ -72,6 +73,8 @@ AT_PROFILE_3 = ("keeps_old_certificate", "no_security_events", "accepts_lower_pr
 # order), and in the profile-3 one no_client_certificate_on_reconnect would end the first
 # attempt of TC_088's reconnection before its HTTP handshake, hiding the missing subprotocol
 TRANSPORT_AT_PROFILE_1 = ("basic_user_not_identity_on_reconnect", "no_subprotocol_on_reconnect")
+# the transport cases that apply at profile 2 (TC_073: the password still matters there)
+AT_PROFILE_2 = ("TC_073_CS", "TC_085_CS", "TC_086_CS", "TC_088_CS")
 # the conformant station at profile 3 (p3-ok): the cases that need it
 AT_PROFILE_3_ONLY = ("TC_086_CS", "TC_087_CS")
 
@@ -90,14 +93,13 @@ max_time_deviation_s = 1
 """
 
 
-def profile3_rig(folder: Path) -> Path:
-    """The shipped rigs/sim-security-tls.toml (security profile 3, TLS with client
-    certificates), its throw-away PKI made in `folder`; TC_074 then judges the renewed
-    certificate's use."""
-    text = TLS_RIG.read_text("utf-8").replace(
+def tls_rig(folder: Path, shipped: Path = TLS_RIG) -> Path:
+    """A shipped TLS rig (default rigs/sim-security-tls.toml: profile 3, client certificates;
+    TC_074 then judges the renewed certificate's use), its throw-away PKI made in `folder`."""
+    text = shipped.read_text("utf-8").replace(
         'station_config = "sim-security-station.toml"',
         f"station_config = {str(RIG.parent / 'sim-security-station.toml')!r}")
-    rig = folder / "sim-security-tls.toml"
+    rig = folder / shipped.name
     rig.write_text(text, "utf-8")
     return rig
 
@@ -142,7 +144,10 @@ def _runs() -> dict[str, list[str]]:
             "faults": _fault_run([f for f in CAUGHT_BY if f not in AT_PROFILE_3
                                   and f not in TRANSPORT_AT_PROFILE_1]),
             "transport-faults": _fault_run(list(TRANSPORT_AT_PROFILE_1)),
-            "p3-faults": _fault_run(list(AT_PROFILE_3))}
+            "p3-faults": _fault_run(list(AT_PROFILE_3)),
+            # profile 2 (TLS and Basic) on its shipped rig: the cases that apply there pass,
+            # and TC_086 fails a station that takes any server certificate
+            "p2": ["--cases", ",".join(AT_PROFILE_2), "--fault", "accepts_any_server_certificate"]}
 
 
 def _run_of(fault: str) -> str:
@@ -159,7 +164,8 @@ def security_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
     def run(name: str) -> BenchRunResult:
         plan = Path(folders[name]) / "security-fast.toml"
         plan.write_text(FAST_SECURITY_PLAN, "utf-8")
-        rig = profile3_rig(folders[name]) if name.startswith("p3-") else RIG
+        rig = (tls_rig(folders[name]) if name.startswith("p3-") else
+               tls_rig(folders[name], TLS_BASIC_RIG) if name == "p2" else RIG)
         return bench_run(folders[name], "--plan", str(plan), "--rig", str(rig), *jobs[name],
                          "--no-reports", timeout=240)
 
@@ -209,6 +215,21 @@ def test_transport_case_passes_at_profile_3(case: str, real_parts,
                                             security_runs: dict[str, BenchRunResult]) -> None:
     v = security_runs["p3-ok"].verdicts()[case]
     assert v["verdict"] == "PASS", v["message"]
+
+
+def test_profile_2_rig_runs_the_transport_cases(
+        real_parts, security_runs: dict[str, BenchRunResult]) -> None:
+    """rigs/sim-security-tls-basic.toml: over TLS with Basic auth the password change and the
+    transport cases pass; TC_086 still fails a station that takes any server certificate."""
+    res = security_runs["p2"]
+    assert_fault_caught(res, "TC_086_CS", CAUGHT_BY["accepts_any_server_certificate"][1])
+    verdicts = res.verdicts()
+    assert {c: verdicts[c]["verdict"] for c in AT_PROFILE_2 if c != "TC_086_CS"} == dict.fromkeys(
+        ("TC_073_CS", "TC_085_CS", "TC_088_CS"), "PASS"), verdicts
+    accepted = [e["detail"] for e in load_run(res.run_dir).events
+                if e["kind"] == "handshake" and e["name"] == "accepted"]
+    assert accepted and {(h["security_profile"], h["password_checked"]) for h in accepted} == {
+        (2, True)}, accepted[:3]
 
 
 def test_renewed_certificate_is_used_at_profile_3(
