@@ -264,7 +264,7 @@ def verify_signature(public_key, signature: bytes, data: bytes) -> bool:
 
 
 # -- a throw-away TLS PKI for the simulated rig ------------------------------------------------
-# `[simulator] tls_pki = "FOLDER"` (docs/rig-file.md): the loader makes it before it reads the
+# `[simulator] tls_pki = "FOLDER"` (docs/security.md): the loader makes it before it reads the
 # rig's TLS files, so a shipped rig at security profile 2 or 3 runs with no certificate in the
 # repository. One CA signs the CSMS server certificate and the station's client certificate.
 
@@ -278,6 +278,7 @@ def ensure_sim_tls_pki(folder: Path, station_id: str, csms_hosts: list[str]) -> 
     Made in a sibling folder and renamed into place, so concurrent runs never see half of one."""
     if _sim_pki_usable(folder, station_id, csms_hosts):
         return folder
+    import contextlib
     import shutil
     import tempfile
 
@@ -297,7 +298,7 @@ def ensure_sim_tls_pki(folder: Path, station_id: str, csms_hosts: list[str]) -> 
                                             serialization.NoEncryption()))
         key.chmod(0o600)
     old = folder.with_name(f".{folder.name}-old-{staging.name[-8:]}")
-    if folder.exists():
+    with contextlib.suppress(FileNotFoundError):  # absent, or another run moved it first
         folder.rename(old)
     try:
         staging.rename(folder)
