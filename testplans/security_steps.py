@@ -13,6 +13,7 @@ from typing import Any
 
 from cryptography import x509
 
+from bench.files.model import PROTOCOLS
 from bench.pki import pem_of
 from bench.plugin import Case
 from testplans.ocpp import check_answer, clock_offset_s, expect, station_time
@@ -20,6 +21,18 @@ from testplans.ocpp import check_answer, clock_offset_s, expect, station_time
 CENTRAL_SYSTEM_ROOT = "CentralSystemRootCertificate"
 MANUFACTURER_ROOT = "ManufacturerRootCertificate"
 ROOT_OF = {CENTRAL_SYSTEM_ROOT: "central_system_root", MANUFACTURER_ROOT: "manufacturer_root"}
+
+
+def transfer_protocol(case: Case) -> str:
+    """The protocol of GetLog and SignedUpdateFirmware (TC_079-TC_081): the setting
+    file_protocol, else HTTP. The whitepaper leaves the URL's scheme to the CSMS, and a
+    Security station need not declare SupportedFileTransferProtocols (a FirmwareManagement
+    key); a station that takes only secure transfers is run with file_protocol = HTTPS."""
+    wanted = str(case.setting("file_protocol") or "HTTP").upper()
+    if wanted not in PROTOCOLS:
+        raise RuntimeError(f"{case.id}: setting file_protocol = {wanted!r}: must be one of "
+                           f"{', '.join(PROTOCOLS)}")
+    return wanted
 
 
 def same_hash_data(a: dict[str, Any], b: dict[str, Any]) -> bool:

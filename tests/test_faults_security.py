@@ -73,8 +73,11 @@ AT_PROFILE_3 = ("keeps_old_certificate", "no_security_events", "accepts_lower_pr
 # order), and in the profile-3 one no_client_certificate_on_reconnect would end the first
 # attempt of TC_088's reconnection before its HTTP handshake, hiding the missing subprotocol
 TRANSPORT_AT_PROFILE_1 = ("basic_user_not_identity_on_reconnect", "no_subprotocol_on_reconnect")
-# the transport cases that apply at profile 2 (TC_073: the password still matters there)
-AT_PROFILE_2 = ("TC_073_CS", "TC_085_CS", "TC_086_CS", "TC_088_CS")
+# the transport cases that apply at profile 2 (TC_073: the password still matters there),
+# and the file-transfer cases, which go over HTTPS there
+AT_PROFILE_2 = ("TC_073_CS", "TC_079_CS", "TC_080_CS", "TC_085_CS", "TC_086_CS", "TC_088_CS")
+# the file-transfer cases' protocol per run (the setting file_protocol; HTTP elsewhere)
+SECURE_TRANSFERS = {"p2": "HTTPS", "p3-ok": "FTPS"}
 # the conformant station at profile 3 (p3-ok): the cases that need it
 AT_PROFILE_3_ONLY = ("TC_086_CS", "TC_087_CS")
 
@@ -134,9 +137,10 @@ SHOWN_BY: dict[str, Callable[[RunData], str | None]] = {
 
 
 def _runs() -> dict[str, list[str]]:
-    """Four runs: the conformant station at profile 1 (every case) and at profile 3 (TC_074
-    and the behaviours' cases), the faults at profile 1 and at profile 3."""
-    cases = sorted({"TC_074_CS", *AT_PROFILE_3_ONLY, "TC_088_CS",
+    """The conformant station at profile 1 (every case) and at profile 3 (TC_074, the
+    behaviours' cases, the file transfers over FTPS), the faults at profiles 1 and 3, the
+    transport faults at profile 1, and the cases of profile 2."""
+    cases = sorted({"TC_074_CS", *AT_PROFILE_3_ONLY, "TC_088_CS", "TC_079_CS", "TC_080_CS",
                     *(c for b in SHOWN_BY for c in BEHAVIOURS[b].passes)})
     return {"ok": [],
             "p3-ok": ["--cases", ",".join(cases),
@@ -163,7 +167,9 @@ def security_runs(tmp_path_factory) -> dict[str, BenchRunResult]:
 
     def run(name: str) -> BenchRunResult:
         plan = Path(folders[name]) / "security-fast.toml"
-        plan.write_text(FAST_SECURITY_PLAN, "utf-8")
+        protocol = SECURE_TRANSFERS.get(name)
+        plan.write_text(FAST_SECURITY_PLAN + (f'file_protocol = "{protocol}"\n' if protocol
+                                              else ""), "utf-8")
         rig = (tls_rig(folders[name]) if name.startswith("p3-") else
                tls_rig(folders[name], TLS_BASIC_RIG) if name == "p2" else RIG)
         return bench_run(folders[name], "--plan", str(plan), "--rig", str(rig), *jobs[name],
@@ -224,12 +230,27 @@ def test_profile_2_rig_runs_the_transport_cases(
     res = security_runs["p2"]
     assert_fault_caught(res, "TC_086_CS", CAUGHT_BY["accepts_any_server_certificate"][1])
     verdicts = res.verdicts()
-    assert {c: verdicts[c]["verdict"] for c in AT_PROFILE_2 if c != "TC_086_CS"} == dict.fromkeys(
-        ("TC_073_CS", "TC_085_CS", "TC_088_CS"), "PASS"), verdicts
+    others = [c for c in AT_PROFILE_2 if c != "TC_086_CS"]
+    assert {c: verdicts[c]["verdict"] for c in others} == dict.fromkeys(others, "PASS"), verdicts
     accepted = [e["detail"] for e in load_run(res.run_dir).events
                 if e["kind"] == "handshake" and e["name"] == "accepted"]
     assert accepted and {(h["security_profile"], h["password_checked"]) for h in accepted} == {
         (2, True)}, accepted[:3]
+
+
+@pytest.mark.parametrize("run_name", sorted(SECURE_TRANSFERS))
+def test_security_transfers_over_tls(run_name: str, real_parts,
+                                     security_runs: dict[str, BenchRunResult]) -> None:
+    """GetLog and SignedUpdateFirmware over the bench's HTTPS and FTPS servers (the setting
+    file_protocol) on the TLS rigs: every transfer of the run over that protocol, complete."""
+    res = security_runs[run_name]
+    for case in ("TC_079_CS", "TC_080_CS"):
+        assert res.verdicts()[case]["verdict"] == "PASS", res.verdicts()[case]["message"]
+    transfers = [e["detail"] for e in load_run(res.run_dir).events
+                 if e["kind"] == "file" and e["name"] == "transfer"]
+    assert {(t["protocol"], t["direction"]) for t in transfers if t["complete"]} >= {
+        (SECURE_TRANSFERS[run_name], "upload"), (SECURE_TRANSFERS[run_name], "download")}
+    assert {t["protocol"] for t in transfers} == {SECURE_TRANSFERS[run_name]}, transfers
 
 
 def test_renewed_certificate_is_used_at_profile_3(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sim.station.firmware_image import ImageError, parse_image, read_version
 from sim.station.link import CallTimeout, LinkDown, PeerError
 from sim.station.meter import iso_utc
-from sim.station.transfer import TransferError, download, shown, upload
+from sim.station.transfer import TRANSFER_TIMEOUT_S, TransferError, download, shown, upload
 
 if TYPE_CHECKING:
     from sim.station.station import StationSimulator
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 PROFILE = "FirmwareManagement"
 DEFAULT_RETRIES = 1  # when UpdateFirmware / GetDiagnostics leave retries out: ours to choose
 DEFAULT_RETRY_INTERVAL_S = 5
-TRANSFER_TIMEOUT_S = 30.0  # one download or upload attempt
 NOTIFY_ONLINE_S = 60.0  # how long a status notification waits for the connection
 FIRMWARE_DONE = ("DownloadFailed", "InstallationFailed", "Installed")
 

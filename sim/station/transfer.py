@@ -15,6 +15,9 @@ from urllib.parse import unquote, urlsplit
 SCHEMES = ("http", "https", "ftp", "ftps")
 
 
+TRANSFER_TIMEOUT_S = 30.0  # one download or upload attempt
+
+
 class TransferError(OSError):
     """A download or upload that did not complete."""
 
@@ -69,7 +72,8 @@ def download(url: str, timeout_s: float, max_bytes: int = 64 * 1024 * 1024) -> b
     return data
 
 
-def upload(location: str, name: str, data: bytes, timeout_s: float) -> None:
+def upload(location: str, name: str, data: bytes, timeout_s: float,
+           content_type: str = "application/gzip") -> None:
     """`data` as `name` into the directory URL `location`."""
     parts = urlsplit(location)
     scheme = parts.scheme.lower()
@@ -77,7 +81,7 @@ def upload(location: str, name: str, data: bytes, timeout_s: float) -> None:
         if scheme in ("http", "https"):
             url = location.rstrip("/") + "/" + name
             req = urllib.request.Request(url, data=data, method="PUT",
-                                         headers={"Content-Type": "application/gzip"})
+                                         headers={"Content-Type": content_type})
             ctx = _tls_context() if scheme == "https" else None
             with urllib.request.urlopen(req, timeout=timeout_s, context=ctx) as res:
                 res.read()

@@ -14,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
-import ftplib
 import logging
 import ssl
-import urllib.request
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -31,6 +29,7 @@ from bench.pki import HASH_ALGORITHMS, certificate_hash_data, issuer_public_key,
 from sim.station.keys import KeySpec
 from sim.station.link import CallTimeout, LinkDown, PeerError
 from sim.station.meter import iso_utc
+from sim.station.transfer import SCHEMES, TRANSFER_TIMEOUT_S, download, upload
 
 if TYPE_CHECKING:
     from sim.station.link import Link
@@ -434,7 +433,7 @@ class Whitepaper:
 
     @staticmethod
     def _can_transfer(url: str) -> bool:
-        return urlsplit(url).scheme in ("http", "https", "ftp")
+        return urlsplit(url).scheme.lower() in SCHEMES
 
     async def _upload_log(self, p: dict, name: str) -> None:
         await asyncio.sleep(0.05)
@@ -446,7 +445,8 @@ class Whitepaper:
         for attempt in range(tries):
             try:
                 if not self.st.fault("security_log_not_uploaded"):
-                    await asyncio.to_thread(_upload, p["log"]["remoteLocation"], name, body)
+                    await asyncio.to_thread(upload, p["log"]["remoteLocation"], name, body,
+                                            TRANSFER_TIMEOUT_S, "text/plain")
                 await self._log_status("Uploaded", request_id)
                 return
             except OSError as exc:
@@ -496,7 +496,7 @@ class Whitepaper:
         fw, request_id = p["firmware"], p["requestId"]
         await self._fw_status("Downloading", request_id)
         try:
-            image = await asyncio.to_thread(_download, fw["location"])
+            image = await asyncio.to_thread(download, fw["location"], TRANSFER_TIMEOUT_S)
         except OSError as exc:
             log.info("station: firmware download failed: %s", exc)
             await self._fw_status("DownloadFailed", request_id)
@@ -532,42 +532,6 @@ class Whitepaper:
                             {"status": "Installed", "requestId": request_id})
         except (PeerError, CallTimeout, LinkDown) as exc:
             log.info("station: SignedFirmwareStatusNotification Installed failed: %s", exc)
-
-
-def _download(url: str) -> bytes:
-    parts = urlsplit(url)
-    if parts.scheme == "ftp":
-        return _ftp(parts, None, None)
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return answer.read()
-
-
-def _upload(location: str, name: str, body: bytes) -> None:
-    parts = urlsplit(location)
-    if parts.scheme == "ftp":
-        _ftp(parts, name, body)
-        return
-    url = location.rstrip("/") + "/" + name
-    req = urllib.request.Request(url, data=body, method="PUT",
-                                 headers={"Content-Type": "text/plain"})
-    with urllib.request.urlopen(req, timeout=10) as answer:
-        answer.read()
-
-
-def _ftp(parts, name: str | None, body: bytes | None) -> bytes:
-    """Download (name None) the file of `parts`, or upload `body` as `name` into its folder."""
-    import io
-
-    with ftplib.FTP() as ftp:
-        ftp.connect(parts.hostname or "", parts.port or 21, timeout=10)
-        ftp.login(unquote(parts.username or "anonymous"), unquote(parts.password or ""))
-        if body is None:
-            out = io.BytesIO()
-            ftp.retrbinary(f"RETR {parts.path}", out.write)
-            return out.getvalue()
-        folder = parts.path.rstrip("/") or "/"
-        ftp.storbinary(f"STOR {folder}/{name}", io.BytesIO(body))
-        return b""
 
 
 __all__ = ["HASH_ALGORITHMS", "ROOT_TYPES", "Whitepaper", "whitepaper_keys"]

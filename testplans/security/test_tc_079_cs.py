@@ -1,6 +1,7 @@
 """TC_079_CS Get Security Log (docs/catalogue.md).
 
-GetLog(SecurityLog, an upload location on the bench's HTTP server) -> Accepted with a file
+GetLog(SecurityLog, an upload location on the bench's file server: HTTP, or the setting
+file_protocol) -> Accepted with a file
 name; LogStatusNotification(Uploading) then (Uploaded), both with the requestId; the upload
 reaches the bench complete, under that name, and holds lines that begin with a timestamp
 (the whitepaper sets no format: the timestamp check is the bench's inference of "log").
@@ -14,6 +15,7 @@ import pytest
 
 from bench.files.model import Direction, FileServiceError
 from testplans.ocpp import check_answer, expect, station_time
+from testplans.security_steps import transfer_protocol
 
 pytestmark = pytest.mark.octt("TC_079_CS", "Get Security Log", requires=("profile:Security",),
                               measures=("security.log_upload",))
@@ -22,12 +24,13 @@ REQUEST_ID = 79
 
 
 async def test_tc_079_cs(case, station, files):
-    servers = files(["HTTP"])
+    protocol = transfer_protocol(case)
+    servers = files([protocol])
     before = time.monotonic_ns()
     with case.step("GetLog(SecurityLog): Accepted"):
         res = await station.call("GetLog", {
             "logType": "SecurityLog", "requestId": REQUEST_ID,
-            "log": {"remoteLocation": servers.upload_location("HTTP")}})
+            "log": {"remoteLocation": servers.upload_location(protocol)}})
         check_answer(case, res, "Accepted", "GetLog(SecurityLog)")
         filename = res.get("filename")
     with case.step("LogStatusNotification(Uploading) then (Uploaded)"):
@@ -48,7 +51,7 @@ async def test_tc_079_cs(case, station, files):
                                                  within_s=case.setting("watch_s"),
                                                  complete=True)
         except FileServiceError as exc:
-            case.check(False, "a complete upload to the bench's HTTP server with "
+            case.check(False, f"a complete upload to the bench's {protocol} server with "
                        "LogStatusNotification(Uploaded)",
                        f"reported Uploaded (seq {done.seq}) but no file arrived ({exc})",
                        at=done.mono_ns)

@@ -1,6 +1,7 @@
 """TC_080_CS Secure Firmware Update (docs/catalogue.md).
 
-SignedUpdateFirmware with an image on the bench's HTTP server, signed by the bench's firmware
+SignedUpdateFirmware with an image on the bench's file server (HTTP, or the setting
+file_protocol), signed by the bench's firmware
 signing certificate (under the manufacturer root, installed first) -> Accepted;
 SignedFirmwareStatusNotification Downloading -> Downloaded -> SignatureVerified -> Installing
 -> Installed (DownloadScheduled, InstallScheduled, InstallRebooting may come between, as the
@@ -19,6 +20,7 @@ from testplans.security_steps import (
     ensure_root,
     expect_security_event,
     signed_firmware_statuses,
+    transfer_protocol,
 )
 
 pytestmark = pytest.mark.octt("TC_080_CS", "Secure Firmware Update",
@@ -32,14 +34,15 @@ FAILED = ("DownloadFailed", "InvalidSignature", "InstallationFailed", "InstallVe
 
 
 async def test_tc_080_cs(case, station, files, pki):
+    protocol = transfer_protocol(case)
     with case.step("pre-state: the bench's manufacturer root installed"):
         await ensure_root(case, pki, MANUFACTURER_ROOT)
     image = b"BENCH-FIRMWARE-TC080\n" + os.urandom(4096)
-    urls = files(["HTTP"]).publish("tc080-firmware.bin", image)
+    urls = files([protocol]).publish("tc080-firmware.bin", image)
     with case.step("SignedUpdateFirmware(signed image): Accepted"):
         res = await station.call("SignedUpdateFirmware", {
             "requestId": REQUEST_ID, "firmware": {
-                "location": urls["HTTP"], "retrieveDateTime": utc_timestamp(),
+                "location": urls[protocol], "retrieveDateTime": utc_timestamp(),
                 "signingCertificate": pki.pem("firmware_signer"),
                 "signature": pki.sign_firmware(image)}})
         check_answer(case, res, "Accepted", "SignedUpdateFirmware")

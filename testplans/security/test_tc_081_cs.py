@@ -16,6 +16,7 @@ from testplans.security_steps import (
     ensure_root,
     expect_security_event,
     signed_firmware_statuses,
+    transfer_protocol,
 )
 
 pytestmark = pytest.mark.octt("TC_081_CS", "Secure Firmware Update – Invalid Signature",
@@ -26,14 +27,15 @@ REQUEST_ID = 81
 
 
 async def test_tc_081_cs(case, station, files, pki):
+    protocol = transfer_protocol(case)
     with case.step("pre-state: the bench's manufacturer root installed"):
         await ensure_root(case, pki, MANUFACTURER_ROOT)
     image = b"BENCH-FIRMWARE-TC081\n" + os.urandom(4096)
-    urls = files(["HTTP"]).publish("tc081-firmware.bin", image)
+    urls = files([protocol]).publish("tc081-firmware.bin", image)
     with case.step("SignedUpdateFirmware(signature of other bytes): Accepted"):
         res = await station.call("SignedUpdateFirmware", {
             "requestId": REQUEST_ID, "firmware": {
-                "location": urls["HTTP"], "retrieveDateTime": utc_timestamp(),
+                "location": urls[protocol], "retrieveDateTime": utc_timestamp(),
                 "signingCertificate": pki.pem("firmware_signer"),
                 "signature": pki.sign_firmware(image + b"tampered")}})
         check_answer(case, res, "Accepted", "SignedUpdateFirmware")
