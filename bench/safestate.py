@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from instruments.deadline import within_deadline
 from instruments.errors import InstrumentError, NotSafe
 
 STEP_TIMEOUT_S = 3.0
@@ -67,7 +68,7 @@ async def _run_step(report: SafeStateReport, record: Any, step: str,
     readback: Any = None
     error: str | None = None
     try:
-        readback = await asyncio.wait_for(action(), timeout_s)
+        readback = await within_deadline(action(), timeout_s)
     except TimeoutError:
         error = f"no result within {timeout_s:g} s"
     except NotSafe as exc:

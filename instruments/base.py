@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from instruments.deadline import within_deadline
 from instruments.errors import InstrumentError, InstrumentNotActive
 from instruments.interfaces import Identity
 
@@ -59,7 +59,7 @@ class Driver:
 
     async def _close_quietly(self) -> None:
         try:
-            await asyncio.wait_for(self._close(), 5.0)
+            await within_deadline(self._close(), 5.0)
         except (TimeoutError, Exception):
             pass  # closing a dead transport must never hide the reason it died
 
@@ -67,7 +67,7 @@ class Driver:
                      register: str | None = None) -> T:
         """Await with a deadline; on expiry say what we waited for."""
         try:
-            return await asyncio.wait_for(awaitable, seconds)
+            return await within_deadline(awaitable, seconds)
         except TimeoutError:
             raise self.error(f"no answer within {seconds:g} s to {what}", register) from None
 

@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from instruments.base import Driver
+from instruments.deadline import within_deadline
 from instruments.errors import OperatorUnavailable
 from instruments.interfaces import CardPresenter, Identity
 from instruments.modbus_link import ModbusLink
@@ -133,7 +134,7 @@ class ManualCardPresenter(Driver):
 
         loop.add_reader(fd, on_input)
         try:
-            await asyncio.wait_for(answered, self.timeout_s)
+            await within_deadline(answered, self.timeout_s)
         except TimeoutError:
             raise self.error(f"{text}: no answer from the operator within "
                              f"{self.timeout_s:g} s") from None

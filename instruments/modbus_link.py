@@ -12,6 +12,7 @@ from typing import Any
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
+from instruments.deadline import within_deadline
 from instruments.errors import InstrumentError
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class ModbusLink:
         client = AsyncModbusTcpClient(self.host, port=self.port, timeout=self.timeout_s,
                                       retries=0, reconnect_delay=0.1, reconnect_delay_max=1.0)
         try:
-            ok = await asyncio.wait_for(client.connect(), self.timeout_s + 1.0)
+            ok = await within_deadline(client.connect(), self.timeout_s + 1.0)
         except (TimeoutError, OSError, ModbusException) as exc:
             client.close()
             raise self.error(f"cannot connect: {exc or type(exc).__name__}") from None
@@ -74,7 +75,7 @@ class ModbusLink:
             fn = getattr(self._client, fn_name)
             try:
                 async with self._lock:
-                    rr = await asyncio.wait_for(
+                    rr = await within_deadline(
                         fn(*args, device_id=self.device_id, **kwargs), self.timeout_s + 0.5)
             except TimeoutError:
                 last = f"no answer within {self.timeout_s:g} s"

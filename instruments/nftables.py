@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from instruments.base import Driver
+from instruments.deadline import within_deadline
 from instruments.interfaces import Identity
 
 COUNTER = "station_syn"
@@ -198,7 +199,7 @@ class NftDropFilter(Driver):
         except OSError as exc:
             raise self.error(f"{shown}: cannot start {self.nft}: {exc}") from None
         try:
-            out, err = await asyncio.wait_for(
+            out, err = await within_deadline(
                 proc.communicate(stdin.encode() if stdin is not None else None), self.timeout_s)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from instruments.base import Driver
+from instruments.deadline import within_deadline
 from instruments.interfaces import CardReader, Identity
 from instruments.registration import TIMEOUT_KEYS, BuildContext, DriverRegistration, Key
 
@@ -38,7 +39,7 @@ class PcscCardReader(Driver):
         from smartcard.pcsc.PCSCExceptions import BaseSCardException
 
         try:
-            return await asyncio.wait_for(asyncio.to_thread(fn), deadline_s)
+            return await within_deadline(asyncio.to_thread(fn), deadline_s)
         except TimeoutError:
             raise self.error(f"{what}: no result within {deadline_s:g} s") from None
         except (SmartcardException, BaseSCardException, OSError) as exc:

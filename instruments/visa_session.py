@@ -14,6 +14,7 @@ from typing import Any
 
 import pyvisa
 
+from instruments.deadline import within_deadline
 from instruments.errors import InstrumentError
 
 _VISA_ERRORS: tuple[type[BaseException], ...] = (pyvisa.errors.Error, OSError, ValueError,
@@ -53,7 +54,7 @@ class VisaSession:
 
         try:
             # the VISA timeout bounds the I/O; the extra second only guards a stuck backend
-            return await asyncio.wait_for(asyncio.to_thread(locked), self.timeout_s + 1.0)
+            return await within_deadline(asyncio.to_thread(locked), self.timeout_s + 1.0)
         except TimeoutError:
             self._dead = what
             raise self.error(f"{what}: no answer within {self.timeout_s:g} s") from None

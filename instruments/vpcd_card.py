@@ -15,6 +15,7 @@ import struct
 import time
 
 from instruments.base import Driver
+from instruments.deadline import within_deadline
 from instruments.interfaces import CardPresenter, Identity
 from instruments.registration import TCP_KEYS, TIMEOUT_KEYS, BuildContext, DriverRegistration
 from instruments.safe_steps import card_removed
@@ -85,7 +86,7 @@ class VpcdCardPresenter(Driver):
         last = "no attempt"
         while True:
             try:
-                reader, writer = await asyncio.wait_for(
+                reader, writer = await within_deadline(
                     asyncio.open_connection(self.host, self.port),
                     max(0.05, deadline - time.monotonic()))
                 break
@@ -106,7 +107,7 @@ class VpcdCardPresenter(Driver):
         self._task = asyncio.create_task(self._serve(reader, writer, uid_bytes),
                                          name=f"vpcd-card-{self.name}")
         try:
-            await asyncio.wait_for(self._first_message.wait(),
+            await within_deadline(self._first_message.wait(),
                                    max(0.05, deadline - time.monotonic()))
         except TimeoutError:
             await self._disconnect()
@@ -126,7 +127,7 @@ class VpcdCardPresenter(Driver):
         after `timeout_s`: a tap then lasts from the read, not from a presentation that a
         station polling late (a loaded machine) would never see."""
         try:
-            await asyncio.wait_for(self._read.wait(), timeout_s)
+            await within_deadline(self._read.wait(), timeout_s)
         except TimeoutError:
             return False
         return True
@@ -144,7 +145,7 @@ class VpcdCardPresenter(Driver):
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+                await within_deadline(writer.wait_closed(), 1.0)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

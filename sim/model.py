@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
+from instruments.deadline import within_deadline
+
 CP_REQUESTS = ("A", "B", "C", "D")
 CP_STATES = ("A1", "A2", "B1", "B2", "C1", "C2", "D1", "D2", "E", "F", "invalid")
 
@@ -222,7 +224,7 @@ class RigModel:
                     )
                 event.clear()
                 try:
-                    await asyncio.wait_for(event.wait(), min(remaining, 0.1))
+                    await within_deadline(event.wait(), min(remaining, 0.1))
                 except TimeoutError:
                     pass
         finally:

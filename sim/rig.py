@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config.rig import InstrumentConfig, Rig
+from instruments.deadline import within_deadline
 from instruments.registry import registry
 from sim.model import RigModel
 from sim.pcsc import PcscdError, PrivatePcscd
@@ -201,7 +202,7 @@ class SimRig:
                 await self._power_task  # a mains switch in progress finishes first
         if self.station is not None and self._station_task is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._stop_station(graceful=True), 5.0)
+                await within_deadline(self._stop_station(graceful=True), 5.0)
         if self._station_task is not None:
             self._station_task.cancel()
             with contextlib.suppress(BaseException):
@@ -313,12 +314,12 @@ class SimRig:
         link = getattr(self.station, "link", None)
         if graceful and link is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(link.close(), 2.0)
+                await within_deadline(link.close(), 2.0)
         with contextlib.suppress(Exception):
             await self.station.power_off()
         if task is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(task), 3.0)
+                await within_deadline(asyncio.shield(task), 3.0)
             except (TimeoutError, Exception):
                 task.cancel()
                 with contextlib.suppress(BaseException):

@@ -187,6 +187,9 @@ async def output_current(case: Case, n: int) -> tuple[float, str]:
     return (await case.bench.ev_state(n)).measured_current_a, f"EV emulator {ev!r}"
 
 
+STOP_WITHIN_S = 10.0  # a poll ends within one read's deadline; this bounds a stuck one
+
+
 class CurrentWatch:
     """Polls connector n's output current in the background until it is above (flowing) or
     below the threshold, while the case sends a command and waits for the station's messages:
@@ -197,18 +200,20 @@ class CurrentWatch:
         self.case, self.n, self.flowing = case, n, flowing
         self.started = time.monotonic()
         self.last = CurrentEdge(None, float("nan"), "no reading yet", 0.0)
+        self.stopping = False
         self.task = asyncio.create_task(self._poll())
 
     async def _poll(self) -> CurrentEdge:
         threshold = current_threshold_a(self.case)
         poll_s = float(self.case.setting("current_poll_s"))
-        while True:
+        while not self.stopping:
             current, source = await output_current(self.case, self.n)
             stamp = time.monotonic_ns()
             self.last = CurrentEdge(None, current, source, time.monotonic() - self.started)
             if (current > threshold) == self.flowing:
                 return CurrentEdge(stamp, current, source, self.last.watched_s)
             await asyncio.sleep(poll_s)
+        return self.last
 
     async def edge(self, within_s: float) -> CurrentEdge:
         """The edge, waiting at most within_s more; else the last reading (stamp None)."""
@@ -219,11 +224,19 @@ class CurrentWatch:
         return self.last
 
     async def stop(self) -> None:
-        if not self.task.done():
+        """End the poll. It is told twice (a flag it checks, and a cancel repeated until it is
+        done): a cancel can be lost in a read's deadline (instruments/deadline.py), and the
+        poll's end must never be waited for unbounded."""
+        self.stopping = True
+        deadline = time.monotonic() + STOP_WITHIN_S
+        while not self.task.done():
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-        elif not self.task.cancelled():
+            await asyncio.wait({self.task}, timeout=0.5)
+            if time.monotonic() > deadline and not self.task.done():
+                raise BenchFault(f"the watch of connector {self.n}'s output current did not "
+                                 f"stop within {STOP_WITHIN_S:g} s (last: "
+                                 f"{self.last.current_a:.2f} A from {self.last.source})")
+        if not self.task.cancelled():
             self.task.exception()  # retrieved: when the block failed first, its error stands
 
 

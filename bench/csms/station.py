@@ -33,6 +33,7 @@ from bench.csms.settings import CsmsSettings
 from bench.csms.versions import SUPPORTED, for_subprotocol
 from bench.csms.windows import ForbidWindow, InboxBudget, Mailbox, Waiter
 from bench.record import Direction, FrameRecord, RunRecord
+from instruments.deadline import within_deadline
 
 RECENT_FRAMES = 8
 TIMED_OUT_MEMORY = 64
@@ -153,7 +154,7 @@ class Station:
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._watchers.append(fut)
             try:
-                await asyncio.wait_for(fut, remaining)
+                await within_deadline(fut, remaining)
             except TimeoutError:
                 pass
 

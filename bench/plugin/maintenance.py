@@ -17,12 +17,13 @@ from typing import Any
 
 from bench.plugin.context import Case
 from bench.plugin.prestate import restore_case_config
+from instruments.deadline import within_deadline
 
 
 async def _step(case: Case, name: str, fn: Callable[[], Awaitable[Any]], deadline_s: float,
                 notes: list[str]) -> None:
     try:
-        await asyncio.wait_for(fn(), deadline_s)
+        await within_deadline(fn(), deadline_s)
     except Exception as exc:  # recorded, never raised: see module doc
         text = f"maintenance '{name}' did not complete: {type(exc).__name__}: {exc}"
         notes.append(text)
