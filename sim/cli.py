@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import tomllib
@@ -16,6 +17,7 @@ from sim.rig import SimRig, SimRigError
 
 DEFAULT_RIG = Path("rigs/sim.toml")
 EXIT_BAD_INPUT = 2
+PARENT_POLL_S = 1.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,8 +44,21 @@ def parser() -> argparse.ArgumentParser:
                    help="TOML overrides of the station's defaults (SmartDC)")
     p.add_argument("--no-station", action="store_true",
                    help="serve the twins only (no station simulator)")
+    p.add_argument("--parent-pid", type=int, metavar="PID",
+                   help="stop (as on SIGTERM) once process PID is gone: `bench run` passes its "
+                        "own, so a bench killed outright leaves no rig behind")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     return p
+
+
+async def watch_parent(pid: int, stop: asyncio.Event) -> None:
+    """Set `stop` once `pid` no longer runs (or is no longer our parent: reparented)."""
+    while not stop.is_set():
+        if os.getppid() != pid:
+            print(f"bench sim: parent process {pid} is gone", flush=True)
+            stop.set()
+            return
+        await asyncio.sleep(PARENT_POLL_S)
 
 
 def list_faults() -> int:
@@ -108,6 +123,8 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watcher = (asyncio.create_task(watch_parent(args.parent_pid, stop))
+               if args.parent_pid is not None else None)
     try:
         await rig.start()
         endpoints = rig.endpoints()
@@ -121,6 +138,8 @@ async def serve(args: argparse.Namespace) -> int:
         await stop.wait()
         print("bench sim: stopping", flush=True)
     finally:
+        if watcher is not None:
+            watcher.cancel()
         await rig.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):

@@ -133,7 +133,9 @@ class SimRigProcess:
         self.stderr_text = ""
 
     def start(self) -> dict:
-        cmd = [*self.prefix, sys.executable, "-m", "bench.cli", "sim", "--ephemeral", *self.args]
+        # --parent-pid: a test process killed outright (a timeout) leaves no rig running
+        cmd = [*self.prefix, sys.executable, "-m", "bench.cli", "sim", "--ephemeral",
+               "--parent-pid", str(os.getpid()), *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr_file,
                                      stdin=subprocess.DEVNULL, text=True, env=env, cwd=self.cwd)

@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from test_plans_support import bench_run, bench_run_sigterm_while_charging, fast_plan
+from test_plans_support import REPO, bench_run, bench_run_sigterm_while_charging, fast_plan
 
 from bench.record.reader import load_run
 
@@ -90,3 +90,41 @@ def test_sigterm_ends_in_safe_state_and_an_interrupted_record(tmp_path, real_par
     pid = stopped[0]["detail"]["pid"]
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_bench_killed_outright_leaves_no_simulated_rig(tmp_path, real_parts) -> None:
+    """SIGKILL gives the bench no chance to stop its rig: the rig stops by itself (bench sim
+    --parent-pid), with its pcscd, instead of running on for ever."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", "--plan",
+                             str(fast_plan(tmp_path)), "--cases", "TC_003_CS", "--no-reports",
+                             "--runs-dir", str(runs)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        started: list[dict] = []
+        while not started and time.monotonic() < deadline:
+            events = list(runs.glob("*/events.jsonl"))
+            text = events[0].read_text("utf-8") if events else ""
+            started = [json.loads(line) for line in text.splitlines() if '"sim-ready"' in line]
+            time.sleep(0.2)
+        assert started, "the simulated rig never came up"
+        sim_pid = next(json.loads(line)["detail"]["pid"] for line in text.splitlines()
+                       if '"sim-started"' in line)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(sim_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(sim_pid, signal.SIGKILL)  # leave nothing behind, then fail
+    raise AssertionError(f"bench sim (pid {sim_pid}) still ran 15 s after its bench was killed")

@@ -34,7 +34,7 @@ class SimProcess:
         self.endpoints_file.unlink(missing_ok=True)  # READY is its appearance
         cmd = [sys.executable, "-m", "bench.cli", "sim", "--rig", str(self.rig_path.resolve()),
                "--ephemeral", "--csms-url", csms_url,
-               "--endpoints-file", str(self.endpoints_file)]
+               "--endpoints-file", str(self.endpoints_file), "--parent-pid", str(os.getpid())]
         for fault in self.faults:
             cmd += ["--fault", fault]
         for behaviour in self.behaviours:
