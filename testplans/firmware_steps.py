@@ -27,9 +27,6 @@ from testplans.ocpp import check_answer_ok, expect, triggered, utc_timestamp
 
 FSN = "FirmwareStatusNotification"
 DSN = "DiagnosticsStatusNotification"
-# A server logs a transfer when its connection closes, after the station has its last byte
-# (FTP: after its final reply): a transfer may end this long after the station reports it done.
-TRANSFER_LOG_LAG_NS = 1_000_000_000
 # where an update ends (OCPP 1.6 §7.25): nothing more comes for it
 UPDATE_ENDS = ("Installed", "InstallationFailed", "DownloadFailed")
 

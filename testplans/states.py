@@ -187,9 +187,6 @@ async def output_current(case: Case, n: int) -> tuple[float, str]:
     return (await case.bench.ev_state(n)).measured_current_a, f"EV emulator {ev!r}"
 
 
-STOP_WITHIN_S = 10.0  # a poll ends within one read's deadline; this bounds a stuck one
-
-
 class CurrentWatch:
     """Polls connector n's output current in the background until it is above (flowing) or
     below the threshold, while the case sends a command and waits for the station's messages:
@@ -228,13 +225,14 @@ class CurrentWatch:
         done): a cancel can be lost in a read's deadline (instruments/deadline.py), and the
         poll's end must never be waited for unbounded."""
         self.stopping = True
-        deadline = time.monotonic() + STOP_WITHIN_S
+        within_s = self.case.timeout  # a poll ends within one read; this bounds a stuck one
+        deadline = time.monotonic() + within_s
         while not self.task.done():
             self.task.cancel()
             await asyncio.wait({self.task}, timeout=0.5)
             if time.monotonic() > deadline and not self.task.done():
                 raise BenchFault(f"the watch of connector {self.n}'s output current did not "
-                                 f"stop within {STOP_WITHIN_S:g} s (last: "
+                                 f"stop within {within_s:g} s (last: "
                                  f"{self.last.current_a:.2f} A from {self.last.source})")
         if not self.task.cancelled():
             self.task.exception()  # retrieved: when the block failed first, its error stands

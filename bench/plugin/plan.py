@@ -73,6 +73,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "firmware_download_timeout_s": 600,
     "firmware_install_timeout_s": 900,
     "diagnostics_timeout_s": 300,
+    # a bench file server logs a transfer when its connection closes, after the station has
+    # its last byte: a download may end this long after the station reports it Downloaded
+    "transfer_log_lag_s": 1.0,
     # the protocol the file-transfer cases use: "" = the first of the station's
     # SupportedFileTransferProtocols the bench serves
     "file_protocol": "",
