@@ -46,6 +46,14 @@ def pem_of(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
+def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    """PEM (PKCS#8, unencrypted: the ssl module loads keys from files only), owner-only."""
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+
+
 def _name(cn: str, organisation: str = ORGANISATION) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
                       x509.NameAttribute(NameOID.COMMON_NAME, cn)])
@@ -156,11 +164,7 @@ class BenchPki:
         self.private_dir.chmod(0o700)
         for p in self.parties.values():
             (self.public_dir / f"{p.name}.pem").write_text(p.pem, "ascii")
-            key = self.private_dir / f"{p.name}.key"
-            key.write_bytes(p.key.private_bytes(serialization.Encoding.PEM,
-                                                serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
-            key.chmod(0o600)
+            write_private_key(self.private_dir / f"{p.name}.key", p.key)
 
     def public_snapshot(self) -> dict[str, dict[str, str]]:
         """Every certificate of the PKI, public parts only (the record's snapshot)."""
@@ -218,10 +222,7 @@ class BenchPki:
             cert = _build(_name(str(cn), "Not The Bench"), key.public_key(), None, key, ca=False,
                           days=30, san=san, usage=x509.ExtendedKeyUsage(
                               [x509.ExtendedKeyUsageOID.SERVER_AUTH]))
-            key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                   serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()))
-            key_path.chmod(0o600)
+            write_private_key(key_path, key)
             cert_path.write_text(pem_of(cert), "ascii")
         return cert_path, key_path
 
@@ -292,11 +293,7 @@ def ensure_sim_tls_pki(folder: Path, station_id: str, csms_hosts: list[str]) -> 
     (staging / "ca.pem").write_text(ca.pem, "ascii")
     for p in (csms, station):
         (staging / f"{p.name}.pem").write_text(p.pem, "ascii")
-        key = staging / f"{p.name}.key"
-        key.write_bytes(p.key.private_bytes(serialization.Encoding.PEM,
-                                            serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
-        key.chmod(0o600)
+        write_private_key(staging / f"{p.name}.key", p.key)
     old = folder.with_name(f".{folder.name}-old-{staging.name[-8:]}")
     with contextlib.suppress(FileNotFoundError):  # absent, or another run moved it first
         folder.rename(old)

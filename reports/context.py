@@ -11,7 +11,7 @@ from bench.record.model import CASE_SAMPLES
 from bench.record.reader import RunData
 from reports.cases import CaseSection, case_sections
 from reports.catalog import declared_profiles
-from reports.frames import FrameIndex
+from reports.frames import CALL, FrameIndex, payload_of
 from reports.headline import HeadlineRow, headline
 from reports.measurements import PerfGroup, PerfRow, perf_groups, perf_rows
 from reports.plots import Plot, run_plots
@@ -175,12 +175,10 @@ def _firmware_changes(frames: list[dict[str, Any]]) -> list[tuple[str, str | Non
     (TC_044_1) would otherwise relabel every case that ran before it."""
     changes: list[tuple[str, str | None]] = []
     for f in frames:
-        if f.get("action") != "BootNotification" or f.get("msg_type") != 2:
+        if f.get("action") != "BootNotification" or f.get("msg_type") != CALL:
             continue
-        try:
-            version = json.loads(f.get("raw") or "")[3].get("firmwareVersion")
-        except (ValueError, IndexError, TypeError, AttributeError):
-            continue
+        payload = payload_of(f)
+        version = payload.get("firmwareVersion") if isinstance(payload, dict) else None
         if isinstance(version, str) and (not changes or changes[-1][0] != version):
             changes.append((version, f.get("case")))
     return changes

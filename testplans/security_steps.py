@@ -16,7 +16,7 @@ from cryptography import x509
 from bench.files.model import PROTOCOLS
 from bench.pki import pem_of
 from bench.plugin import Case
-from testplans.ocpp import check_answer, clock_offset_s, expect, station_time
+from testplans.ocpp import check_answer, clock_offset_s, expect, station_time, utc_timestamp
 
 CENTRAL_SYSTEM_ROOT = "CentralSystemRootCertificate"
 MANUFACTURER_ROOT = "ManufacturerRootCertificate"
@@ -33,6 +33,21 @@ def transfer_protocol(case: Case) -> str:
         raise RuntimeError(f"{case.id}: setting file_protocol = {wanted!r}: must be one of "
                            f"{', '.join(PROTOCOLS)}")
     return wanted
+
+
+async def signed_update_firmware(case: Case, files: Any, pki: Any, request_id: int,
+                                 image: bytes, signature: str, name: str) -> Any:
+    """Serve `image` as `name` on the bench's file server (transfer_protocol) and send
+    SignedUpdateFirmware for it with the bench's firmware signing certificate and `signature`;
+    the answer must be Accepted. Returns the answer (its sent stamp starts the chain)."""
+    protocol = transfer_protocol(case)
+    url = files([protocol]).publish(name, image)[protocol]
+    res = await case.station.call("SignedUpdateFirmware", {
+        "requestId": request_id, "firmware": {
+            "location": url, "retrieveDateTime": utc_timestamp(),
+            "signingCertificate": pki.pem("firmware_signer"), "signature": signature}})
+    check_answer(case, res, "Accepted", "SignedUpdateFirmware")
+    return res
 
 
 def same_hash_data(a: dict[str, Any], b: dict[str, Any]) -> bool:

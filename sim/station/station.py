@@ -26,7 +26,7 @@ from sim.station.firmware import Firmware
 from sim.station.handlers import CsmsCalls
 from sim.station.keys import KeySpec
 from sim.station.link import CallTimeout, Link, LinkDown, PeerError
-from sim.station.localauth import LocalAuthList
+from sim.station.localauth import LocalAuthList, still_valid
 from sim.station.meter import iso_utc, measurand_list, meter_value, whole_second_timestamps
 from sim.station.reservation import Reservations
 from sim.station.security import websocket_logger
@@ -685,8 +685,12 @@ class StationSimulator:
                 return listed  # the list takes precedence over the cache (OCPP 1.6 §3.5)
         cache = self.store.get("auth_cache", {}) if self.cache_enabled else {}
         cached = cache.get(id_tag)
+
+        def usable() -> bool:  # judged when used: an expiry may pass during a failed Authorize
+            return bool(cached) and still_valid(cached, datetime.now(UTC))
+
         if self.online:
-            if cached and self.key_bool("LocalPreAuthorize") and _valid_cached(cached):
+            if self.key_bool("LocalPreAuthorize") and usable():
                 return cached
             try:
                 assert self.link is not None
@@ -698,7 +702,7 @@ class StationSimulator:
                 return info
             except (LinkDown, CallTimeout, PeerError) as exc:
                 log.info("station: Authorize %s failed (%s): offline rules", id_tag, exc)
-        if cached and self.key_bool("LocalAuthorizeOffline") and _valid_cached(cached):
+        if self.key_bool("LocalAuthorizeOffline") and usable():
             return cached
         if self.key_bool("AllowOfflineTxForUnknownId"):
             return {"status": "Accepted"}
@@ -966,15 +970,3 @@ class _MainMeter:
     """What meter_value reads from the station's main meter."""
 
     energy_wh: float
-
-
-def _valid_cached(info: dict[str, Any]) -> bool:
-    if info.get("status") != "Accepted":
-        return False
-    expiry = info.get("expiryDate")
-    if not expiry:
-        return True
-    try:
-        return datetime.fromisoformat(expiry.replace("Z", "+00:00")) > datetime.now(UTC)
-    except ValueError:
-        return True

@@ -13,14 +13,13 @@ import os
 
 import pytest
 
-from testplans.ocpp import check_answer, utc_timestamp
 from testplans.security_steps import (
     MANUFACTURER_ROOT,
     check_subsequence,
     ensure_root,
     expect_security_event,
     signed_firmware_statuses,
-    transfer_protocol,
+    signed_update_firmware,
 )
 
 pytestmark = pytest.mark.octt("TC_080_CS", "Secure Firmware Update",
@@ -34,18 +33,12 @@ FAILED = ("DownloadFailed", "InvalidSignature", "InstallationFailed", "InstallVe
 
 
 async def test_tc_080_cs(case, station, files, pki):
-    protocol = transfer_protocol(case)
     with case.step("pre-state: the bench's manufacturer root installed"):
         await ensure_root(case, pki, MANUFACTURER_ROOT)
     image = b"BENCH-FIRMWARE-TC080\n" + os.urandom(4096)
-    urls = files([protocol]).publish("tc080-firmware.bin", image)
     with case.step("SignedUpdateFirmware(signed image): Accepted"):
-        res = await station.call("SignedUpdateFirmware", {
-            "requestId": REQUEST_ID, "firmware": {
-                "location": urls[protocol], "retrieveDateTime": utc_timestamp(),
-                "signingCertificate": pki.pem("firmware_signer"),
-                "signature": pki.sign_firmware(image)}})
-        check_answer(case, res, "Accepted", "SignedUpdateFirmware")
+        res = await signed_update_firmware(case, files, pki, REQUEST_ID, image,
+                                           pki.sign_firmware(image), "tc080-firmware.bin")
     with case.step("SignedFirmwareStatusNotification chain up to Installed"):
         msgs = await signed_firmware_statuses(case, REQUEST_ID, res.sent_mono_ns,
                                               case.setting("boot_timeout_s"),

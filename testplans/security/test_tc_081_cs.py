@@ -9,14 +9,13 @@ import os
 
 import pytest
 
-from testplans.ocpp import check_answer, utc_timestamp
 from testplans.security_steps import (
     MANUFACTURER_ROOT,
     check_subsequence,
     ensure_root,
     expect_security_event,
     signed_firmware_statuses,
-    transfer_protocol,
+    signed_update_firmware,
 )
 
 pytestmark = pytest.mark.octt("TC_081_CS", "Secure Firmware Update – Invalid Signature",
@@ -27,18 +26,13 @@ REQUEST_ID = 81
 
 
 async def test_tc_081_cs(case, station, files, pki):
-    protocol = transfer_protocol(case)
     with case.step("pre-state: the bench's manufacturer root installed"):
         await ensure_root(case, pki, MANUFACTURER_ROOT)
     image = b"BENCH-FIRMWARE-TC081\n" + os.urandom(4096)
-    urls = files([protocol]).publish("tc081-firmware.bin", image)
     with case.step("SignedUpdateFirmware(signature of other bytes): Accepted"):
-        res = await station.call("SignedUpdateFirmware", {
-            "requestId": REQUEST_ID, "firmware": {
-                "location": urls[protocol], "retrieveDateTime": utc_timestamp(),
-                "signingCertificate": pki.pem("firmware_signer"),
-                "signature": pki.sign_firmware(image + b"tampered")}})
-        check_answer(case, res, "Accepted", "SignedUpdateFirmware")
+        res = await signed_update_firmware(case, files, pki, REQUEST_ID, image,
+                                           pki.sign_firmware(image + b"tampered"),
+                                           "tc081-firmware.bin")
     with case.step("SignedFirmwareStatusNotification Downloading -> Downloaded -> "
                    "InvalidSignature"):
         msgs = await signed_firmware_statuses(
