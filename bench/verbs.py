@@ -384,8 +384,7 @@ class Bench:
         return {ev.name: f"a socket rig ([hardware] fixed_cable = false) but {ev.name} "
                          f"(connector {c}) has no socket actuators: the socket cases would "
                          "end in ERROR (register map bench-ev-v2 has them)"
-                for c, ev in sorted(self.evs.items())
-                if not (isinstance(ev, SocketActuators) and ev.socket_actuated)}
+                for c, ev in sorted(self.evs.items()) if self._socket(c) is None}
 
     def _need_socket(self, connector: int, verb: str) -> SocketActuators:
         self.ev(connector)
